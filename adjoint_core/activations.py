@@ -1,0 +1,89 @@
+"""Element-wise activations sigma: value, derivative at the pre-activation, and Jacobian.
+
+Each activation works on a pre-activation ``a`` of shape (batch, width).  ``derivative(a, z)`` is
+sigma'(a), the diagonal of the Jacobian d sigma / d a; ``z = sigma(a)`` is passed in so that
+activations whose derivative is cheapest from their value (sigmoid, tanh) can reuse it.  The value
+is always that of sigma' *at a*, never sigma' applied to z (the notebook's first trap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError
+
+Array = np.ndarray
+
+LEAKY_SLOPE = 0.01
+
+
+def _sigmoid(a: Array) -> Array:
+    """1 / (1 + exp(-a)), accurate for all a: for a < -709 exp overflows to inf and the result is 0."""
+    with np.errstate(over="ignore"):
+        t = np.negative(a)
+        np.exp(t, out=t)
+        t += 1.0
+        return np.reciprocal(t, out=t)
+
+
+def _relu(a: Array) -> Array:
+    return np.maximum(a, 0.0)
+
+
+def _relu_prime(a: Array, z: Array) -> Array:
+    return (a > 0).astype(a.dtype)
+
+
+def _leaky_relu(a: Array) -> Array:
+    return np.where(a > 0, a, LEAKY_SLOPE * a)
+
+
+def _leaky_relu_prime(a: Array, z: Array) -> Array:
+    return np.where(a > 0, 1.0, LEAKY_SLOPE)
+
+
+def _softplus(a: Array) -> Array:
+    """log(1 + exp(a)) computed as max(a, 0) + log1p(exp(-|a|)), which never overflows."""
+    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An element-wise activation: ``forward(a) -> z`` and ``derivative(a, z) -> sigma'(a)``."""
+
+    name: str
+    formula: str  # LaTeX of sigma(a), shown by the app
+    derivative_formula: str  # LaTeX of sigma'(a)
+    forward: Callable[[Array], Array]
+    derivative: Callable[[Array, Array], Array]
+
+    def jacobian(self, a: Array) -> Array:
+        """Full Jacobian d sigma(a_k) / d a_k per sample: (batch, width) -> (batch, width, width), diagonal."""
+        d = self.derivative(a, self.forward(a))
+        return d[:, :, None] * np.eye(a.shape[1])
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    act.name: act
+    for act in (
+        Activation("sigmoid", r"\frac{1}{1+e^{-a}}", r"\sigma(a)\,(1-\sigma(a))",
+                   _sigmoid, lambda a, z: z * (1.0 - z)),
+        Activation("tanh", r"\tanh a", r"1-\tanh^2 a", np.tanh, lambda a, z: 1.0 - z * z),
+        Activation("relu", r"\max(a, 0)", r"\mathbb{1}[a > 0]", _relu, _relu_prime),
+        Activation("leaky_relu", rf"\max(a, {LEAKY_SLOPE}\,a)", rf"1 \text{{ if }} a>0 \text{{ else }} {LEAKY_SLOPE}",
+                   _leaky_relu, _leaky_relu_prime),
+        Activation("softplus", r"\log(1+e^{a})", r"\frac{1}{1+e^{-a}}", _softplus, lambda a, z: _sigmoid(a)),
+        Activation("identity", r"a", r"1", lambda a: a, lambda a, z: np.ones_like(a)),
+    )
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Look an activation up by name; unknown names raise ConfigError."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ConfigError("activation", f"unknown activation {name!r}", ", ".join(ACTIVATIONS)) from None

@@ -1,0 +1,48 @@
+"""Your own data: a small CSV with columns x,target or x,y,target, parsed and checked without pickles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+
+from .errors import ConfigError
+
+MAX_CSV_BYTES = 1_000_000
+MAX_ROWS = 20_000
+ALLOWED = "a CSV with a header row 'x,target' (1D) or 'x,y,target' (2D), then numbers only, 2 to 20,000 rows"
+
+
+def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """CSV bytes -> (x (n, 1 or 2), target (n, 1)) float64; anything else raises ConfigError('data', ...)."""
+    if len(raw) > MAX_CSV_BYTES:
+        raise ConfigError("data", f"the file has {len(raw):,} bytes, more than {MAX_CSV_BYTES:,}", ALLOWED)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError("data", "the file is not UTF-8 text", ALLOWED) from None
+    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    if not rows:
+        raise ConfigError("data", "the file is empty", ALLOWED)
+    header = [c.strip().lower() for c in rows[0]]
+    if header not in (["x", "target"], ["x", "y", "target"]):
+        raise ConfigError("data", f"the header is {','.join(header)!r}", ALLOWED)
+    body = rows[1:]
+    if not 2 <= len(body) <= MAX_ROWS:
+        raise ConfigError("data", f"{len(body)} data rows", ALLOWED)
+    values = np.empty((len(body), len(header)))
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise ConfigError("data", f"row {i + 2} has {len(row)} columns instead of {len(header)}", ALLOWED)
+        for j, cell in enumerate(row):
+            try:
+                v = float(cell)
+            except ValueError:
+                raise ConfigError("data", f"row {i + 2}: {cell.strip()[:20]!r} is not a number", ALLOWED) from None
+            if not math.isfinite(v) or abs(v) > 1e6:
+                raise ConfigError("data", f"row {i + 2}: {cell.strip()[:20]!r} is not a finite number up to 1e6",
+                                  ALLOWED)
+            values[i, j] = v
+    return values[:, :-1].copy(), values[:, -1:].copy()

@@ -1,0 +1,60 @@
+"""The dense layer phi(x) = sigma(x W + b): its forward pass beside its vector-Jacobian product.
+
+``forward`` returns the residuals the backward pass needs instead of storing them, in the style of
+JAX's ``custom_vjp`` (``f_fwd(x) -> (out, res)``, ``f_bwd(res, g)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation
+
+Array = np.ndarray
+Cache = tuple[Array, Array, Array]  # (x, a, z): input, pre-activation, output
+
+
+_ONES: dict[int, Array] = {}
+
+
+def _ones(n: int) -> Array:
+    """A cached (n,) vector of ones."""
+    if n not in _ONES:
+        _ONES[n] = np.ones(n)
+    return _ONES[n]
+
+
+class Dense:
+    """phi(x) = sigma(x W + b) with W (d_in, d_out) and b (d_out,), both views into the network's theta."""
+
+    def __init__(self, W: Array, b: Array, activation: Activation) -> None:
+        self.W, self.b, self.activation = W, b, activation
+        self._linear = activation.name == "identity"
+
+    def forward(self, x: Array) -> tuple[Array, Cache]:
+        """x (batch, d_in) -> z (batch, d_out), cache (x, a, z) with a = x W + b."""
+        a = np.dot(x, self.W)     # np.dot: faster than @ for these small shapes
+        a += self.b
+        z = a if self._linear else self.activation.forward(a)
+        return z, (x, a, z)
+
+    def delta(self, cache: Cache, mu: Array) -> Array:
+        """delta = mu * sigma'(a), (batch, d_out): the adjoint of the pre-activation a."""
+        x, a, z = cache
+        return mu if self._linear else mu * self.activation.derivative(a, z)
+
+    def vjp(self, cache: Cache, mu: Array, dW: Array | None = None, db: Array | None = None
+            ) -> tuple[Array, Array, Array]:
+        """mu (batch, d_out) = -dL/dz -> (mu_prev (batch, d_in), dL/dW (d_in, d_out), dL/db (d_out,)).
+
+        mu_prev = delta W^T,  dL/dW = -x^T delta,  dL/db = -sum_batch delta.
+        ``dW`` and ``db`` may be given to write the gradients in place.
+        """
+        x = cache[0]
+        delta = self.delta(cache, mu)
+        mu_prev = np.dot(delta, self.W.T)
+        dW = np.dot(x.T, delta, out=dW)
+        np.negative(dW, out=dW)
+        db = np.dot(_ones(len(delta)), delta, out=db)   # the sum over the batch, faster as a product
+        np.negative(db, out=db)
+        return mu_prev, dW, db

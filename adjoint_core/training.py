@@ -1,0 +1,313 @@
+"""TrainingRun: a config, a model, an optimiser, the data, a random generator and a bounded history.
+
+Batches: each epoch draws a fresh permutation of the training set and walks it in mini-batches of
+``batch_size``; an epoch is ``n_train // batch_size`` steps (the remainder is skipped, as in the
+notebook).  Same config and seed give bit-identical runs.
+
+Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when
+the loss is not finite the parameters and optimiser state are set back to those of the previous
+step, the last state whose loss was finite.  NumPy floating-point warnings are silenced inside.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import DATA_TARGET, RunConfig
+from .errors import ConfigError
+from .history import History
+from .losses import get_loss
+from .network import MLP
+from .optimisers import make_optimiser
+from .targets import Dataset, Target, get_target, make_dataset
+
+Array = np.ndarray
+FORMAT = "adjoint-backprop-lab/run-v1"
+
+MAX_SEED = 2**32 - 1
+TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")
+
+
+def _validate_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError("seed", f"{seed!r} is not allowed", f"a whole number from 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def data_target(x: Array) -> Target:
+    """The Target that stands for uploaded inputs x (n, d): no formula (NaN), domain spanning the data."""
+    lo, hi = float(x.min()), float(x.max())
+    return Target(name=DATA_TARGET, label="Your data", dim=x.shape[1], domain=(lo, hi if hi > lo else lo + 1.0),
+                  fn=lambda x: np.full((len(x), 1), np.nan), sampling="uniform", formula="(uploaded)")
+
+
+def split_data(x: Array, y: Array, test_fraction: float, rng: np.random.Generator) -> Dataset:
+    """Uploaded x (n, d), y (n, 1) -> a Dataset with a random ``test_fraction`` of the rows held out."""
+    perm = rng.permutation(len(x))
+    m = int(round(test_fraction * len(x)))
+    m = min(m, len(x) - 2)
+    test, train = perm[:m], perm[m:]
+    return Dataset(x=x[train], y=y[train], x_test=x[test], y_test=y[test], target=data_target(x))
+
+
+@dataclass
+class Snapshot:
+    """The full mutable state of a run: scalars (JSON-ready) and arrays."""
+
+    meta: dict[str, Any]
+    arrays: dict[str, Array]
+
+
+class TrainingRun:
+    """One training run; see the module docstring for batching and divergence."""
+
+    def __init__(self, config: RunConfig, seed: int = 0, data: tuple[Array, Array] | None = None) -> None:
+        self.config = config
+        self.seed = _validate_seed(seed)
+        self.rng = np.random.default_rng(self.seed)
+        if config.target == DATA_TARGET:
+            if data is None:
+                raise ConfigError("target", "a run on your own data needs the data", "upload a CSV first")
+            self.data = split_data(data[0], data[1], config.test_fraction, self.rng)
+        else:
+            target = get_target(config.target, config.formula or None, config.dim)
+            self.data = make_dataset(target, config.samples, config.noise, config.test_fraction, self.rng)
+        d_in, d_out = self.data.x.shape[1], self.data.y.shape[1]
+        self.net = MLP([d_in, *config.hidden, d_out], config.activation, init=config.init,
+                       init_scale=config.init_scale, rng=self.rng)
+        self.loss_fn = get_loss(config.loss)
+        self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
+        self._check_batch(config.batch_size)
+        self.history = History(self.net.n_layers)
+        self.step_count = 0
+        self.epoch_count = 0
+        self.diverged: str | None = None
+        self._grad = np.zeros_like(self.net.theta)
+        self._grads = self.net.views(self._grad)
+        self._theta_backup = self.net.theta.copy()
+        self._slot_backup: list[Array] = []
+        self._epoch_sum = 0.0
+        self._epoch_steps = 0
+        self._shuffle()
+
+    # --- data order -------------------------------------------------------------------------
+    @property
+    def n_train(self) -> int:
+        return len(self.data.x)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """n_train // batch_size."""
+        return self.n_train // self.config.batch_size
+
+    def _check_batch(self, batch_size: int) -> None:
+        if batch_size > self.n_train:
+            raise ConfigError("batch_size", f"{batch_size} is larger than the {self.n_train} training points",
+                              f"1 to {self.n_train}")
+
+    def _shuffle(self) -> None:
+        self._perm = self.rng.permutation(self.n_train)
+        self._xs, self._ys = self.data.x[self._perm], self.data.y[self._perm]
+        self._pos = 0
+
+    def _end_epoch(self) -> None:
+        self.epoch_count += 1
+        test = self.test_loss()
+        if math.isfinite(test) or not len(self.data.x_test):
+            row = self.history.epochs.next_row()
+            row[0], row[1] = self.epoch_count, self.step_count
+            row[2] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
+            row[3] = test
+        else:   # the last update made the model blow up on the test set
+            self._restore_backup()
+            self.diverged = f"the test loss became {test} after step {self.step_count}"
+        self._epoch_sum, self._epoch_steps = 0.0, 0
+        self._shuffle()
+
+    def test_loss(self) -> float:
+        """Loss of the current model on the test set (NaN when there is none)."""
+        if not len(self.data.x_test):
+            return math.nan
+        with np.errstate(all="ignore"):
+            return self.loss_fn(self.net.predict(self.data.x_test), self.data.y_test)[0]
+
+    # --- training ---------------------------------------------------------------------------
+    def step(self) -> float:
+        """One mini-batch: forward, loss, the mu recursion, update, record. Returns the batch loss."""
+        B = self.config.batch_size
+        if self._pos + B > self.n_train:
+            self._end_epoch()
+        xb, yb = self._xs[self._pos:self._pos + B], self._ys[self._pos:self._pos + B]
+        self._pos += B
+        self.step_count += 1
+        net, opt = self.net, self.optimiser
+        with np.errstate(all="ignore"):
+            z = net.forward(xb)
+            loss, mu = self.loss_fn(z, yb)
+            if not math.isfinite(loss):
+                self._restore_backup()
+                self.diverged = f"the loss became {loss} at step {self.step_count}"
+                return loss
+            mus = net.backward_into(mu, self._grads)
+            row = self.history.steps.next_row()
+            row[0], row[1] = self.step_count, loss
+            for k, m in enumerate(mus):
+                f = m.ravel()
+                row[2 + k] = f @ f
+            k0 = 2 + len(mus)
+            for k, (dW, _) in enumerate(self._grads):
+                f = dW.ravel()
+                row[k0 + k] = f @ f
+            if not math.isfinite(row[2:].sum()):
+                self.history.steps.n -= 1
+                self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
+                return loss
+            self._save_backup()
+            opt.step((net.theta,), (self._grad,))
+        self.diverged = None
+        self._epoch_sum += loss
+        self._epoch_steps += 1
+        if self._pos + B > self.n_train:
+            self._end_epoch()
+        return loss
+
+    def _slots(self) -> list[Array]:
+        return [a for slots in self.optimiser.state for a in slots]
+
+    def _save_backup(self) -> None:
+        np.copyto(self._theta_backup, self.net.theta)
+        slots = self._slots()
+        if len(self._slot_backup) != len(slots):
+            self._slot_backup = [s.copy() for s in slots]
+        else:
+            for dst, src in zip(self._slot_backup, slots):
+                np.copyto(dst, src)
+        self._t_backup = self.optimiser.t
+
+    def _restore_backup(self) -> None:
+        np.copyto(self.net.theta, self._theta_backup)
+        for dst, src in zip(self._slots(), self._slot_backup):
+            np.copyto(dst, src)
+        self.optimiser.t = getattr(self, "_t_backup", 0)
+
+    def run_steps(self, n: int) -> int:
+        """Up to n steps, stopping early on divergence; returns the steps taken."""
+        for i in range(n):
+            self.step()
+            if self.diverged:
+                return i + 1
+        return n
+
+    def run_epochs(self, n: int = 1) -> int:
+        """n epochs' worth of steps (n * steps_per_epoch); returns the steps taken."""
+        return self.run_steps(n * self.steps_per_epoch)
+
+    def run_for(self, seconds: float, max_steps: int | None = None) -> int:
+        """Train until ``seconds`` of wall time have passed (or max_steps, or divergence); returns steps taken."""
+        end = time.perf_counter() + seconds
+        done = 0
+        while max_steps is None or done < max_steps:
+            self.step()
+            done += 1
+            if self.diverged or time.perf_counter() >= end:
+                break
+        return done
+
+    def set_hyperparameters(self, **changes: Any) -> None:
+        """Change lr, beta, weight_decay, batch_size, optimiser or loss on the running model.
+
+        A new optimiser starts from zero state; the others keep the model and its optimiser state.
+        """
+        bad = sorted(set(changes) - set(TUNABLE))
+        if bad:
+            raise ConfigError(bad[0], "cannot change on a running model", ", ".join(TUNABLE))
+        config = self.config.replace(**changes)
+        self._check_batch(config.batch_size)
+        if config.optimiser != self.config.optimiser:
+            self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
+        else:
+            self.optimiser.lr, self.optimiser.beta = config.lr, config.beta
+            self.optimiser.weight_decay = config.weight_decay
+        if config.loss != self.config.loss:
+            self.loss_fn = get_loss(config.loss)
+        self.config = config
+
+    # --- state ------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
+        meta = {"format": FORMAT, "config": self.config.to_dict(), "seed": self.seed,
+                "step_count": self.step_count, "epoch_count": self.epoch_count, "pos": self._pos,
+                "epoch_sum": self._epoch_sum, "epoch_steps": self._epoch_steps,
+                "optimiser_t": self.optimiser.t, "n_slots": len(self._slots()),
+                "rng": self.rng.bit_generator.state, "diverged": self.diverged}
+        arrays = {"theta": self.net.theta.copy(), "perm": self._perm.copy(),
+                  "history_steps": self.history.steps.rows(), "history_epochs": self.history.epochs.rows(),
+                  "x": self.data.x.copy(), "y": self.data.y.copy(),
+                  "x_test": self.data.x_test.copy(), "y_test": self.data.y_test.copy()}
+        for i, s in enumerate(self._slots()):
+            arrays[f"slot{i}"] = s.copy()
+        return Snapshot(json.loads(json.dumps(meta)), arrays)
+
+    def restore(self, snap: Snapshot) -> None:
+        """Set this run's state from a snapshot of a run with the same config structure."""
+        meta, arrays = snap.meta, snap.arrays
+        theta = arrays["theta"]
+        if theta.shape != self.net.theta.shape:
+            raise ConfigError("run file", f"{theta.size} parameters do not fit this network's {self.net.theta.size}",
+                              "a run saved from the same architecture")
+        config = RunConfig.from_mapping(meta["config"])
+        self.data = Dataset(x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],
+                            target=self.data.target)
+        self.set_hyperparameters(**{k: getattr(config, k) for k in TUNABLE})
+        n_slots = int(meta["n_slots"])
+        if n_slots not in (0, self.optimiser.n_slots):
+            raise ConfigError("run file", f"{n_slots} optimiser state arrays for {config.optimiser}",
+                              f"0 or {self.optimiser.n_slots}")
+        diverged = meta.get("diverged")
+        if diverged is not None and not isinstance(diverged, str):
+            raise ConfigError("run file", "field 'diverged' is not text", "a saved run")
+        np.copyto(self.net.theta, theta)
+        self.optimiser.state = ([[arrays[f"slot{j}"].copy() for j in range(i, i + self.optimiser.n_slots)]
+                                 for i in range(0, n_slots, self.optimiser.n_slots)] if n_slots else [])
+        self.optimiser.t = int(meta["optimiser_t"])
+        self._perm = arrays["perm"].copy()
+        self._xs, self._ys = self.data.x[self._perm], self.data.y[self._perm]
+        self._pos = int(meta["pos"])
+        self.step_count, self.epoch_count = int(meta["step_count"]), int(meta["epoch_count"])
+        self._epoch_sum, self._epoch_steps = float(meta["epoch_sum"]), int(meta["epoch_steps"])
+        try:
+            self.rng.bit_generator.state = meta["rng"]
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise ConfigError("run file", "the random generator state is malformed", "a saved run") from None
+        try:
+            self.history.steps.load(arrays["history_steps"])
+            self.history.epochs.load(arrays["history_epochs"])
+        except ValueError as e:
+            raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
+        self.diverged = diverged
+        self._save_backup()
+
+    def export(self) -> tuple[str, bytes]:
+        """(JSON text of config and counters, .npz bytes of every array) for download."""
+        snap = self.snapshot()
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **snap.arrays)
+        return json.dumps(snap.meta, indent=1), buf.getvalue()
+
+    @classmethod
+    def load(cls, meta_json: str | bytes, npz: bytes) -> TrainingRun:
+        """Rebuild a run from ``export``'s two files; anything malformed raises ConfigError."""
+        from .runfile import read_run_files
+        meta, arrays = read_run_files(meta_json, npz)
+        config = RunConfig.from_mapping(meta["config"])
+        data = (arrays["x"], arrays["y"]) if config.target == DATA_TARGET else None
+        run = cls(config, seed=meta["seed"], data=data)
+        run.restore(Snapshot(meta, arrays))
+        return run

@@ -1,0 +1,161 @@
+"""Backward pass: one batch of the current run, walked from mu_N back to mu_0 one layer at a time."""
+
+import numpy as np
+import streamlit as st
+
+from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
+from adjoint_core.targets import grid
+from ui import backward_figures as bf
+from ui import teaching, theme
+from ui.session import get_run
+
+MAX_BATCH = 64        # rows shown; larger batch sizes are capped for display
+FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
+FIELD_1D = 200
+PER_ROW = 4
+
+ss = st.session_state
+run = get_run()
+net, data = run.net, run.data
+N = net.n_layers
+
+st.title("Backward pass")
+st.markdown(
+    "One mini-batch of the current run goes forward through the network, the loss hands its error back as "
+    "**μ_N = −∂L/∂z_N**, and each layer turns the adjoint it receives into the adjoint of its input and the "
+    "gradient of its own weights. Step through the layers with the slider: the equations carry this batch's "
+    "shapes and numbers, straight from the engine's backward pass.")
+
+
+# --- the batch ----------------------------------------------------------------------------------
+def _clamp_layer() -> None:
+    if not isinstance(ss.get("bp_layer"), int) or not 1 <= ss.bp_layer <= N:
+        ss.bp_layer = N
+
+
+def _next() -> None:  # one step further backward: toward the input
+    ss.bp_layer = max(1, ss.bp_layer - 1)
+
+
+def _previous() -> None:
+    ss.bp_layer = min(N, ss.bp_layer + 1)
+
+
+n_train = len(data.x)
+B = min(run.config.batch_size, MAX_BATCH, n_train)
+n_batches = max(1, n_train // B)
+c1, c2, c3 = st.columns([1.2, 1, 2.2], vertical_alignment="bottom")
+mode = c1.radio("Backward pass of", ["Mini-batch", "One sample"], key="bp_mode", horizontal=True,
+                help="A mini-batch of the run's batch size (at most 64 rows are shown), or a single training point.")
+if mode == "Mini-batch":
+    k = c2.number_input("Batch", 0, n_batches - 1, 0, key="bp_batch",
+                        help="Which batch of a fixed shuffle (seed 0) of the training data; 0 is the first.")
+    idx = fixed_batch(n_train, B, int(k))
+else:
+    s = c2.number_input("Sample", 0, n_train - 1, 0, key="bp_sample",
+                        help="Index of the training point whose backward pass is shown.")
+    idx = np.array([int(s)])
+x, y = data.x[idx], data.y[idx]
+trace = backward_trace(net, run.loss_fn, x, y)
+c3.markdown(f"**{data.target.label}** · network {' → '.join(map(str, net.sizes))} · "
+            f"B = {len(idx)} · run at step {run.step_count} · batch loss **{trace.loss:.4g}**")
+
+# --- the stepper ----------------------------------------------------------------------------------
+_clamp_layer()
+c_next, c_slider, c_prev = st.columns([1, 6, 1], vertical_alignment="bottom")
+c_next.button("Next", icon=":material/arrow_back:", on_click=_next, disabled=ss.bp_layer <= 1, width="stretch",
+              key="bp_next", help="One layer further backward, toward the input (μ flows right to left).")
+i = c_slider.slider("Layer i (the backward pass starts at the output layer N and walks down to layer 1)",
+                    1, N, key="bp_layer", format="layer %d",
+                    help="Layer i maps z_{i-1} to z_i. Its backward step receives μ_i and returns μ_{i-1}, "
+                         "∂L/∂W_i and ∂L/∂b_i.")
+c_prev.button("Previous", icon=":material/arrow_forward:", on_click=_previous, disabled=ss.bp_layer >= N,
+              width="stretch", key="bp_prev", help="One layer back toward the output.")
+
+norms = trace.mu_norms()
+d1, d2 = st.columns([2.3, 1])
+with d1:
+    st.plotly_chart(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i),
+                    width="stretch", key="bp_diagram", config=theme.CONFIG)
+with d2:
+    ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
+    whole = norms[0] / norms[N] if norms[N] > 0 else float("nan")
+    m1, m2 = st.columns(2)
+    m1.metric(f"‖μ{i - 1}‖ / ‖μ{i}‖", f"{ratio:.3g}", help="How much this layer's backward step shrinks (< 1) or "
+              "grows (> 1) the adjoint: Frobenius norms over the batch.")
+    m2.metric(f"‖μ0‖ / ‖μ{N}‖", f"{whole:.3g}", help="The whole backward pass: below 1e-3 the input layers "
+              "hardly learn (vanishing), above 1e3 they take huge steps (exploding).")
+    st.plotly_chart(bf.norm_bars(norms, i, height=290), width="stretch", key="bp_norms", config=theme.CONFIG)
+
+# --- the equations of this step -----------------------------------------------------------------
+layer = net.layers[i - 1]
+act = layer.activation
+d_prev, d_i = net.sizes[i - 1], net.sizes[i]
+where = "the output layer" if i == N else f"hidden layer {i}"
+st.subheader(f"Layer {i} of {N}: {where}, z{i - 1} ({d_prev}) → z{i} ({d_i}), σ = {act.name}")
+plural = "s" if len(idx) > 1 else ""
+steps = [
+    ("1. Through the activation", f"δ{i} is the adjoint of the pre-activation a{i} = z{i - 1}W{i} + b{i}.",
+     "sample 1, first units", teaching.delta_equation(trace, i, act.derivative_formula, act.name)),
+    ("2. To the layer below", f"a vector-Jacobian product with W{i}; the Jacobian itself is never formed.",
+     "sample 1, first units", teaching.mu_prev_equation(trace, i)),
+    ("3. Weight gradient", f"the layer's input z{i - 1} meets δ{i}, summed over the batch.",
+     "row 1, first columns", teaching.grad_W_equation(trace, i)),
+    ("4. Bias gradient", f"δ{i} summed over the {len(idx)} sample{plural}.", "first entries",
+     teaching.grad_b_equation(trace, i)),
+]
+if i == N:
+    st.markdown("**Start.** The loss of this batch:")
+    st.latex(teaching.loss_equation(trace, run.loss_fn.formula))
+    steps.insert(0, ("0. The loss's adjoint", f"minus the loss gradient at the output; the batch mean puts "
+                     f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.name,
+                                                                              run.loss_fn.mu_formula)))
+for title, text, caption, (head, nums) in steps:
+    st.markdown(f"**{title}:** {text}")
+    st.latex(head)
+    st.latex(nums)
+    st.caption(f"Numbers: {caption}.")
+
+h = st.columns(4)
+panels = [
+    ("bp_heat_mu", trace.mu(i), f"μ{i}  (sample × unit)", "unit", "sample", True),
+    ("bp_heat_sigma", trace.sigma_primes[i - 1], f"σ′(a{i})  (sample × unit)", "unit", "sample", False),
+    ("bp_heat_mu_prev", trace.mu(i - 1), f"μ{i - 1}  (sample × unit)", "unit", "sample", True),
+    ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{i}  (input unit × unit)", "unit", "input unit", True),
+]
+for col, (key, z, title, xt, yt, signed) in zip(h, panels):
+    with col:
+        st.plotly_chart(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), width="stretch",
+                        key=key, config=theme.CONFIG)
+
+# --- adjoint over the input space -----------------------------------------------------------------
+st.subheader("Adjoint over the input space")
+target = data.target
+if target.name == "data":
+    st.info("Uploaded data has no target function to evaluate on a grid, so this view needs a built-in or "
+            "custom target.", icon=":material/info:")
+else:
+    res = FIELD_SIDE if target.dim == 2 else FIELD_1D
+    xg = grid(target, res)
+    with np.errstate(all="ignore"):
+        yg = target.fn(xg)
+    fields = adjoint_field(net, run.loss_fn, xg, yg)   # [mu_N, ..., mu_0], per point
+    st.markdown(
+        "For every input point x on a grid, the adjoint of that point's own loss ½‖z_N − y‖² "
+        "(so μ_N = −(z_N − y)), carried back through the current network. "
+        + ("Dark regions" if target.dim == 2 else "Stretches at zero")
+        + " are inputs whose error never reaches that layer: dead ReLU units or saturated sigmoids. "
+          "Each panel has its own colour scale; compare the maxima in the titles.")
+    log = st.toggle("Log colour scale", key="bp_field_log", value=False,
+                    help="Colour by log10 ‖μ‖ to see structure across many orders of magnitude "
+                         "(zeros take the darkest colour).") if target.dim == 2 else False
+    axis = np.linspace(*target.domain, res)
+    order = list(range(N, -1, -1))
+    for row in range(0, len(order), PER_ROW):
+        cols = st.columns(PER_ROW)
+        for col, kk in zip(cols, order[row:row + PER_ROW]):
+            vals = fields[N - kk]
+            fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, log=log) if target.dim == 2
+                   else bf.field_line(axis, vals, kk, N))
+            with col:
+                st.plotly_chart(fig, width="stretch", key=f"bp_field_{kk}", config=theme.CONFIG)

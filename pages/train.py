@@ -1,0 +1,73 @@
+"""Train: the playground. Pick a setup in the sidebar, then Step, Epoch or Play and watch mu flow."""
+
+import streamlit as st
+
+import adjoint_core as ac
+from ui import live, session, settings
+
+ss = st.session_state
+ss.setdefault("playing", False)
+
+st.title("Train")
+st.markdown("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
+            "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
+            "back to μ₀ with one vector-Jacobian product per layer.")
+
+for warning in settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET):
+    st.warning(warning, icon=":material/link_off:")
+choice = settings.sidebar()
+if choice.error:
+    st.error(f"{choice.error}. The current run is kept.", icon=":material/error:")
+else:
+    try:
+        notice = session.apply_choice(choice.config, choice.seed, choice.data)
+    except ac.ConfigError as e:
+        st.error(f"{e}. The current run is kept.", icon=":material/error:")
+    else:
+        settings.sync_url(choice.config, choice.seed)
+        if notice:
+            st.info(notice, icon=":material/restart_alt:")
+run = session.get_run(keep_training=True)
+if run.config.description:
+    st.caption(run.config.description)
+
+playing = ss.playing
+cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
+cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
+               help="One mini-batch: forward, loss, the μ recursion, one update.")
+cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
+               help=f"{run.steps_per_epoch} steps: one pass over the training data.")
+cols[2].button("Pause" if playing else "Play", on_click=session.play_pause, type="primary", width="stretch",
+               key="btn_play", help="Train continuously, redrawing several times a second.")
+cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
+               help="Start this setup again from step 0 (same seed, same initial weights).")
+cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
+                      help="Training steps per second while playing; slow speeds let you watch single steps.")
+
+
+@st.fragment(run_every=live.TICK if playing else None)
+def live_view() -> None:
+    """Status and the fast charts; while playing, a redraw of the background trainer's latest state."""
+    run = session.get_run(keep_training=True)
+    trainer = session.trainer()
+    if trainer is not None:
+        trainer.heartbeat()
+        if not trainer.alive:
+            if trainer.finished == "idle":   # back from another page: carry on
+                session.play()
+            else:                            # epoch limit or divergence: show the paused page
+                session.pause()
+                st.rerun()
+    with session.locked():
+        live.status(run)
+        live.fast_charts(run)
+
+
+@st.fragment(run_every=live.SLOW_TICK if playing else None)
+def slow_view() -> None:
+    with session.locked():
+        live.slow_charts(session.get_run(keep_training=True))
+
+
+live_view()
+slow_view()

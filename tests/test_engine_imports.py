@@ -1,0 +1,98 @@
+"""adjoint_core is NumPy only (never imports streamlit or plotly) and exposes DESIGN.md section 4's API."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import adjoint_core as ac
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "adjoint_core"
+FORBIDDEN = ("streamlit", "plotly")
+
+
+def test_fresh_import_does_not_load_ui_libraries():
+    code = ("import sys, json, adjoint_core as ac; "
+            "ac.TrainingRun(ac.presets['nonlinear-relu'], seed=0).run_steps(3); "
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "adjoint_core" in modules and "numpy" in modules
+    loaded = [m for m in modules if m.split(".")[0] in FORBIDDEN]
+    assert loaded == [], f"importing adjoint_core loaded {loaded}"
+
+
+def core_sources():
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) >= 10, files
+    return files
+
+
+@pytest.mark.parametrize("path", core_sources(), ids=lambda p: p.name)
+def test_source_never_mentions_ui_imports(path):
+    text = path.read_text(encoding="utf-8")
+    for lib in FORBIDDEN:
+        assert f"import {lib}" not in text, f"{path.name} contains 'import {lib}'"
+        pattern = rf"^\s*(from\s+{lib}\b|import\s+.*\b{lib}\b)|__import__\(\s*['\"]{lib}|import_module\(\s*['\"]{lib}"
+        match = re.search(pattern, text, flags=re.MULTILINE)
+        assert match is None, f"{path.name} imports {lib}: {match.group(0)!r}"
+
+
+@pytest.mark.parametrize("name", ["MLP", "MSELoss", "SGD", "Momentum", "Nesterov", "Adam", "presets",
+                                  "TrainingRun", "ConfigError", "RunConfig", "HuberLoss", "ACTIVATIONS",
+                                  "check_gradients", "dot_product_test", "numeric_gradient", "relative_error"])
+def test_public_names_exist(name):
+    assert hasattr(ac, name), name
+    assert name in ac.__all__
+
+
+def test_all_names_resolve():
+    for name in ac.__all__:
+        assert getattr(ac, name) is not None, name
+
+
+@pytest.mark.parametrize("name, target, sizes, activation, epochs", [
+    ("linear-sigmoid", "linear", (64, 128, 64), "sigmoid", 500),
+    ("linear-relu", "linear", (64, 128, 64), "relu", 500),
+    ("nonlinear-relu", "quadratic", (64, 64), "relu", 1000),
+    ("wave2d-relu", "wave2d", (64, 64), "relu", 100),
+])
+def test_notebook_presets(name, target, sizes, activation, epochs):
+    cfg = ac.presets[name]
+    assert isinstance(cfg, ac.RunConfig)
+    assert cfg.epochs == epochs
+    assert cfg.target == target and cfg.hidden == sizes and cfg.activation == activation
+    assert cfg.batch_size == 50 and cfg.init == "notebook"
+
+
+def test_api_example_from_design_runs():
+    net = ac.MLP([2, 64, 64, 1], activation="relu", seed=0)
+    x = np.random.default_rng(0).uniform(0, 1, size=(50, 2))
+    y = x[:, :1] - x[:, 1:]
+    pred = net.forward(x)
+    assert pred.shape == (50, 1) and pred.dtype == np.float64
+    loss, mu = ac.MSELoss()(pred, y)
+    grads, mus = net.backward(mu)
+    assert [g[0].shape for g in grads] == [(2, 64), (64, 64), (64, 1)]
+    assert [m.shape for m in mus] == [(50, 1), (50, 64), (50, 64), (50, 2)]
+    theta = net.theta.copy()
+    ac.Momentum(lr=1e-3, beta=0.9, weight_decay=0.0).step(net.params, grads)
+    assert not np.array_equal(theta, net.theta)
+    for cls in (ac.SGD, ac.Nesterov, ac.Adam):
+        cls(lr=1e-3).step(net.params, grads)
+    assert issubclass(ac.ConfigError, ValueError)
+    run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
+    run.step()
+    run.run_epochs(2)
+    assert run.step_count == 5
+    h = run.history
+    assert len(h.loss) == 5 and h.mu_norms.shape == (5, 4) and h.grad_norms.shape == (5, 3)
+    assert len(h.test_loss) == 2

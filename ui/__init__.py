@@ -1,0 +1,1 @@
+"""Streamlit/Plotly side of the app: session helpers and pure figure builders (no training maths)."""

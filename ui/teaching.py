@@ -1,0 +1,230 @@
+"""Text, tables and figures for the teaching pages: LaTeX with live numbers, check tables, check figures.
+
+Formatting only: every number comes from adjoint_core (a BackwardTrace, check_gradients, trap_report).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from adjoint_core.adjoint_field import BackwardTrace
+
+from . import theme
+
+Array = np.ndarray
+PASS = 1e-6          # relative error at or below which a check passes
+NAMES = {"trap 1: sigma' at output": "trap 1: σ′ at the output"}
+SHORT = {"adjoint": "adjoint", "trap 2: 1/B twice": "trap 2<br>1/B twice", "trap 1: sigma' at output": "trap 1<br>σ′ at output",
+         "both traps (the notebook)": "both traps<br>(notebook)"}
+SHOW = 4             # entries of a vector shown in the equations
+
+
+# --- LaTeX ---------------------------------------------------------------------------------------
+def num(v: float, digits: int = 3) -> str:
+    r"""A number as compact LaTeX: 0.0123 -> 0.0123, 1043.7 -> 1040, 1.2e-05 -> 1.2\mathrm{e}{-5}."""
+    v = float(v)
+    if not np.isfinite(v):
+        return r"\text{" + str(v) + "}"
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e5:
+        return np.format_float_positional(v, precision=digits, unique=True, fractional=False, trim="-")
+    mant, exp = f"{v:.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return mant + r"\mathrm{e}{" + str(int(exp)) + "}"
+
+
+def vec(values: Array, total: int | None = None) -> str:
+    r"""A row of numbers as a compact LaTeX tuple, ending in \dots when more entries exist than are shown."""
+    values = np.ravel(values)
+    total = len(values) if total is None else total
+    parts = [num(v) for v in values[:SHOW]]
+    if total > SHOW:
+        parts.append(r"\dots")
+    return r"\bigl(" + r",\; ".join(parts) + r"\bigr)"
+
+
+def dims(*d: int) -> str:
+    r"""Shape as LaTeX, (50, 64) -> 50{\times}64."""
+    return r"{\times}".join(str(int(v)) for v in d)
+
+
+def _ub(symbol: str, shape: str) -> str:
+    return r"\underbrace{" + symbol + "}_{" + shape + "}"
+
+
+def _s(name: str, i: int, extra: str = "") -> str:
+    r"""A symbol with a subscript, e.g. _s(r'\mu', 3) -> \mu_{3}."""
+    return name + "_{" + str(i) + "}" + extra
+
+
+def _dL(what: str) -> str:
+    return r"\frac{\partial \mathcal{L}}{\partial " + what + "}"
+
+
+def _rows(*pairs: tuple[str, str]) -> str:
+    """Aligned 'symbol = numbers' lines."""
+    return r"\begin{aligned} " + r" \\ ".join(f"{a} &= {b}" for a, b in pairs) + r" \end{aligned}"
+
+
+def loss_equation(trace: BackwardTrace, loss_formula: str) -> str:
+    """The loss with its value for this batch."""
+    return loss_formula + " = " + num(trace.loss, 4) + rf" \qquad (B = {trace.batch_size})"
+
+
+def mu_N_equation(trace: BackwardTrace, loss_name: str, mu_formula: str) -> tuple[str, str]:
+    """(mu_N = -dL/dz_N with shapes and B, the first sample's numbers)."""
+    N, B = trace.n_layers, trace.batch_size
+    mu = trace.mu(N)
+    muN, zN = _s(r"\mu", N), _s("z", N)
+    d = mu.shape[1]
+    if loss_name == "mse":
+        head = (_ub(muN, dims(*mu.shape)) + " = -" + _dL(zN) + r" = -\frac{1}{" + str(B) + r"}\,\bigl("
+                + _ub(zN, dims(*mu.shape)) + r" - y\bigr)")
+    else:
+        head = _ub(muN, dims(*mu.shape)) + " = -" + _dL(zN) + r", \qquad " + mu_formula
+    nums = _rows((zN, vec(trace.z_N[0], d)), ("y", vec(trace.y[0], d)), (muN, vec(mu[0], d)))
+    return head, nums
+
+
+def delta_equation(trace: BackwardTrace, i: int, derivative_formula: str, activation: str) -> tuple[str, str]:
+    """(delta_i = mu_i (.) sigma'(a_i) with shapes and sigma', the first sample's numbers)."""
+    B, d = trace.mu(i).shape
+    shape = dims(B, d)
+    head = (_ub(_s(r"\delta", i), shape) + " = " + _ub(_s(r"\mu", i), shape) + r" \odot \sigma'\bigl("
+            + _ub(_s("a", i), shape) + r"\bigr), \qquad \sigma'(a) = " + derivative_formula)
+    nums = _rows((_s(r"\mu", i), vec(trace.mu(i)[0], d)),
+                 (_s(r"\sigma'(a", i, ")"), vec(trace.sigma_primes[i - 1][0], d)),
+                 (_s(r"\delta", i), vec(trace.deltas[i - 1][0], d)))
+    return head, nums
+
+
+def mu_prev_equation(trace: BackwardTrace, i: int) -> tuple[str, str]:
+    """(mu_{i-1} = delta_i W_i^T with the shapes of the product, the first sample's numbers)."""
+    B, d = trace.mu(i).shape
+    d_prev = trace.mu(i - 1).shape[1]
+    head = (_ub(_s(r"\mu", i - 1), dims(B, d_prev)) + " = " + _ub(_s(r"\delta", i), dims(B, d)) + r"\,"
+            + _ub(_s("W", i, r"^{\top}"), dims(d, d_prev)))
+    nums = _rows((_s(r"\mu", i - 1), vec(trace.mu(i - 1)[0], d_prev)))
+    return head, nums
+
+
+def grad_W_equation(trace: BackwardTrace, i: int) -> tuple[str, str]:
+    """(dL/dW_i = -z_{i-1}^T delta_i with shapes, the first row of the result)."""
+    B, d = trace.mu(i).shape
+    d_prev = trace.mu(i - 1).shape[1]
+    head = (_ub(_dL(_s("W", i)), dims(d_prev, d)) + " = -" + _ub(_s("z", i - 1, r"^{\top}"), dims(d_prev, B))
+            + r"\," + _ub(_s(r"\delta", i), dims(B, d)))
+    nums = _rows((_dL(_s("W", i)) + r"\Big|_{\text{row }1}", vec(trace.grads[i - 1][0][0], d)))
+    return head, nums
+
+
+def grad_b_equation(trace: BackwardTrace, i: int) -> tuple[str, str]:
+    """(dL/db_i = -sum over the batch of delta_i, its first entries)."""
+    B, d = trace.mu(i).shape
+    head = (_ub(_dL(_s("b", i)), str(d)) + r" = -\sum_{k=1}^{" + str(B) + "} " + _ub(_s(r"\delta", i, "[k,:]"), str(d)))
+    nums = _rows((_dL(_s("b", i)), vec(trace.grads[i - 1][1], d)))
+    return head, nums
+
+
+# --- gradient check ------------------------------------------------------------------------------
+def check_table(checks, shapes: dict[str, tuple[int, ...]]) -> pd.DataFrame:
+    """One row per checked tensor: entries, ||adjoint||, max |diff|, relative error, pass mark."""
+    rows = []
+    for c in checks:
+        name = "x  (−μ₀)" if c.name == "mu_0" else c.name
+        shape = shapes.get(c.name, ())
+        rows.append({
+            "tensor": name,
+            "shape": "×".join(str(s) for s in shape),
+            "entries checked": f"{len(c.adjoint)} / {c.n_total}",
+            "‖adjoint‖": float(np.linalg.norm(c.adjoint)),
+            "max |adjoint − FD|": float(np.max(np.abs(c.adjoint - c.numeric))) if len(c.adjoint) else 0.0,
+            "relative error": float(c.rel_error),
+            "pass": bool(c.rel_error <= PASS),
+        })
+    return pd.DataFrame(rows)
+
+
+def check_scatter(checks, height: int = 470) -> go.Figure:
+    """|adjoint| against |finite difference| on log-log axes with the diagonal; sign disagreements marked."""
+    fig = go.Figure()
+    lo, hi = np.inf, -np.inf
+    palette = theme.layer_palette(len(checks))
+    n_zero = 0
+    for c, color in zip(checks, palette):
+        a, f = np.abs(c.adjoint), np.abs(c.numeric)
+        keep = (a > 0) & (f > 0)
+        n_zero += int(np.sum(~keep))
+        if not keep.any():
+            continue
+        same = np.sign(c.adjoint[keep]) == np.sign(c.numeric[keep])
+        lo, hi = min(lo, a[keep].min(), f[keep].min()), max(hi, a[keep].max(), f[keep].max())
+        name = "x (−μ₀)" if c.name == "mu_0" else c.name
+        fig.add_scatter(x=np.asarray(f[keep], np.float32), y=np.asarray(a[keep], np.float32), mode="markers",
+                        name=name, marker=dict(color=color, size=8, opacity=0.8,
+                                               symbol=np.where(same, "circle", "x").tolist()),
+                        hovertemplate=f"{name}<br>FD %{{x:.4g}}<br>adjoint %{{y:.4g}}<extra></extra>")
+    if np.isfinite(lo):
+        d = np.array([lo / 3, hi * 3], dtype=np.float32)
+        fig.add_scatter(x=d, y=d, mode="lines", name="adjoint = FD", line=dict(color=theme.TARGET, dash="dash", width=1.5))
+    title = "Adjoint vs finite differences, every checked entry"
+    if n_zero:
+        fig.add_annotation(text=f"{n_zero} entries that are exactly 0 are not drawn", xref="paper", yref="paper",
+                           x=0.0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                           font=dict(size=12, color="#5b6570"))
+    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=theme.FONT_SIZE)), height=height,
+                      margin=dict(l=60, r=10, t=64, b=40), font=dict(size=theme.FONT_SIZE - 1), template="plotly_white",
+                      legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
+    fig.update_xaxes(type="log", title="|central finite difference|", exponentformat="power")
+    fig.update_yaxes(type="log", title="|adjoint gradient|", exponentformat="power")
+    return fig
+
+
+def dot_table(tests_by_layer: list[list]) -> pd.DataFrame:
+    """The dot-product test <u, J v> = <J^T u, v> per layer and argument."""
+    rows = []
+    for i, tests in enumerate(tests_by_layer, start=1):
+        for t in tests:
+            rows.append({"layer": i, "w.r.t.": f"z{i - 1}" if t.wrt == "x" else f"W{i}",
+                         "⟨u, J v⟩ (finite diff.)": t.forward_side, "⟨Jᵀu, v⟩ (adjoint)": t.adjoint_side,
+                         "relative error": t.rel_error, "pass": bool(t.rel_error <= PASS)})
+    return pd.DataFrame(rows)
+
+
+# --- notebook traps --------------------------------------------------------------------------------
+def trap_table(results, B: int) -> pd.DataFrame:
+    """One row per gradient variant: its relative error against finite differences and the FD / variant ratio."""
+    rows = []
+    for r in results:
+        rows.append({
+            "gradient": NAMES.get(r.name, r.name),
+            "σ′ at": "output σ(a)" if r.sigma_prime_at_output else "pre-activation a",
+            "parameter terms": f"averaged again (÷{B})" if r.average_again else "summed",
+            "relative error vs FD": r.rel_error,
+            "FD / gradient (median)": r.ratio_median,
+            "FD / gradient (range)": f"{r.ratio_min:.3g} … {r.ratio_max:.3g}",
+        })
+    return pd.DataFrame(rows)
+
+
+def trap_bars(results, height: int = 300) -> go.Figure:
+    """Relative error of each gradient variant against finite differences, log y."""
+    errs = np.array([max(r.rel_error, 1e-17) for r in results])
+    colors = [theme.GRAD if e <= PASS else theme.TEST for e in errs]
+    fig = go.Figure()
+    fig.add_bar(x=[SHORT.get(r.name, r.name) for r in results], y=errs.astype(np.float32), marker_color=colors,
+                text=[f"{e:.1e}" for e in errs], textposition="outside", cliponaxis=False,
+                hovertemplate="%{x}<br>relative error %{y:.2e}<extra></extra>")
+    fig.add_hline(y=PASS, line=dict(color=theme.TARGET, dash="dot", width=1))
+    fig.add_annotation(text="pass mark 10⁻⁶", xref="paper", x=0.0, y=np.log10(PASS), xanchor="left", yanchor="bottom",
+                       showarrow=False, font=dict(size=12, color=theme.TARGET))
+    fig.update_layout(title=dict(text="Relative error against central finite differences", x=0.01,
+                                 font=dict(size=theme.FONT_SIZE)),
+                      height=height, margin=dict(l=60, r=10, t=44, b=40), font=dict(size=theme.FONT_SIZE - 1),
+                      template="plotly_white")
+    fig.update_yaxes(type="log", exponentformat="power", range=[-17, 1.5])
+    fig.update_xaxes(tickangle=0)
+    return fig

@@ -1,0 +1,25 @@
+"""One colour scheme for every chart, readable on a projector."""
+
+from __future__ import annotations
+
+TRAIN = "#3b6ea8"        # train loss, prediction
+TEST = "#d9822b"         # test loss
+TARGET = "#2f2f2f"       # ground truth
+DATA = "#9aa5b1"         # data points
+SMOOTH = "#1d3f66"       # smoothed train loss
+MU = "#8e44ad"           # adjoints mu
+GRAD = "#2a9d8f"         # parameter gradients
+SEQUENTIAL = "Viridis"   # values (targets, predictions, |mu|)
+DIVERGING = "RdBu_r"     # signed errors, centred on 0
+LOG_MU = "Magma"         # log10 ||mu|| heatmaps
+FONT_SIZE = 14
+HEIGHT = 320
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
+
+
+def layer_palette(n: int) -> list[str]:
+    """n distinct colours for per-layer lines, from the input side to the output side."""
+    base = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+            "#1f78b4", "#b2df8a", "#fb9a99"]
+    return [base[i % len(base)] for i in range(n)]
