@@ -81,9 +81,9 @@ with d2:
     ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
     whole = norms[0] / norms[N] if norms[N] > 0 else float("nan")
     m1, m2 = st.columns(2)
-    m1.metric(f"‖μ{i - 1}‖ / ‖μ{i}‖", f"{ratio:.3g}", help="How much this layer's backward step shrinks (< 1) or "
+    m1.metric(f"‖μ{i - 1}‖ / ‖μ{i}‖", bf.short(ratio), help="How much this layer's backward step shrinks (< 1) or "
               "grows (> 1) the adjoint: Frobenius norms over the batch.")
-    m2.metric(f"‖μ0‖ / ‖μ{N}‖", f"{whole:.3g}", help="The whole backward pass: below 1e-3 the input layers "
+    m2.metric(f"‖μ0‖ / ‖μ{N}‖", bf.short(whole), help="The whole backward pass: below 1e-3 the input layers "
               "hardly learn (vanishing), above 1e3 they take huge steps (exploding).")
     st.plotly_chart(bf.norm_bars(norms, i, height=290), width="stretch", key="bp_norms", config=theme.CONFIG)
 

@@ -69,31 +69,35 @@ if worst > teaching.PASS:
     st.info("Errors between 1e-7 and 1e-4 that move when you change ε are finite-difference error, not a wrong "
             "gradient: vanishing adjoints (tiny gradients) drown in rounding and need a larger ε, while under ReLU a "
             "large ε can cross a kink. A wrong gradient stays at 1e-2 or more for every ε.", icon=":material/tune:")
-st.dataframe(table, width="stretch", hide_index=True, key="gc_table", column_config={
-    "‖adjoint‖": st.column_config.NumberColumn(format="%.3e", help="Norm of the checked entries"),
-    "max |adjoint − FD|": st.column_config.NumberColumn(format="%.2e"),
-    "relative error": st.column_config.NumberColumn(format="%.2e", help="‖adjoint − FD‖ / max(‖adjoint‖, ‖FD‖)"),
-    "pass": st.column_config.CheckboxColumn(help=f"Relative error at most {teaching.PASS:g}"),
-})
+st.dataframe(table, width="stretch", hide_index=True, key="gc_table", height=teaching.table_height(len(table)),
+             column_config={
+                 "‖adjoint‖": st.column_config.NumberColumn(format="%.3e", help="Norm of the checked entries"),
+                 "max |adjoint − FD|": st.column_config.NumberColumn(format="%.2e"),
+                 "relative error": st.column_config.NumberColumn(format="%.2e",
+                                                                 help="‖adjoint − FD‖ / max(‖adjoint‖, ‖FD‖)"),
+                 "pass": st.column_config.CheckboxColumn(help=f"Relative error at most {teaching.PASS:g}"),
+             })
 st.caption("In float64 a correct gradient shows relative errors of about 1e-8 to 1e-11 with central differences: "
            "the truncation error shrinks like ε² while the rounding error of the two loss values, about "
            "1e-16·|L| / ε, grows as ε shrinks, so the best ε ≈ 1e-5 to 1e-6 leaves roughly 1e-10. "
            "An error of 1e-2 or more means a wrong gradient; an isolated large one under ReLU can be a kink "
            "that ε happened to cross.")
 
-left, right = st.columns([1, 1.2])
+left, right = st.columns([1.1, 1])
 with left:
     st.plotly_chart(teaching.check_scatter(checks), width="stretch", key="gc_scatter", config=theme.CONFIG)
 with right:
-    st.markdown("**Dot-product test per layer**: for random u, v, "
-                "⟨u, J v⟩ by finite differences against ⟨Jᵀu, v⟩ from the layer's VJP.")
+    st.markdown("**Dot-product test per layer**: for random u, v, ⟨u, J v⟩ by finite differences (FD) against "
+                "⟨Jᵀu, v⟩ from the layer's vector-Jacobian product (VJP).")
     rng = np.random.default_rng(1)
     with np.errstate(all="ignore"):
         zs = net.zs(x)  # [z_0, ..., z_N]: layer i is tested at its input z_{i-1}
         dots = [dot_product_test(layer, z_in, rng) for layer, z_in in zip(net.layers, zs)]
-    st.dataframe(teaching.dot_table(dots), width="stretch", hide_index=True, key="gc_dot", column_config={
-        "⟨u, J v⟩ (finite diff.)": st.column_config.NumberColumn(format="%.5e"),
-        "⟨Jᵀu, v⟩ (adjoint)": st.column_config.NumberColumn(format="%.5e"),
-        "relative error": st.column_config.NumberColumn(format="%.1e"),
-        "pass": st.column_config.CheckboxColumn(help=f"Relative error at most {teaching.PASS:g}"),
-    })
+    dot_table = teaching.dot_table(dots)
+    st.dataframe(dot_table, width="stretch", hide_index=True, key="gc_dot", height=teaching.table_height(len(dot_table)),
+                 column_config={
+                     "⟨u, J v⟩ FD": st.column_config.NumberColumn(format="%.5e", help="By central differences"),
+                     "⟨Jᵀu, v⟩ VJP": st.column_config.NumberColumn(format="%.5e", help="From the layer's vjp"),
+                     "relative error": st.column_config.NumberColumn(format="%.1e"),
+                     "pass": st.column_config.CheckboxColumn(help=f"Relative error at most {teaching.PASS:g}"),
+                 })

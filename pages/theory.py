@@ -87,7 +87,7 @@ with t1:
 with t2:
     st.markdown("**Trap 2: 1/B counted twice.** μ_N = −(1/B)(z_N − y) already carries the batch mean; the "
                 "notebook then averaged the per-sample parameter terms again:")
-    st.latex(r"\frac{\partial \mathcal{L}}{\partial W_i}^{\text{nb}} = -\frac{1}{B}\sum_{k=1}^{B} "
+    st.latex(r"\Bigl(\frac{\partial \mathcal{L}}{\partial W_i}\Bigr)^{\text{nb}} = -\frac{1}{B}\sum_{k=1}^{B} "
              r"z_{i-1,k}^{\top}\,\delta_{i,k} = \frac{1}{B}\,\frac{\partial \mathcal{L}}{\partial W_i}")
     st.markdown("The direction is right and the length B times too small. With the update "
                 "m ← βm + (1−β)(g + wd·w), w ← w − lr·m, a gradient g/B with (lr, wd) is exactly the true gradient "

@@ -16,6 +16,17 @@ EDGE_GREY = "rgba(150, 160, 170, 0.18)"
 EDGE_HOT = "rgba(142, 68, 173, 0.45)"   # theme.MU, translucent
 
 
+def short(v: float) -> str:
+    """A number in at most ~7 characters: 0.226, 153, 1.34e4, 4.99e-6."""
+    v = float(v)
+    if not np.isfinite(v) or v == 0:
+        return str(v) if not np.isfinite(v) else "0"
+    if 1e-2 <= abs(v) < 1e4:
+        return f"{v:.3g}"
+    mant, exp = f"{v:.2e}".split("e")
+    return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
+
+
 def rgb_scale(name: str) -> list[list]:
     """A named Plotly colour scale as explicit rgb() stops.
 
@@ -202,7 +213,7 @@ def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, log: bool =
     fig.add_heatmap(x=a, y=a, z=_f32(z), colorscale=rgb_scale(theme.LOG_MU), zmin=zmin, zmax=zmax,
                     colorbar=dict(thickness=10, len=0.85, exponentformat="power", title=cbar),
                     hovertemplate="x₁=%{x:.2f}, x₂=%{y:.2f}<br>%{z:.3g}<extra></extra>")
-    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {vmax:.3g}", height)
+    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
     fig.update_xaxes(constrain="domain", title=None)
     fig.update_yaxes(scaleanchor="x", constrain="domain", title=None)
     fig.update_layout(margin=dict(l=30, r=5, t=40, b=25))
@@ -217,7 +228,7 @@ def field_line(x: Array, values: Array, k: int, n_layers: int, height: int = 260
     fig.add_scatter(x=_f32(x), y=_f32(values), mode="lines", line=dict(color=theme.MU, width=2.5),
                     fill="tozeroy", fillcolor="rgba(142, 68, 173, 0.12)",
                     hovertemplate="x=%{x:.3f}<br>%{y:.3g}<extra></extra>")
-    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {vmax:.3g}", height)
+    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
     fig.update_yaxes(rangemode="tozero", exponentformat="power")
     fig.update_xaxes(title="x")
     fig.update_layout(margin=dict(l=45, r=5, t=40, b=35))

@@ -20,7 +20,9 @@ MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
 
 
 def _f32(a: Array) -> Array:
-    return np.asarray(a, dtype=np.float32)
+    """float32 to halve what is sent, unless a value would overflow it (a diverging run's losses)."""
+    a = np.asarray(a, dtype=np.float64)
+    return a.astype(np.float32) if not np.any(np.abs(a) > 1e38) else a
 
 
 def decimate(n: int, max_points: int = MAX_POINTS) -> Array | slice:

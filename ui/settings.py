@@ -40,7 +40,7 @@ def widget_values(preset: str, config: ac.RunConfig, seed: int) -> dict[str, obj
             W + "dim": config.dim, W + "samples": config.samples, W + "noise": config.noise,
             W + "test_fraction": config.test_fraction, W + "hidden": ", ".join(map(str, config.hidden)),
             W + "activation": acts[0] if acts else "relu", W + "per_layer": len(set(acts)) > 1,
-            **{f"{W}act_{i}": a for i, a in enumerate(acts)},
+            **({f"{W}act_{i}": a for i, a in enumerate(acts)} if len(set(acts)) > 1 else {}),
             W + "init": config.init, W + "init_scale": config.init_scale, W + "loss": config.loss,
             W + "optimiser": config.optimiser, W + "lr": config.lr, W + "beta": config.beta,
             W + "weight_decay": config.weight_decay, W + "batch_size": config.batch_size,
@@ -57,6 +57,12 @@ def load_into_widgets(preset: str, config: ac.RunConfig, seed: int) -> None:
 def _on_preset() -> None:
     name = ss[W + "preset"]
     load_into_widgets(name, ac.presets[name], ss.get(W + "seed", 0))
+
+
+def _on_per_layer() -> None:
+    """Per-layer choices start from the global activation."""
+    for key in [k for k in ss if str(k).startswith(W + "act_")]:
+        del ss[key]
 
 
 @dataclass
@@ -85,31 +91,31 @@ def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
     file = st.file_uploader("CSV file", type=["csv"], key=W + "upload", max_upload_size=1,
                             help="Columns x,target (1D) or x,y,target (2D), with that header row; "
                                  "at most 20,000 rows and 1 MB.")
-    if file is None:
+    if file is None or file.file_id == ss.get("uploaded_id"):
         return ss.get("uploaded"), None
     try:
-        x, y = parse_csv(file.getvalue())
+        data = parse_csv(file.getvalue())
     except ac.ConfigError as e:
         return ss.get("uploaded"), str(e)
-    ss["uploaded"] = (x, y)
-    return (x, y), None
+    ss["uploaded"], ss["uploaded_id"] = data, file.file_id
+    return data, None
 
 
 def sidebar() -> Choice:
     """Draw the sidebar and return what it asks for. Nothing here trains or validates by itself."""
     sb = st.sidebar
-    sb.selectbox("Preset", list(ac.presets), key=W + "preset", on_change=_on_preset,
+    sb.selectbox("Preset", list(ac.presets), key=W + "preset", persist_state="session", on_change=_on_preset,
                  format_func=lambda n: ac.presets[n].label or n,
                  help="Load a ready-made setup: the notebook's four experiments and two gradient-health demos.")
     errors: list[str] = []
     data = None
     with sb.expander("Data", expanded=True):
-        target = st.selectbox("Target function", TARGET_CHOICES, key=W + "target", format_func=_label_target,
+        target = st.selectbox("Target function", TARGET_CHOICES, key=W + "target", persist_state="session", format_func=_label_target,
                               help="The function the network learns, or your own formula or data.")
         if target == "custom":
-            st.radio("Inputs", [1, 2], key=W + "dim", horizontal=True, format_func=lambda d: "x" if d == 1 else "x, y",
+            st.radio("Inputs", [1, 2], key=W + "dim", persist_state="session", horizontal=True, format_func=lambda d: "x" if d == 1 else "x, y",
                      help="1D: a formula in x on [0, 1]. 2D: a formula in x and y on [0, 2π]².")
-            st.text_input("Formula", key=W + "formula", max_chars=200,
+            st.text_input("Formula", key=W + "formula", persist_state="session", max_chars=200,
                           help="Numbers, x (and y), pi, e, + - * / **, and sin cos tan exp log sqrt abs tanh "
                                "sinh cosh arctan sigmoid relu sign floor. Example: 10*(x - x**2)")
         elif target == DATA_TARGET:
@@ -119,19 +125,20 @@ def sidebar() -> Choice:
             elif data is None:
                 errors.append("data: upload a CSV file to train on your own data")
         if target != DATA_TARGET:
-            st.number_input("Samples", 2, 200_000, key=W + "samples", step=100,
+            st.number_input("Samples", 2, 200_000, key=W + "samples", persist_state="session", step=100,
                             help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
-        st.number_input("Noise", 0.0, 100.0, key=W + "noise", step=0.1, format="%.2f",
+        st.number_input("Noise", 0.0, 100.0, key=W + "noise", persist_state="session", step=0.1, format="%.2f",
                         help="Standard deviation of Gaussian noise added to the targets.")
-        st.slider("Test fraction", 0.0, 0.5, key=W + "test_fraction", step=0.05,
+        st.slider("Test fraction", 0.0, 0.5, key=W + "test_fraction", persist_state="session", step=0.05,
                   help="Held-out points (as a fraction of the samples) for the test loss.")
     with sb.expander("Network", expanded=True):
-        st.text_input("Hidden layer sizes", key=W + "hidden",
+        st.text_input("Hidden layer sizes", key=W + "hidden", persist_state="session",
                       help="Comma-separated widths, input side first, e.g. '64, 64'. Up to 10 layers of up to 1024.")
-        st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation",
+        per_layer = ss[W + "per_layer"]
+        st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation", persist_state="session", disabled=per_layer,
                      help="σ for every hidden layer; the output layer is always the identity.")
-        per_layer = st.toggle("Per-layer activations", key=W + "per_layer",
-                              help="Choose σ separately for each hidden layer.")
+        st.toggle("Per-layer activations", key=W + "per_layer", persist_state="session", on_change=_on_per_layer,
+                  help="Choose σ separately for each hidden layer.")
         try:
             n_hidden = len(ac.parse_hidden(ss[W + "hidden"]))
         except ac.ConfigError:
@@ -140,37 +147,37 @@ def sidebar() -> Choice:
             cols = st.columns(min(n_hidden, 3))
             for i in range(n_hidden):
                 ss.setdefault(f"{W}act_{i}", ss[W + "activation"])
-                cols[i % len(cols)].selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}",
+                cols[i % len(cols)].selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}", persist_state="session",
                                               help=f"σ of hidden layer {i + 1}.")
-        st.selectbox("Initialisation", list(ac.network.INIT_SCHEMES), key=W + "init",
+        st.selectbox("Initialisation", list(ac.network.INIT_SCHEMES), key=W + "init", persist_state="session",
                      help="notebook: hidden W, b ~ N(0, 1), output layer × scale. "
                           "xavier / he: W ~ N(0, 2/(fan_in + fan_out)) / N(0, 2/fan_in) × scale, b = 0.")
         scale_opts = _log_options(*(p.init_scale for p in ac.presets.values()), ss[W + "init_scale"], low=1e-6,
                                   high=100)
-        st.select_slider("Init scale", scale_opts, key=W + "init_scale", format_func=_fmt,
+        st.select_slider("Init scale", scale_opts, key=W + "init_scale", persist_state="session", format_func=_fmt,
                          help="Multiplies the initial weights (notebook scheme: the output layer only).")
-        st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", format_func=lambda n: {"mse": "MSE ½‖z−y‖²",
+        st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", persist_state="session", format_func=lambda n: {"mse": "MSE ½‖z−y‖²",
                                                                                        "huber": "Huber (d = 1)"}[n],
                      help="Its derivative gives μ_N, the first adjoint.")
     with sb.expander("Optimiser", expanded=True):
-        st.selectbox("Optimiser", list(ac.OPTIMISERS), key=W + "optimiser",
+        st.selectbox("Optimiser", list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
                      format_func=lambda n: {"sgd": "SGD", "momentum": "Momentum (notebook's EMA)",
                                             "nesterov": "Nesterov", "adam": "Adam"}[n],
                      help="Applies to the running model; a new optimiser starts with empty state.")
         st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
                                                        high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
-                         key=W + "lr", format_func=_fmt, help="Step size, on a log scale. Applies immediately.")
-        st.select_slider("β (momentum)", [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999], key=W + "beta",
+                         key=W + "lr", persist_state="session", format_func=_fmt, help="Step size, on a log scale. Applies immediately.")
+        st.select_slider("β (momentum)", [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999], key=W + "beta", persist_state="session",
                          help="Momentum's averaging factor (Adam: β₁). Ignored by SGD.")
         st.select_slider("Weight decay", _log_options(*(p.weight_decay for p in ac.presets.values()),
                                                       ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
-                         key=W + "weight_decay", format_func=_fmt, help="L2 penalty added to the gradient: g + wd·w.")
-        st.number_input("Batch size", 1, ac.config.MAX_BATCH, key=W + "batch_size", step=10,
+                         key=W + "weight_decay", persist_state="session", format_func=_fmt, help="L2 penalty added to the gradient: g + wd·w.")
+        st.number_input("Batch size", 1, ac.config.MAX_BATCH, key=W + "batch_size", persist_state="session", step=10,
                         help="Samples per step (at most the number of training points).")
     with sb.expander("Run", expanded=True):
-        st.number_input("Seed", 0, ac.training.MAX_SEED, key=W + "seed", step=1,
+        st.number_input("Seed", 0, ac.training.MAX_SEED, key=W + "seed", persist_state="session", step=1,
                         help="Seeds the data, the initial weights and the batch order: same seed, same run.")
-        st.number_input("Stop after epoch", 1, ac.config.MAX_EPOCHS, key=W + "epochs", step=10,
+        st.number_input("Stop after epoch", 1, ac.config.MAX_EPOCHS, key=W + "epochs", persist_state="session", step=10,
                         help="Play pauses when this epoch is reached (press Play again to go on).")
     return _choice(errors, data)
 

@@ -129,6 +129,11 @@ def grad_b_equation(trace: BackwardTrace, i: int) -> tuple[str, str]:
     return head, nums
 
 
+def table_height(rows: int) -> int:
+    """Pixel height that shows a dataframe's header and ``rows`` rows without an inner scrollbar."""
+    return 35 * (rows + 1) + 3
+
+
 # --- gradient check ------------------------------------------------------------------------------
 def check_table(checks, shapes: dict[str, tuple[int, ...]]) -> pd.DataFrame:
     """One row per checked tensor: entries, ||adjoint||, max |diff|, relative error, pass mark."""
@@ -149,35 +154,47 @@ def check_table(checks, shapes: dict[str, tuple[int, ...]]) -> pd.DataFrame:
 
 
 def check_scatter(checks, height: int = 470) -> go.Figure:
-    """|adjoint| against |finite difference| on log-log axes with the diagonal; sign disagreements marked."""
+    """|adjoint| against |finite difference| on log-log axes with the diagonal, one colour per layer.
+
+    Weights are circles, biases squares, the input gradient diamonds; a cross marks a sign disagreement.
+    """
+    groups: dict[str, list] = {}
+    for c in checks:
+        group = "input x (−μ₀)" if c.name == "mu_0" else f"layer {c.name[1:]}"
+        groups.setdefault(group, []).append(c)
+    palette = theme.layer_palette(len(groups))
     fig = go.Figure()
-    lo, hi = np.inf, -np.inf
-    palette = theme.layer_palette(len(checks))
-    n_zero = 0
-    for c, color in zip(checks, palette):
-        a, f = np.abs(c.adjoint), np.abs(c.numeric)
-        keep = (a > 0) & (f > 0)
-        n_zero += int(np.sum(~keep))
-        if not keep.any():
+    lo, hi, n_zero = np.inf, -np.inf, 0
+    for (group, members), color in zip(groups.items(), palette):
+        xs, ys, symbols, names = [], [], [], []
+        for c in members:
+            a, f = np.abs(c.adjoint), np.abs(c.numeric)
+            keep = (a > 0) & (f > 0)
+            n_zero += int(np.sum(~keep))
+            same = np.sign(c.adjoint[keep]) == np.sign(c.numeric[keep])
+            base = "diamond" if c.name == "mu_0" else "square" if c.name.startswith("b") else "circle"
+            xs.append(f[keep])
+            ys.append(a[keep])
+            symbols += [base if s else "x" for s in same]
+            names += ["x (−μ₀)" if c.name == "mu_0" else c.name] * int(keep.sum())
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        if not len(x):
             continue
-        same = np.sign(c.adjoint[keep]) == np.sign(c.numeric[keep])
-        lo, hi = min(lo, a[keep].min(), f[keep].min()), max(hi, a[keep].max(), f[keep].max())
-        name = "x (−μ₀)" if c.name == "mu_0" else c.name
-        fig.add_scatter(x=np.asarray(f[keep], np.float32), y=np.asarray(a[keep], np.float32), mode="markers",
-                        name=name, marker=dict(color=color, size=8, opacity=0.8,
-                                               symbol=np.where(same, "circle", "x").tolist()),
-                        hovertemplate=f"{name}<br>FD %{{x:.4g}}<br>adjoint %{{y:.4g}}<extra></extra>")
+        lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
+        fig.add_scatter(x=x.astype(np.float32), y=y.astype(np.float32), mode="markers", name=group,
+                        customdata=names, marker=dict(color=color, size=8, opacity=0.8, symbol=symbols),
+                        hovertemplate="%{customdata}<br>FD %{x:.4g}<br>adjoint %{y:.4g}<extra></extra>")
     if np.isfinite(lo):
         d = np.array([lo / 3, hi * 3], dtype=np.float32)
-        fig.add_scatter(x=d, y=d, mode="lines", name="adjoint = FD", line=dict(color=theme.TARGET, dash="dash", width=1.5))
-    title = "Adjoint vs finite differences, every checked entry"
-    if n_zero:
-        fig.add_annotation(text=f"{n_zero} entries that are exactly 0 are not drawn", xref="paper", yref="paper",
-                           x=0.0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                           font=dict(size=12, color="#5b6570"))
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=theme.FONT_SIZE)), height=height,
+        fig.add_scatter(x=d, y=d, mode="lines", name="adjoint = FD",
+                        line=dict(color=theme.TARGET, dash="dash", width=1.5))
+    note = "● weights  ■ biases  ◆ input  ✕ sign differs" + (f"  ·  {n_zero} exact zeros not drawn" if n_zero else "")
+    fig.add_annotation(text=note, xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",
+                       showarrow=False, font=dict(size=12, color="#5b6570"))
+    fig.update_layout(title=dict(text="Adjoint vs finite differences, every checked entry", x=0.01,
+                                 font=dict(size=theme.FONT_SIZE)), height=height,
                       margin=dict(l=60, r=10, t=64, b=40), font=dict(size=theme.FONT_SIZE - 1), template="plotly_white",
-                      legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
+                      legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11)))
     fig.update_xaxes(type="log", title="|central finite difference|", exponentformat="power")
     fig.update_yaxes(type="log", title="|adjoint gradient|", exponentformat="power")
     return fig
@@ -189,7 +206,7 @@ def dot_table(tests_by_layer: list[list]) -> pd.DataFrame:
     for i, tests in enumerate(tests_by_layer, start=1):
         for t in tests:
             rows.append({"layer": i, "w.r.t.": f"z{i - 1}" if t.wrt == "x" else f"W{i}",
-                         "⟨u, J v⟩ (finite diff.)": t.forward_side, "⟨Jᵀu, v⟩ (adjoint)": t.adjoint_side,
+                         "⟨u, J v⟩ FD": t.forward_side, "⟨Jᵀu, v⟩ VJP": t.adjoint_side,
                          "relative error": t.rel_error, "pass": bool(t.rel_error <= PASS)})
     return pd.DataFrame(rows)
 

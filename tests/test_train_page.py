@@ -1,0 +1,224 @@
+"""The Train page through AppTest: controls, run lifecycle, errors, divergence and share links."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adjoint_core as ac
+from apptest_helpers import app, errors, figure, metric, step_count
+
+W = "w_"
+
+
+def run_of(at):
+    return at.session_state["run"]
+
+
+def test_page_loads_with_charts_and_no_exception():
+    at = app()
+    assert not at.exception
+    assert at.title[0].value == "Train"
+    for key in ("loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"):
+        assert at.get_by_key(key) is not None
+    assert step_count(at) == 0
+    assert run_of(at).config == ac.presets["wave2d-relu"]
+
+
+@pytest.mark.parametrize("name", list(ac.presets))
+def test_each_preset_loads(name):
+    at = app()
+    at.selectbox(key=W + "preset").set_value(name).run()
+    assert not at.exception, at.exception
+    assert not errors(at)
+    assert run_of(at).config == ac.presets[name]
+    assert at.text_input(key=W + "hidden").value == ", ".join(map(str, ac.presets[name].hidden))
+    at.button(key="btn_step").click().run()
+    assert step_count(at) == 1
+
+
+def test_step_increments_the_counter_by_one():
+    at = app()
+    for expected in (1, 2, 3):
+        at.button(key="btn_step").click().run()
+        assert step_count(at) == expected
+    assert run_of(at).step_count == 3
+    assert len(figure(at, "loss_chart")["data"][0]["y"]) == 3
+
+
+def test_epoch_adds_steps_per_epoch():
+    at = app()
+    at.selectbox(key=W + "preset").set_value("nonlinear-relu").run()
+    spe = run_of(at).steps_per_epoch
+    at.button(key="btn_epoch").click().run()
+    assert step_count(at) == spe
+    assert metric(at, "Epoch") == "1"
+    at.button(key="btn_step").click().run()
+    at.button(key="btn_epoch").click().run()
+    assert step_count(at) == 2 * spe + 1
+
+
+def test_reset_clears_the_history_and_restores_the_initial_weights():
+    at = app()
+    theta0 = run_of(at).net.theta.copy()
+    at.button(key="btn_step").click().run()
+    at.button(key="btn_step").click().run()
+    at.button(key="btn_reset").click().run()
+    assert step_count(at) == 0
+    assert len(run_of(at).history.loss) == 0
+    np.testing.assert_array_equal(run_of(at).net.theta, theta0)
+
+
+def test_changing_lr_keeps_the_run():
+    at = app()
+    at.button(key="btn_step").click().run()
+    at.button(key="btn_step").click().run()
+    run = run_of(at)
+    at.select_slider(key=W + "lr").set_value(0.001).run()
+    assert run_of(at) is run
+    assert step_count(at) == 2
+    assert run.optimiser.lr == 0.001 and run.config.lr == 0.001
+    assert not at.info   # no "new run" notice
+
+
+@pytest.mark.parametrize("widget,value", [("beta", 0.5), ("weight_decay", 0.0), ("batch_size", 20),
+                                          ("optimiser", "adam"), ("loss", "huber")])
+def test_tunable_changes_keep_the_run(widget, value):
+    at = app()
+    at.button(key="btn_step").click().run()
+    run = run_of(at)
+    getattr(at, "selectbox" if widget in ("optimiser", "loss") else "select_slider" if widget != "batch_size"
+            else "number_input")(key=W + widget).set_value(value).run()
+    assert not at.exception
+    assert run_of(at) is run and step_count(at) == 1
+    assert getattr(run.config, widget) == value
+
+
+def test_changing_the_sizes_starts_a_new_run_with_a_notice():
+    at = app()
+    at.button(key="btn_step").click().run()
+    at.text_input(key=W + "hidden").set_value("32, 16, 8").run()
+    assert not at.exception
+    assert step_count(at) == 0
+    assert run_of(at).net.sizes == [2, 32, 16, 8, 1]
+    assert any("hidden sizes" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("text", ["64, x", "0", "-3", "100000", "1.5", "64,,64", ", ".join(["8"] * 11)])
+def test_bad_sizes_show_an_error_and_keep_the_run(text):
+    at = app()
+    at.button(key="btn_step").click().run()
+    run = run_of(at)
+    at.text_input(key=W + "hidden").set_value(text).run()
+    assert not at.exception
+    assert errors(at) and "hidden" in errors(at)[0] or "sizes" in errors(at)[0]
+    assert run_of(at) is run and step_count(at) == 1
+    at.button(key="btn_step").click().run()   # the kept run still trains
+    assert step_count(at) == 2
+
+
+def test_structure_changes_for_activation_init_and_seed():
+    at = app()
+    at.selectbox(key=W + "activation").set_value("tanh").run()
+    assert run_of(at).net.activations == ["tanh", "tanh", "identity"]
+    at.toggle(key=W + "per_layer").set_value(True).run()
+    at.selectbox(key=W + "act_1").set_value("sigmoid").run()
+    assert run_of(at).net.activations == ["tanh", "sigmoid", "identity"]
+    at.selectbox(key=W + "init").set_value("he").run()
+    assert run_of(at).config.init == "he"
+    theta = run_of(at).net.theta.copy()
+    at.number_input(key=W + "seed").set_value(7).run()
+    assert run_of(at).seed == 7 and not np.array_equal(run_of(at).net.theta, theta)
+    assert not at.exception
+
+
+def test_custom_formula_target_and_a_bad_formula():
+    at = app()
+    at.selectbox(key=W + "target").set_value("custom").run()
+    at.text_input(key=W + "formula").set_value("sin(6*x) + x**2").run()
+    assert not at.exception and not errors(at)
+    run = run_of(at)
+    assert run.data.target.dim == 1
+    np.testing.assert_allclose(run.data.y[:, 0], np.sin(6 * run.data.x[:, 0]) + run.data.x[:, 0] ** 2)
+    at.text_input(key=W + "formula").set_value("__import__('os').system('true')").run()
+    assert not at.exception
+    assert errors(at) and "formula" in errors(at)[0]
+    assert run_of(at) is run
+
+
+def test_uploaded_csv_trains_and_bad_csv_is_refused():
+    at = app()
+    at.selectbox(key=W + "target").set_value("data").run()
+    assert errors(at)                                  # asks for a file, keeps the old run
+    rows = "\n".join(f"{x:.3f},{3 * x + 1:.3f}" for x in np.linspace(0, 1, 200))
+    at.file_uploader(key=W + "upload").set_value(("d.csv", f"x,target\n{rows}".encode(), "text/csv")).run()
+    assert not at.exception and not errors(at)
+    run = run_of(at)
+    assert run.data.target.dim == 1 and len(run.data.x) + len(run.data.x_test) == 200
+    at.button(key="btn_step").click().run()
+    assert run_of(at) is run and step_count(at) == 1     # the same upload does not restart the run
+    at.file_uploader(key=W + "upload").set_value(("d.csv", b"a,b\n1,2\n", "text/csv")).run()
+    assert not at.exception and errors(at) and "header" in errors(at)[0]
+    assert run_of(at) is run
+
+
+def test_divergence_pauses_with_a_warning_and_finite_charts():
+    at = app()
+    at.select_slider(key=W + "lr").set_value(1.0).run()
+    at.button(key="btn_epoch").click().run()
+    assert not at.exception
+    run = run_of(at)
+    assert run.diverged
+    assert any("diverged" in w.value for w in at.warning)
+    assert np.all(np.isfinite(run.net.theta))
+    for key in ("loss_chart", "mu_bar", "grad_chart"):
+        for trace in figure(at, key)["data"]:
+            assert np.all(np.isfinite(np.asarray(trace["y"], dtype=float))), key
+    assert at.session_state["playing"] is False
+
+
+def test_play_and_pause_train_in_the_background():
+    at = app()
+    at.button(key="btn_play").click().run()
+    assert at.session_state["playing"] is True
+    assert at.button(key="btn_play").label == "Pause"
+    assert at.button(key="btn_step").disabled
+    import time
+    deadline = time.time() + 30
+    while run_of(at).step_count == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    at.button(key="btn_play").click().run()
+    assert at.session_state["playing"] is False
+    n = run_of(at).step_count
+    assert n > 0 and step_count(at) == n
+    time.sleep(0.2)
+    assert run_of(at).step_count == n       # really stopped
+
+
+def test_url_query_parameters_restore_the_setup():
+    at = app({"preset": "nonlinear-relu", "hidden": "16, 8", "activation": "tanh, relu", "lr": "0.003",
+              "optimiser": "adam", "seed": "5"})
+    assert not at.exception and not at.warning
+    run = run_of(at)
+    assert run.config.hidden == (16, 8) and run.config.activation == ("tanh", "relu")
+    assert run.config.optimiser == "adam" and run.config.lr == 0.003 and run.seed == 5
+    assert run.config.target == "quadratic"
+    assert at.query_params["hidden"] == ["16, 8"] or at.query_params["hidden"] == "16, 8"
+
+
+def test_share_link_round_trips():
+    at = app()
+    at.selectbox(key=W + "preset").set_value("linear-relu").run()
+    at.select_slider(key=W + "lr").set_value(0.01).run()
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    at2 = app(params)
+    assert run_of(at2).config == run_of(at).config and run_of(at2).seed == run_of(at).seed
+
+
+def test_invalid_url_parameters_fall_back_with_a_warning():
+    at = app({"hidden": "64, x", "lr": "banana", "seed": "-4", "bogus": "1", "preset": "nope"})
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    for word in ("hidden", "lr", "seed", "bogus", "preset"):
+        assert word in text
+    assert run_of(at).config == ac.presets["wave2d-relu"]
