@@ -65,10 +65,14 @@ _clamp_layer()
 c_next, c_slider, c_prev = st.columns([1, 6, 1], vertical_alignment="bottom")
 c_next.button("Next", icon=":material/arrow_back:", on_click=_next, disabled=ss.bp_layer <= 1, width="stretch",
               key="bp_next", help="One layer further backward, toward the input (μ flows right to left).")
-i = c_slider.slider("Layer i (the backward pass starts at the output layer N and walks down to layer 1)",
-                    1, N, key="bp_layer", format="layer %d",
-                    help="Layer i maps z_{i-1} to z_i. Its backward step receives μ_i and returns μ_{i-1}, "
-                         "∂L/∂W_i and ∂L/∂b_i.")
+if N > 1:
+    i = c_slider.slider("Layer i (the backward pass starts at the output layer N and walks down to layer 1)",
+                        1, N, key="bp_layer", format="layer %d",
+                        help="Layer i maps z_{i-1} to z_i. Its backward step receives μ_i and returns μ_{i-1}, "
+                             "∂L/∂W_i and ∂L/∂b_i.")
+else:  # a network without hidden layers has a single step (a slider needs two values)
+    i = 1
+    c_slider.markdown("**Layer 1 of 1:** this network has no hidden layer, so the backward pass is a single step.")
 c_prev.button("Previous", icon=":material/arrow_forward:", on_click=_previous, disabled=ss.bp_layer >= N,
               width="stretch", key="bp_prev", help="One layer back toward the output.")
 

@@ -102,7 +102,7 @@ choice = c1.radio("Demonstrate on", ["The current run", "A fresh sigmoid network
                        "the current run uses ReLU.")
 demo = run if choice == "The current run" else ac.TrainingRun(ac.presets[SIGMOID_DEMO], seed=0)
 n_train = len(demo.data.x)
-B = c2.number_input("Batch size B", 2, min(256, n_train), min(demo.config.batch_size, 64, n_train), key="th_batch",
+B = c2.number_input("Batch size B", 1, min(256, n_train), min(demo.config.batch_size, 64, n_train), key="th_batch",
                     help="Trap 2 divides the parameter gradient by exactly this B.")
 idx = fixed_batch(n_train, int(B))
 x, y = demo.data.x[idx], demo.data.y[idx]

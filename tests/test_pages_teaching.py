@@ -404,3 +404,12 @@ def test_health_presets_are_valid_and_described():
         assert len(cfg.hidden) <= 10 and max(cfg.hidden) <= 1024 and cfg.init_scale <= 100
         assert cfg.label.startswith("Gradient health:") and 40 < len(cfg.description) < 300
     assert list(ac.presets)[:4] == list(NOTEBOOK)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_handle_a_network_without_hidden_layers(page):
+    cfg = ac.presets["linear-relu"].replace(hidden=(), activation="relu")
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.session_state["run"] = ac.TrainingRun(cfg, seed=0)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]

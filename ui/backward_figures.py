@@ -127,7 +127,7 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
             coloraxis=dict(colorscale=rgb_scale(theme.LOG_MU), cmin=cmin, cmax=cmax,
                            colorbar=dict(title="log₁₀ mean|μ|", thickness=12, len=0.9)))
     fig.update_xaxes(visible=False, range=[-0.5, n + 0.5])
-    fig.update_yaxes(visible=False, range=[bottom - 2.2, (span - 1) / 2 + 1.9])
+    fig.update_yaxes(visible=False, range=[bottom - (3.4 if thinned and not crowded else 2.4), (span - 1) / 2 + 1.9])
     fig.update_layout(margin=dict(l=10, r=10, t=44, b=10))
     return fig
 

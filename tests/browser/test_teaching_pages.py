@@ -99,3 +99,13 @@ def test_health_presets_across_pages(page, app_server, preset, layers):
     assert_no_exception(page)
     charts_drawn(page)
     full_screenshot(page, f"teaching_gradcheck_{preset}")
+
+
+def test_theory_sigmoid_demo_in_browser(page, app_server):
+    open_url(page, app_server, "theory")
+    page.get_by_text("A fresh sigmoid network", exact=False).click()
+    wait_for_app_run(page)
+    assert_no_exception(page)
+    expect(page.get_by_test_id("stMain").get_by_text("Trap 1 alone", exact=False)).to_be_visible()
+    charts_drawn(page)
+    full_screenshot(page, "teaching_theory_sigmoid")

@@ -1,0 +1,104 @@
+"""The Train page in a real headless Chromium: load, Play, Pause, Step, a preset, and the README screenshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect
+from browser_helpers import PROJECT_ROOT, assert_no_exception, save_screenshot, wait_for_app_run
+
+DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "train_page.png"
+LONG = 60_000
+
+
+def metric(page, index: int) -> str:
+    return page.get_by_test_id("stMetricValue").nth(index).inner_text()
+
+
+def steps(page) -> int:
+    return int(metric(page, 0).replace(",", ""))
+
+
+def open_train(page, base_url: str) -> float:
+    """Open the Train page; returns seconds from navigation to the first chart drawn."""
+    t0 = time.perf_counter()
+    page.goto(base_url + "/")
+    page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first.wait_for(timeout=LONG)
+    first_chart = time.perf_counter() - t0
+    wait_for_app_run(page)
+    assert_no_exception(page)
+    return first_chart
+
+
+def play_until(page, done) -> None:
+    page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
+    deadline = time.monotonic() + 120
+    while not done() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert done(), "training did not get there within 2 minutes"
+
+
+def test_play_pause_step_on_the_wave(page, app_server):
+    print(f"\n[browser] Train page: first chart drawn {open_train(page, app_server):.2f} s after navigation")
+    assert steps(page) == 0
+    play_until(page, lambda: int(metric(page, 1).replace(",", "")) >= 3)    # epoch 3
+    page.get_by_role("button", name="Pause", exact=True).dispatch_event("click")
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
+    wait_for_app_run(page)
+    paused_at = steps(page)
+    assert paused_at >= 3 * 160
+    page.wait_for_timeout(1000)
+    assert steps(page) == paused_at, "training went on after Pause"
+    charts = page.get_by_test_id("stPlotlyChart")
+    assert charts.count() >= 6
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_visible()
+    assert page.locator(".heatmaplayer image, .hm image, canvas").count() > 0 or \
+        page.locator("g.hm").count() > 0, "no heatmap drawn"
+    assert_no_exception(page)
+    page.get_by_role("button", name="Step", exact=True).dispatch_event("click")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{paused_at + 1:,}", timeout=LONG)
+    save_screenshot(page, "train_paused")
+    assert_no_exception(page)
+
+
+def test_preset_switch_and_bad_sizes(page, app_server):
+    open_train(page, app_server)
+    page.get_by_test_id("stSidebar").get_by_role("combobox", name="Preset").click()
+    page.get_by_role("option", name="Notebook: parabola 10(x-x²) (ReLU)").click()
+    wait_for_app_run(page)
+    expect(page.get_by_test_id("stSidebar").get_by_role("textbox", name="Hidden layer sizes")).to_have_value("64, 64")
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Hidden layer sizes")
+    box.fill("64, x")
+    box.press("Enter")
+    wait_for_app_run(page)
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("hidden")
+    assert_no_exception(page)
+    save_screenshot(page, "train_bad_sizes")
+
+
+def test_trained_wave_screenshot_for_the_readme(browser, app_server):
+    """Play the 2D wave to its 100-epoch limit and save a tall screenshot (docs/ when UPDATE_DOCS=1)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1900})
+    page = context.new_page()
+    try:
+        open_train(page, app_server)
+        t0 = time.perf_counter()
+        play_until(page, lambda: page.get_by_role("button", name="Play", exact=True).count() == 1
+                   and page.get_by_role("button", name="Pause", exact=True).count() == 0)
+        wait_for_app_run(page)
+        print(f"\n[browser] 100 epochs of the 2D wave with live charts: {time.perf_counter() - t0:.1f} s wall")
+        assert metric(page, 1) == "100"
+        test_loss = float(metric(page, 3))
+        assert test_loss < 2.5 * 0.2834, f"test loss {test_loss} after 100 epochs"
+        assert_no_exception(page)
+        path = save_screenshot(page, "train_wave_100_epochs")
+        if os.environ.get("UPDATE_DOCS") == "1":
+            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, DOCS_SCREENSHOT)
+    finally:
+        context.close()
