@@ -73,3 +73,31 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], 
     if any(s is None or s.shape != arrays["theta"].shape for s in slots):
         raise _fail("the optimiser state does not match the parameters")
     return meta, arrays
+
+
+META_NAME, ARRAYS_NAME = "run.json", "arrays.npz"
+
+
+def pack_run(meta_json: str, npz: bytes) -> bytes:
+    """The two files of ``TrainingRun.export`` in one .zip for a single download."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(META_NAME, meta_json)
+        z.writestr(ARRAYS_NAME, npz)
+    return buf.getvalue()
+
+
+def unpack_run(data: bytes) -> tuple[bytes, bytes]:
+    """A .zip from ``pack_run`` -> (meta JSON bytes, npz bytes); anything else raises ConfigError."""
+    if len(data) > MAX_BYTES:
+        raise _fail(f"the file is larger than {MAX_BYTES // 2**20} MB")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = {i.filename: i for i in z.infolist()}
+            if set(infos) != {META_NAME, ARRAYS_NAME}:
+                raise _fail(f"the .zip must hold exactly {META_NAME} and {ARRAYS_NAME}")
+            if sum(i.file_size for i in infos.values()) > MAX_BYTES:
+                raise _fail("the files are too large once unpacked")
+            return z.read(META_NAME), z.read(ARRAYS_NAME)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        raise _fail("the file is not a run saved by this app (.zip)") from None

@@ -222,3 +222,56 @@ def test_invalid_url_parameters_fall_back_with_a_warning():
     for word in ("hidden", "lr", "seed", "bogus", "preset"):
         assert word in text
     assert run_of(at).config == ac.presets["wave2d-relu"]
+
+
+def test_a_downloaded_run_loads_back_and_continues_identically():
+    from adjoint_core.runfile import pack_run
+    at = app()
+    at.selectbox(key=W + "preset").set_value("nonlinear-relu").run()
+    at.select_slider(key=W + "lr").set_value(0.005).run()
+    for _ in range(3):
+        at.button(key="btn_epoch").click().run()
+    saved = run_of(at)
+    blob = pack_run(*saved.export())
+    other = app()                                     # a fresh session loads the file
+    other.file_uploader(key="run_upload").set_value(("adjoint-run.zip", blob, "application/zip")).run()
+    assert not other.exception and not errors(other)
+    loaded = run_of(other)
+    assert loaded.step_count == saved.step_count and loaded.config == saved.config
+    np.testing.assert_array_equal(loaded.net.theta, saved.net.theta)
+    assert other.selectbox(key=W + "target").value == "quadratic"
+    assert other.select_slider(key=W + "lr").value == 0.005
+    other.button(key="btn_epoch").click().run()
+    assert run_of(other) is loaded                  # the widgets match the loaded run: no restart
+    saved.run_epochs(1)
+    np.testing.assert_array_equal(loaded.net.theta, saved.net.theta)
+
+
+@pytest.mark.parametrize("blob", [b"not a zip", b"PK\x03\x04broken", b""])
+def test_a_bad_run_file_shows_an_error_and_keeps_the_run(blob):
+    at = app()
+    at.button(key="btn_step").click().run()
+    run = run_of(at)
+    at.file_uploader(key="run_upload").set_value(("x.zip", blob, "application/zip")).run()
+    assert not at.exception
+    assert any("run file" in e for e in errors(at))
+    assert run_of(at) is run
+
+
+@pytest.mark.slow
+def test_playing_the_wave_for_its_100_epochs_reaches_the_notebooks_loss():
+    import time
+    at = app()
+    at.button(key="btn_play").click().run()
+    trainer = at.session_state["trainer"]
+    deadline = time.time() + 300
+    while trainer.alive and time.time() < deadline:
+        trainer.heartbeat()               # stands in for the page's redraws
+        time.sleep(0.1)
+    at.run()                              # the redraw that notices the limit and pauses
+    run = run_of(at)
+    assert at.session_state["playing"] is False and at.button(key="btn_play").label == "Play"
+    assert run.epoch_count == 100
+    final = float(metric(at, "Train loss"))
+    assert final == pytest.approx(np.mean(run.history.loss[-run.steps_per_epoch:]), rel=1e-3)
+    assert final < 2.5 * 0.2834, f"final train loss {final} vs the notebook's 0.2834"

@@ -10,6 +10,7 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.config import DATA_TARGET
 from adjoint_core.datafile import parse_csv
+from adjoint_core.runfile import pack_run, unpack_run
 
 from . import urlstate
 
@@ -179,7 +180,44 @@ def sidebar() -> Choice:
                         help="Seeds the data, the initial weights and the batch order: same seed, same run.")
         st.number_input("Stop after epoch", 1, ac.config.MAX_EPOCHS, key=W + "epochs", persist_state="session", step=10,
                         help="Play pauses when this epoch is reached (press Play again to go on).")
+    _save_load(sb)
     return _choice(errors, data)
+
+
+def _save_load(sb) -> None:
+    """Download the whole run (setup, weights, optimiser state, history) as a .zip; load one back."""
+    with sb.expander("Save / load run"):
+        st.download_button("Download run", data=_run_zip, file_name="adjoint-run.zip", mime="application/zip",
+                           key="run_download", on_click="ignore", width="stretch",
+                           help="Setup, weights, optimiser state and history, to continue later exactly.")
+        st.file_uploader("Load a run", type=["zip"], key="run_upload", on_change=_on_run_upload,
+                         max_upload_size=20, help="A .zip saved with 'Download run'. Replaces the current run.")
+        if ss.get("run_upload_error"):
+            st.error(ss.run_upload_error)
+
+
+def _run_zip() -> bytes:
+    from .session import get_run, locked
+    with locked():
+        return pack_run(*get_run(keep_training=True).export())
+
+
+def _on_run_upload() -> None:
+    from .session import set_run
+    ss.run_upload_error = None
+    file = ss.get("run_upload")
+    if file is None:
+        return
+    try:
+        run = ac.TrainingRun.load(*unpack_run(file.getvalue()))
+    except ac.ConfigError as e:
+        ss.run_upload_error = str(e)
+        return
+    set_run(run)
+    ss["run_data"] = None
+    if run.config.target == DATA_TARGET:   # its data is in the file: keep training on it
+        ss["uploaded"] = ss["run_data"] = (run.data.x, run.data.y)
+    load_into_widgets(ss.get(W + "preset", "wave2d-relu"), run.config, run.seed)
 
 
 def _choice(errors: list[str], data) -> Choice:
@@ -197,8 +235,6 @@ def _choice(errors: list[str], data) -> Choice:
         acts = [ss[f"{W}act_{i}"] for i in n_hidden_acts[:len(hidden)]] if ss[W + "per_layer"] else []
         activation = tuple(acts) if acts and len(acts) == len(hidden) else ss[W + "activation"]
         config = ac.RunConfig(hidden=hidden, activation=activation, **fields)
-        if config.target == DATA_TARGET and data is not None:
-            config = config.replace(samples=len(data[0]))
     except ac.ConfigError as e:
         return Choice(None, seed, data, str(e))
     return Choice(config, seed, data, None)

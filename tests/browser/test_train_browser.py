@@ -93,8 +93,8 @@ def test_trained_wave_screenshot_for_the_readme(browser, app_server):
         wait_for_app_run(page)
         print(f"\n[browser] 100 epochs of the 2D wave with live charts: {time.perf_counter() - t0:.1f} s wall")
         assert metric(page, 1) == "100"
-        test_loss = float(metric(page, 3))
-        assert test_loss < 2.5 * 0.2834, f"test loss {test_loss} after 100 epochs"
+        train_loss = float(metric(page, 2))   # mean batch loss over the last epoch, as the notebook reports
+        assert train_loss < 2.5 * 0.2834, f"train loss {train_loss} after 100 epochs (notebook: 0.2834)"
         assert_no_exception(page)
         path = save_screenshot(page, "train_wave_100_epochs")
         if os.environ.get("UPDATE_DOCS") == "1":
