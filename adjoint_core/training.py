@@ -209,11 +209,12 @@ class TrainingRun:
         """n epochs' worth of steps (n * steps_per_epoch); returns the steps taken."""
         return self.run_steps(n * self.steps_per_epoch)
 
-    def run_for(self, seconds: float, max_steps: int | None = None) -> int:
-        """Train until ``seconds`` of wall time have passed (or max_steps, or divergence); returns steps taken."""
+    def run_for(self, seconds: float, max_steps: int | None = None, until_epoch: int | None = None) -> int:
+        """Train until ``seconds`` of wall time have passed, or max_steps, or epoch ``until_epoch`` has ended,
+        or divergence; returns the steps taken."""
         end = time.perf_counter() + seconds
         done = 0
-        while max_steps is None or done < max_steps:
+        while (max_steps is None or done < max_steps) and (until_epoch is None or self.epoch_count < until_epoch):
             self.step()
             done += 1
             if self.diverged or time.perf_counter() >= end:
@@ -295,7 +296,7 @@ class TrainingRun:
         self._save_backup()
 
     def export(self) -> tuple[str, bytes]:
-        """(JSON text of config and counters, .npz bytes of every array) for download."""
+        """(JSON text of config and counters, .npz bytes of every array); ``runfile.pack_run`` zips them."""
         snap = self.snapshot()
         buf = io.BytesIO()
         np.savez_compressed(buf, **snap.arrays)

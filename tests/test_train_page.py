@@ -275,3 +275,21 @@ def test_playing_the_wave_for_its_100_epochs_reaches_the_notebooks_loss():
     final = float(metric(at, "Train loss"))
     assert final == pytest.approx(np.mean(run.history.loss[-run.steps_per_epoch:]), rel=1e-3)
     assert final < 2.5 * 0.2834, f"final train loss {final} vs the notebook's 0.2834"
+
+
+def test_play_stops_exactly_at_the_epoch_limit():
+    import time
+    at = app({"preset": "nonlinear-relu", "epochs": "300"})     # 2 steps per epoch: easy to overshoot
+    at.button(key="btn_play").click().run()
+    trainer = at.session_state["trainer"]
+    deadline = time.time() + 120
+    while trainer.alive and time.time() < deadline:
+        trainer.heartbeat()
+        time.sleep(0.05)
+    at.run()
+    assert run_of(at).epoch_count == 300 and metric(at, "Epoch") == "300"
+    assert at.button(key="btn_play").label == "Play"
+    at.button(key="btn_play").click().run()      # past the limit, Play goes on until paused
+    time.sleep(0.3)
+    at.button(key="btn_play").click().run()
+    assert run_of(at).epoch_count > 300

@@ -70,7 +70,7 @@ class Trainer:
                 time.sleep(min(1.0 / self.rate, 0.05))
                 continue
             with self.lock:
-                done += run.run_for(SLICE, max_steps=due)
+                done += run.run_for(SLICE, max_steps=due, until_epoch=self.stop_epoch)
                 elapsed = time.perf_counter() - t0
                 if elapsed > 0.5 and run.step_count > steps0:   # the rate over the last half second or so
                     self.steps_per_second = (run.step_count - steps0) / elapsed
