@@ -36,36 +36,32 @@ def adjoint_gradient(net: MLP, loss_fn, x: Array, y: Array) -> tuple[Array, list
     return grad, mus
 
 
-def numeric_gradient(net: MLP, loss_fn, x: Array, y: Array, eps: float = 1e-6,
-                     indices: Array | None = None) -> Array:
-    """Central differences (L(theta + eps e_j) - L(theta - eps e_j)) / (2 eps) for j in indices (default: all)."""
-    theta = net.theta
-    idx = np.arange(theta.size) if indices is None else np.asarray(indices)
-    out = np.empty(len(idx))
-    for n, j in enumerate(idx):
-        keep = theta[j]
-        theta[j] = keep + eps
-        up = loss_at(net, loss_fn, x, y)
-        theta[j] = keep - eps
-        down = loss_at(net, loss_fn, x, y)
-        theta[j] = keep
+def _central_differences(values: Array, positions, f, eps: float) -> Array:
+    """(f(v + eps e_j) - f(v - eps e_j)) / (2 eps) for each j in positions, perturbing ``values`` in place."""
+    out = np.empty(len(positions))
+    for n, j in enumerate(positions):
+        keep = values[j]
+        values[j] = keep + eps
+        up = f()
+        values[j] = keep - eps
+        down = f()
+        values[j] = keep
         out[n] = (up - down) / (2 * eps)
     return out
 
 
+def numeric_gradient(net: MLP, loss_fn, x: Array, y: Array, eps: float = 1e-6,
+                     indices: Array | None = None) -> Array:
+    """Central differences of L in theta[j] for j in indices (default: all), (k,)."""
+    idx = np.arange(net.theta.size) if indices is None else np.asarray(indices)
+    return _central_differences(net.theta, idx, lambda: loss_at(net, loss_fn, x, y), eps)
+
+
 def numeric_input_gradient(net: MLP, loss_fn, x: Array, y: Array, eps: float = 1e-6) -> Array:
     """Central differences of L with respect to every entry of x, (batch, d_in); compare with -mu_0."""
-    x = x.copy()
-    out = np.empty_like(x)
-    for j in np.ndindex(x.shape):
-        keep = x[j]
-        x[j] = keep + eps
-        up = loss_at(net, loss_fn, x, y)
-        x[j] = keep - eps
-        down = loss_at(net, loss_fn, x, y)
-        x[j] = keep
-        out[j] = (up - down) / (2 * eps)
-    return out
+    x = np.array(x, dtype=np.float64)
+    flat = x.reshape(-1)   # a view: perturbing it perturbs x
+    return _central_differences(flat, range(x.size), lambda: loss_at(net, loss_fn, x, y), eps).reshape(x.shape)
 
 
 @dataclass
