@@ -87,7 +87,10 @@ def trap_report(net: MLP, loss_fn, x: Array, y: Array, eps: float = 1e-6, max_en
     """
     rng = np.random.default_rng(0) if rng is None else rng
     P = net.theta.size
-    idx = np.arange(P) if max_entries is None or P <= max_entries else np.sort(rng.choice(P, max_entries, replace=False))
+    if max_entries is None or P <= max_entries:
+        idx = np.arange(P)
+    else:
+        idx = np.sort(rng.choice(P, max_entries, replace=False))
     numeric = numeric_gradient(net, increment_loss(net, loss_fn, x), x, y, eps, idx)
     results = []
     for name, at_output, again in VARIANTS:

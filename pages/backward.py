@@ -100,7 +100,7 @@ st.subheader(f"Layer {i} of {N}: {where}, z{i - 1} ({d_prev}) → z{i} ({d_i}), 
 plural = "s" if len(idx) > 1 else ""
 steps = [
     ("1. Through the activation", f"δ{i} is the adjoint of the pre-activation a{i} = z{i - 1}W{i} + b{i}.",
-     "sample 1, first units", teaching.delta_equation(trace, i, act.derivative_formula, act.name)),
+     "sample 1, first units", teaching.delta_equation(trace, i, act.derivative_formula)),
     ("2. To the layer below", f"a vector-Jacobian product with W{i}; the Jacobian itself is never formed.",
      "sample 1, first units", teaching.mu_prev_equation(trace, i)),
     ("3. Weight gradient", f"the layer's input z{i - 1} meets δ{i}, summed over the batch.",

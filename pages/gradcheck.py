@@ -66,9 +66,10 @@ m[3].metric("Forward passes used by FD", f"{2 * n_checked:,}", help="Two per ent
             "forward and one backward pass for all of them.")
 
 if worst > teaching.PASS:
-    st.info("Errors between 1e-7 and 1e-4 that move when you change ε are finite-difference error, not a wrong "
-            "gradient: vanishing adjoints (tiny gradients) drown in rounding and need a larger ε, while under ReLU a "
-            "large ε can cross a kink. A wrong gradient stays at 1e-2 or more for every ε.", icon=":material/tune:")
+    st.info("Errors between 1e-7 and 1e-4 that change when you move ε are finite-difference error, not a wrong "
+            "gradient: when the gradient is tiny next to the loss or the activations (vanishing or exploding "
+            "adjoints), rounding needs a larger ε; under ReLU a large ε can cross a kink. A wrong gradient stays "
+            "at 1e-2 or more for every ε.", icon=":material/tune:")
 st.dataframe(table, width="stretch", hide_index=True, key="gc_table", height=teaching.table_height(len(table)),
              column_config={
                  "‖adjoint‖": st.column_config.NumberColumn(format="%.3e", help="Norm of the checked entries"),
@@ -94,7 +95,8 @@ with right:
         zs = net.zs(x)  # [z_0, ..., z_N]: layer i is tested at its input z_{i-1}
         dots = [dot_product_test(layer, z_in, rng) for layer, z_in in zip(net.layers, zs)]
     dot_table = teaching.dot_table(dots)
-    st.dataframe(dot_table, width="stretch", hide_index=True, key="gc_dot", height=teaching.table_height(len(dot_table)),
+    st.dataframe(dot_table, width="stretch", hide_index=True, key="gc_dot",
+                 height=teaching.table_height(len(dot_table)),
                  column_config={
                      "⟨u, J v⟩ FD": st.column_config.NumberColumn(format="%.5e", help="By central differences"),
                      "⟨Jᵀu, v⟩ VJP": st.column_config.NumberColumn(format="%.5e", help="From the layer's vjp"),

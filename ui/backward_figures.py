@@ -119,7 +119,8 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
     thinned = [(len(s), d) for s, d in zip(shown, sizes) if len(s) < d]
     if thinned and crowded:
         fig.add_annotation(x=1.0, y=1.0, xref="paper", yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
-                           text=" · ".join(dict.fromkeys(f"showing {a} of {d} units" for a, d in thinned)) + " per wide layer",
+                           text=" · ".join(dict.fromkeys(f"showing {a} of {d} units" for a, d in thinned))
+                           + " per wide layer",
                            font=dict(size=11, color="#5b6570"))
     fig.add_annotation(x=layer - 0.5, y=(span - 1) / 2 + 1.2, text=f"<b>layer {layer}: W<sub>{layer}</sub></b>  ← μ",
                        showarrow=False, font=dict(size=13, color=theme.MU))
@@ -149,7 +150,8 @@ def matrix_heatmap(z: Array, title: str, x_title: str, y_title: str, signed: boo
         m = float(np.max(np.abs(finite))) if finite.size else 1.0
         scale = dict(colorscale=rgb_scale(theme.DIVERGING), zmid=0.0, zmin=-m or -1.0, zmax=m or 1.0)
     else:
-        scale = dict(colorscale=rgb_scale(theme.SEQUENTIAL), zmin=0.0, zmax=max(float(finite.max()) if finite.size else 1.0, 1e-300))
+        top = float(finite.max()) if finite.size else 1.0
+        scale = dict(colorscale=rgb_scale(theme.SEQUENTIAL), zmin=0.0, zmax=max(top, 1e-300))
     fig.add_heatmap(z=_f32(shown), x=np.arange(1, shown.shape[1] + 1, dtype=np.float32),
                     y=np.arange(1, shown.shape[0] + 1, dtype=np.float32), **scale,
                     colorbar=dict(thickness=10, len=0.9, exponentformat="power"),

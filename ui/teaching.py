@@ -16,8 +16,8 @@ from . import theme
 Array = np.ndarray
 PASS = 1e-6          # relative error at or below which a check passes
 NAMES = {"trap 1: sigma' at output": "trap 1: σ′ at the output"}
-SHORT = {"adjoint": "adjoint", "trap 2: 1/B twice": "trap 2<br>1/B twice", "trap 1: sigma' at output": "trap 1<br>σ′ at output",
-         "both traps (the notebook)": "both traps<br>(notebook)"}
+SHORT = {"adjoint": "adjoint", "trap 2: 1/B twice": "trap 2<br>1/B twice",
+         "trap 1: sigma' at output": "trap 1<br>σ′ at output", "both traps (the notebook)": "both traps<br>(notebook)"}
 SHOW = 4             # entries of a vector shown in the equations
 
 
@@ -89,7 +89,7 @@ def mu_N_equation(trace: BackwardTrace, loss_name: str, mu_formula: str) -> tupl
     return head, nums
 
 
-def delta_equation(trace: BackwardTrace, i: int, derivative_formula: str, activation: str) -> tuple[str, str]:
+def delta_equation(trace: BackwardTrace, i: int, derivative_formula: str) -> tuple[str, str]:
     """(delta_i = mu_i (.) sigma'(a_i) with shapes and sigma', the first sample's numbers)."""
     B, d = trace.mu(i).shape
     shape = dims(B, d)
