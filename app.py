@@ -1,11 +1,11 @@
-"""Adjoint Backprop Lab: page config and navigation; each page lives in pages/."""
+"""Adjoint Backprop Lab: page config and navigation; each page lives in app_pages/ (not pages/, which Streamlit would also serve as old-style pages before app.py first runs)."""
 
 import streamlit as st
 
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide")
 st.navigation([
-    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
-    st.Page("pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),
-    st.Page("pages/gradcheck.py", title="Gradient check", icon=":material/rule:"),
-    st.Page("pages/theory.py", title="Theory", icon=":material/menu_book:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("app_pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),
+    st.Page("app_pages/gradcheck.py", title="Gradient check", icon=":material/rule:"),
+    st.Page("app_pages/theory.py", title="Theory", icon=":material/menu_book:"),
 ]).run()

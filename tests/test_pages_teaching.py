@@ -20,7 +20,7 @@ from adjoint_core.loss_increment import LossIncrement, increment_loss
 from adjoint_core.notebook_traps import VARIANTS, notebook_gradient, trap_report
 from adjoint_core.targets import grid
 
-PAGES = ("pages/backward.py", "pages/gradcheck.py", "pages/theory.py")
+PAGES = ("app_pages/backward.py", "app_pages/gradcheck.py", "app_pages/theory.py")
 NOTEBOOK = ("linear-sigmoid", "linear-relu", "nonlinear-relu", "wave2d-relu")
 HEALTH = ("deep-sigmoid-vanishing", "large-init-exploding")   # 1D sine and 2D gauss2d targets
 TIMEOUT = 30
@@ -100,7 +100,7 @@ def test_pages_do_not_change_the_run():
 # --- Backward pass ------------------------------------------------------------------------------
 @pytest.mark.parametrize("preset", ["linear-sigmoid", "deep-sigmoid-vanishing", "wave2d-relu"])
 def test_backward_slider_walks_every_layer(preset):
-    at = open_page("pages/backward.py", preset)
+    at = open_page("app_pages/backward.py", preset)
     N = at.session_state["run"].net.n_layers
     assert at.slider(key="bp_layer").value == N            # the walk starts at the output layer
     assert r"-\frac{1}{50}" in latex_text(at)               # mu_N = -(1/B)(z_N - y) with B = 50
@@ -115,7 +115,7 @@ def test_backward_slider_walks_every_layer(preset):
 
 
 def test_backward_next_and_previous_buttons():
-    at = open_page("pages/backward.py", "linear-relu")
+    at = open_page("app_pages/backward.py", "linear-relu")
     N = at.session_state["run"].net.n_layers
     at.button(key="bp_next").click().run()
     assert at.slider(key="bp_layer").value == N - 1
@@ -129,7 +129,7 @@ def test_backward_next_and_previous_buttons():
 @pytest.mark.parametrize("preset", ["linear-sigmoid", "wave2d-relu", "large-init-exploding"])
 def test_backward_numbers_are_the_engines(preset):
     """Heatmaps of mu_i, sigma'(a_i), mu_{i-1} and dL/dW_i equal a net.backward computed here."""
-    at = open_page("pages/backward.py", preset)
+    at = open_page("app_pages/backward.py", preset)
     run = at.session_state["run"]
     x, y = page_batch(run)
     net = run.net
@@ -156,7 +156,7 @@ def test_backward_numbers_are_the_engines(preset):
 
 
 def test_backward_one_sample_mode():
-    at = open_page("pages/backward.py", "nonlinear-relu")
+    at = open_page("app_pages/backward.py", "nonlinear-relu")
     at.radio(key="bp_mode").set_value("One sample").run()
     at.number_input(key="bp_sample").set_value(7).run()
     assert not at.exception
@@ -169,7 +169,7 @@ def test_backward_one_sample_mode():
 
 @pytest.mark.parametrize("preset", ["wave2d-relu", "deep-sigmoid-vanishing"])
 def test_backward_input_space_field_is_the_engines(preset):
-    at = open_page("pages/backward.py", preset)
+    at = open_page("app_pages/backward.py", preset)
     run = at.session_state["run"]
     target, N = run.data.target, run.net.n_layers
     res = 40 if target.dim == 2 else 200
@@ -183,7 +183,7 @@ def test_backward_input_space_field_is_the_engines(preset):
 
 def test_backward_page_reports_gradient_health():
     for preset, check in (("deep-sigmoid-vanishing", lambda r: r < 1e-3), ("large-init-exploding", lambda r: r > 1e3)):
-        at = open_page("pages/backward.py", preset)
+        at = open_page("app_pages/backward.py", preset)
         N = at.session_state["run"].net.n_layers
         metric = next(m for m in at.metric if m.label == f"‖μ0‖ / ‖μ{N}‖")
         assert check(float(metric.value)), (preset, metric.value)
@@ -192,7 +192,7 @@ def test_backward_page_reports_gradient_health():
 # --- Gradient check -----------------------------------------------------------------------------
 @pytest.mark.parametrize("preset", NOTEBOOK)
 def test_gradient_check_passes_for_notebook_presets(preset):
-    at = open_page("pages/gradcheck.py", preset)
+    at = open_page("app_pages/gradcheck.py", preset)
     table = at.dataframe[0].value                          # the table as displayed
     n = at.session_state["run"].net.n_layers
     assert list(table["tensor"][:2 * n]) == [f"{p}{i}" for i in range(1, n + 1) for p in ("W", "b")]
@@ -204,7 +204,7 @@ def test_gradient_check_passes_for_notebook_presets(preset):
 
 
 def test_gradient_check_controls():
-    at = open_page("pages/gradcheck.py", "nonlinear-relu")
+    at = open_page("app_pages/gradcheck.py", "nonlinear-relu")
     P = at.session_state["run"].net.n_params()
     assert P <= 5000 and not at.checkbox(key="gc_all").disabled
     at.checkbox(key="gc_all").check().run()
@@ -224,14 +224,14 @@ def test_gradient_check_controls():
 
 
 def test_gradient_check_all_is_disabled_for_large_nets():
-    at = open_page("pages/gradcheck.py", "linear-sigmoid")
+    at = open_page("app_pages/gradcheck.py", "linear-sigmoid")
     assert at.session_state["run"].net.n_params() > 5000
     assert at.checkbox(key="gc_all").disabled
 
 
 # --- Theory -------------------------------------------------------------------------------------
 def test_theory_shows_the_derivation_and_the_traps():
-    at = open_page("pages/theory.py", "wave2d-relu")
+    at = open_page("app_pages/theory.py", "wave2d-relu")
     text = latex_text(at)
     for piece in (r"\mathcal{J}(z, \theta, \mu)", r"\mu_N = -", r"\delta_i = \mu_i \odot \sigma'(a_i)",
                   r"-\,\mu_i^{\top}\,\frac{\partial \phi_i}{\partial \theta_i}", r"\sigma'\bigl(\sigma(a_i)\bigr)"):

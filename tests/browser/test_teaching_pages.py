@@ -3,9 +3,8 @@
 Each page is opened by its URL path (Streamlit 1.67 derives it from the file name: /backward, /gradcheck,
 /theory), checked for exceptions, charts and rendered LaTeX, and saved as a full-length screenshot.
 
-The root URL is opened first in every test.  Until app.py has run once in the server process, Streamlit
-treats the ``pages/`` folder as an old-style (v1) pages directory and serves a deep link such as /backward
-without app.py (no st.navigation, no page config); the first run of app.py switches that off for good.
+Pages live in ``app_pages/``, not ``pages/``: Streamlit would serve a ``pages/`` folder as old-style (v1)
+pages until app.py first ran, so a deep link opened first after a restart would skip the navigation.
 """
 
 from __future__ import annotations
@@ -22,10 +21,9 @@ MAX_SHOT_HEIGHT = 12_000
 
 
 def open_url(page: Page, base: str, path: str) -> None:
-    page.goto(base + "/")
-    wait_for_app_run(page)
     page.goto(f"{base}/{path}")
     wait_for_app_run(page)
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Gradient check")
 
 
 def charts_drawn(page: Page) -> None:
