@@ -1,9 +1,11 @@
 """A deliberately straightforward per-sample-loop MLP trainer, the baseline for ``bench_core.py``.
 
-This is the style of a first implementation: Python loops over layers and over the samples of a
-batch, with NumPy only on single vectors.  It is slow on purpose but mathematically correct (sigma'
-at the pre-activation a; mu_N = -(z - y) / B and the per-sample terms summed, not averaged), so it
-computes exactly the gradient that ``adjoint_core`` computes and the benchmark compares equal work.
+This is the style of a first implementation that follows the adjoint equations literally: Python loops
+over the samples of a batch and over the layers, forming each layer's Jacobian d phi / d z
+= diag(sigma'(a)) W^T for the sample and multiplying mu by its transpose, as the notebook did.  It is
+slow on purpose but mathematically correct (sigma' at the pre-activation a; mu_N = -(z - y) / B and
+the per-sample terms summed, not averaged), so it computes exactly the gradient that ``adjoint_core``
+computes and the benchmark compares equal results.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ class LoopMLP:
             mu = -r / B                             # mu_N = -dL/dz_N for this sample
             for i in reversed(range(len(self.params))):
                 W = self.params[i][0]
-                delta = mu * self.acts[i].derivative(pre[i], zs[i + 1])   # diag(sigma'(a_i)) mu
+                sigma_prime = self.acts[i].derivative(pre[i], zs[i + 1])
+                delta = mu * sigma_prime            # diag(sigma'(a_i)) mu
                 dW, db = grads[i]
                 dW -= np.outer(zs[i], delta)        # dL/dW += -z_{i-1}^T delta
                 db -= delta                         # dL/db += -delta
-                mu = W @ delta                      # mu_{i-1} = W delta
+                jacobian = sigma_prime[:, None] * W.T   # d phi_i / d z_{i-1}, (d_out, d_in)
+                mu = jacobian.T @ mu                # mu_{i-1} = (d phi_i / d z_{i-1})^T mu_i
         return loss, grads
 
     def gradient(self, x: Array, y: Array) -> Array:
