@@ -130,7 +130,7 @@ def sidebar() -> Choice:
                             help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
         st.number_input("Noise", 0.0, 100.0, key=W + "noise", persist_state="session", step=0.1, format="%.2f",
                         help="Standard deviation of Gaussian noise added to the targets.")
-        st.slider("Test fraction", 0.0, 0.5, key=W + "test_fraction", persist_state="session", step=0.05,
+        st.slider("Test fraction", 0.0, 1.0, key=W + "test_fraction", persist_state="session", step=0.05,
                   help="Held-out points (as a fraction of the samples) for the test loss.")
     with sb.expander("Network", expanded=True):
         st.text_input("Hidden layer sizes", key=W + "hidden", persist_state="session",
@@ -168,7 +168,8 @@ def sidebar() -> Choice:
         st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
                                                        high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
                          key=W + "lr", persist_state="session", format_func=_fmt, help="Step size, on a log scale. Applies immediately.")
-        st.select_slider("β (momentum)", [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999], key=W + "beta", persist_state="session",
+        st.select_slider("β (momentum)", sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, ss[W + "beta"]}),
+                         key=W + "beta", persist_state="session",
                          help="Momentum's averaging factor (Adam: β₁). Ignored by SGD.")
         st.select_slider("Weight decay", _log_options(*(p.weight_decay for p in ac.presets.values()),
                                                       ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
