@@ -73,7 +73,8 @@ class BackwardTrace:
 
     def mu_norms(self) -> Array:
         """Frobenius norms [||mu_0||, ..., ||mu_N||] over the batch, (N + 1,), input side first."""
-        return np.array([np.linalg.norm(m) for m in reversed(self.mus)])
+        with np.errstate(over="ignore"):   # a diverged run's huge adjoints: inf, not a warning
+            return np.array([np.linalg.norm(m) for m in reversed(self.mus)])
 
     def mean_abs_mu(self, i: int) -> Array:
         """|mu_i| of each unit averaged over the batch, (d_i,)."""

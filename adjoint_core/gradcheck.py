@@ -19,8 +19,9 @@ Array = np.ndarray
 
 def relative_error(a: Array, b: Array) -> float:
     """||a - b|| / max(||a||, ||b||), and 0 when both are 0."""
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
+    with np.errstate(all="ignore"):   # inf/inf for a diverged run's gradients gives NaN, silently
+        scale = max(np.linalg.norm(a), np.linalg.norm(b))
+        return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
 
 
 def loss_at(net: MLP, loss_fn, x: Array, y: Array) -> float:

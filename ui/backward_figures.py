@@ -7,6 +7,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 
 from . import theme
+from .arrays import plot_array
 
 Array = np.ndarray
 MAX_NODES = 16        # units drawn per layer column in the network diagram
@@ -37,8 +38,7 @@ def rgb_scale(name: str) -> list[list]:
     return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)] for p, c in stops]
 
 
-def _f32(a) -> Array:
-    return np.asarray(a, dtype=np.float32)
+_f32 = plot_array
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
@@ -104,7 +104,7 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
             x=np.full(len(units), k, dtype=np.float32), y=_f32(ys[k]), mode="markers", showlegend=False,
             marker=dict(size=15 if current else 12, color=_f32(_log10(vals, cmin)), coloraxis="coloraxis",
                         line=dict(color=theme.MU if current else "#5b6570", width=3 if current else 0.8)),
-            customdata=np.column_stack([units + 1, vals]).astype(np.float32),
+            customdata=_f32(np.column_stack([units + 1, vals])),
             hovertemplate=f"z<sub>{k}</sub> unit %{{customdata[0]:.0f}}<br>mean |μ| = %{{customdata[1]:.3g}}"
                           "<extra></extra>")
     bottom = -(span - 1) / 2 - 1.0

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from adjoint_core.adjoint_field import BackwardTrace
 
 from . import theme
+from .arrays import plot_array
 
 Array = np.ndarray
 PASS = 1e-6          # relative error at or below which a check passes
@@ -135,6 +136,12 @@ def table_height(rows: int) -> int:
 
 
 # --- gradient check ------------------------------------------------------------------------------
+def norm_or_inf(a: np.ndarray) -> float:
+    """||a||, inf (not a warning) when a diverged run's values overflow it."""
+    with np.errstate(over="ignore"):
+        return float(np.linalg.norm(a))
+
+
 def check_table(checks, shapes: dict[str, tuple[int, ...]]) -> pd.DataFrame:
     """One row per checked tensor: entries, ||adjoint||, max |diff|, relative error, pass mark."""
     rows = []
@@ -145,7 +152,7 @@ def check_table(checks, shapes: dict[str, tuple[int, ...]]) -> pd.DataFrame:
             "tensor": name,
             "shape": "×".join(str(s) for s in shape),
             "entries checked": f"{len(c.adjoint)} / {c.n_total}",
-            "‖adjoint‖": float(np.linalg.norm(c.adjoint)),
+            "‖adjoint‖": float(norm_or_inf(c.adjoint)),
             "max |adjoint − FD|": float(np.max(np.abs(c.adjoint - c.numeric))) if len(c.adjoint) else 0.0,
             "relative error": float(c.rel_error),
             "pass": bool(c.rel_error <= PASS),
@@ -181,11 +188,11 @@ def check_scatter(checks, height: int = 470) -> go.Figure:
         if not len(x):
             continue
         lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
-        fig.add_scatter(x=x.astype(np.float32), y=y.astype(np.float32), mode="markers", name=group,
+        fig.add_scatter(x=plot_array(x), y=plot_array(y), mode="markers", name=group,
                         customdata=names, marker=dict(color=color, size=8, opacity=0.8, symbol=symbols),
                         hovertemplate="%{customdata}<br>FD %{x:.4g}<br>adjoint %{y:.4g}<extra></extra>")
     if np.isfinite(lo):
-        d = np.array([lo / 3, hi * 3], dtype=np.float32)
+        d = plot_array([lo / 3, hi * 3])
         fig.add_scatter(x=d, y=d, mode="lines", name="adjoint = FD",
                         line=dict(color=theme.TARGET, dash="dash", width=1.5))
     note = "● weights  ■ biases  ◆ input  ✕ sign differs" + (f"  ·  {n_zero} exact zeros not drawn" if n_zero else "")
@@ -232,7 +239,7 @@ def trap_bars(results, height: int = 300) -> go.Figure:
     errs = np.array([max(r.rel_error, 1e-17) for r in results])
     colors = [theme.GRAD if e <= PASS else theme.TEST for e in errs]
     fig = go.Figure()
-    fig.add_bar(x=[SHORT.get(r.name, r.name) for r in results], y=errs.astype(np.float32), marker_color=colors,
+    fig.add_bar(x=[SHORT.get(r.name, r.name) for r in results], y=plot_array(errs), marker_color=colors,
                 text=[f"{e:.1e}" for e in errs], textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}<br>relative error %{y:.2e}<extra></extra>")
     fig.add_hline(y=PASS, line=dict(color=theme.TARGET, dash="dot", width=1))
