@@ -19,7 +19,8 @@ from .network import INIT_SCHEMES, MAX_HIDDEN_LAYERS, validate_sizes
 from .optimisers import OPTIMISERS, make_optimiser
 
 MAX_EPOCHS = 100_000
-MAX_BATCH = 10_000
+MAX_BATCH = 1_000
+MAX_TEXT = 1000      # label and description
 DATA_TARGET = "data"  # target name of a run trained on uploaded data
 
 
@@ -88,10 +89,10 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("dim", _number("dim", self.dim, 1, 2, integer=True))   # before the target: text '2' from a URL
         if self.target != DATA_TARGET:
             from .targets import get_target   # validates the name and any custom formula
             get_target(self.target, self.formula or None, self.dim)
-        set_("dim", _number("dim", self.dim, 1, 2, integer=True))
         set_("samples", _number("samples", self.samples, 2, 200_000, integer=True))
         set_("noise", _number("noise", self.noise, 0, 100))
         set_("test_fraction", _number("test_fraction", self.test_fraction, 0, 1))
@@ -121,6 +122,11 @@ class RunConfig:
         set_("batch_size", _number("batch_size", self.batch_size, 1, MAX_BATCH, integer=True))
         set_("epochs", _number("epochs", self.epochs, 1, MAX_EPOCHS, integer=True))
         make_optimiser(self.optimiser, self.lr, self.beta, self.weight_decay)
+        for key in ("label", "description"):   # shown on every redraw: a run file must not inflate them
+            text = getattr(self, key)
+            if not isinstance(text, str) or len(text) > MAX_TEXT:
+                raise ConfigError(key, f"{str(text)[:40]!r} is not text of at most {MAX_TEXT} characters",
+                                  f"text of at most {MAX_TEXT} characters")
 
     @property
     def activations(self) -> tuple[str, ...]:

@@ -23,7 +23,10 @@ def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("data", "the file is not UTF-8 text", ALLOWED) from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    try:   # newline="": the csv module itself splits \n, \r\n and old-Mac \r line ends
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in r)]
+    except csv.Error as err:   # e.g. a cell over the csv module's 131,072-character limit, a NUL byte
+        raise ConfigError("data", f"the file is not a readable CSV ({str(err)[:80]})", ALLOWED) from None
     if not rows:
         raise ConfigError("data", "the file is empty", ALLOWED)
     header = [c.strip().lower() for c in rows[0]]

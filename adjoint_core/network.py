@@ -31,7 +31,7 @@ Array = np.ndarray
 
 MAX_HIDDEN_LAYERS = 10
 MAX_WIDTH = 1024
-MAX_PARAMS = 1_000_000
+MAX_PARAMS = 200_000   # about 11 MB of parameter and optimiser state: 30 classroom sessions fit 1 GB
 INIT_SCHEMES = ("notebook", "xavier", "he")
 
 

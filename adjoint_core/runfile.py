@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from typing import Any
 
@@ -13,9 +14,16 @@ from .errors import ConfigError
 
 Array = np.ndarray
 MAX_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED = 64 * 1024 * 1024  # all arrays together, as declared by the .npz: the largest run the limits
+                                 # allow (1M parameters with Adam, 200,000 points) needs about 40 MB
+MAX_MEMBERS = 32                # arrays in the .npz (a run has 8 plus at most 2 optimiser slots)
+MAX_SLOTS = 2                   # optimiser state arrays per parameter vector (Adam: m and v)
+MAX_COUNT = 2**53               # counters stay exact as float64 history positions
+MAX_TEXT = 1000                 # the 'diverged' message is shown in the page
 REQUIRED_META = {"format": str, "config": dict, "seed": int, "step_count": int, "epoch_count": int,
                  "pos": int, "epoch_sum": float, "epoch_steps": int, "optimiser_t": int, "n_slots": int,
                  "rng": dict}
+KINDS = {str: "text", dict: "an object", int: "a whole number >= 0", float: "a number"}
 REQUIRED_ARRAYS = ("theta", "perm", "history_steps", "history_epochs", "x", "y", "x_test", "y_test")
 
 
@@ -39,25 +47,23 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], 
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float else \
             isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok or (kind is int and value < 0):
-            raise _fail(f"field {key!r} is missing or not a {kind.__name__}")
+            raise _fail(f"field {key!r} is missing or not {KINDS[kind]}")
+        if kind is int and value > MAX_COUNT or kind is float and not math.isfinite(value):
+            raise _fail(f"field {key!r} is out of range")
+    if meta["n_slots"] > MAX_SLOTS:
+        raise _fail(f"field 'n_slots' is {meta['n_slots']}, more than {MAX_SLOTS}")
     if "diverged" not in meta or not (meta["diverged"] is None or isinstance(meta["diverged"], str)):
         raise _fail("field 'diverged' is missing or not text")
-    try:
-        with np.load(io.BytesIO(npz), allow_pickle=False) as f:
-            if sum(info.file_size for info in f.zip.infolist()) > 10 * MAX_BYTES:
-                raise _fail("the arrays are too large once unpacked")
-            arrays = {k: f[k] for k in f.files}
-    except ConfigError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, AttributeError):
-        raise _fail("the arrays file is not a valid .npz without pickles") from None
+    if meta["diverged"] is not None and len(meta["diverged"]) > MAX_TEXT:
+        raise _fail("field 'diverged' is too long")
+    arrays = _read_npz(npz)
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
     if missing:
         raise _fail(f"the arrays file lacks {', '.join(missing)}")
     for k, a in arrays.items():
-        if a.dtype.kind not in "fiu" or a.dtype.itemsize > 8:
-            raise _fail(f"array {k!r} has type {a.dtype}, not a plain number type")
-        if a.dtype.kind == "f" and not np.all(np.isfinite(a)) and not k.startswith("history"):
+        # NaN is legitimate only in the per-epoch history (test loss without a test set); inf never is
+        bad = np.isinf(a) if k == "history_epochs" else ~np.isfinite(a)
+        if a.dtype.kind == "f" and bad.any():
             raise _fail(f"array {k!r} contains NaN or infinite values")
     arrays = {k: a.astype(np.int64 if k == "perm" else np.float64) for k, a in arrays.items()}
     x, y, perm = arrays["x"], arrays["y"], arrays["perm"]
@@ -69,10 +75,61 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], 
         raise _fail("the batch order is not a permutation of the training points")
     if meta["pos"] > len(x):
         raise _fail("the position in the epoch is past the end of the data")
+    _check_data_width(meta["config"], x.shape[1])
     slots = [arrays.get(f"slot{i}") for i in range(meta["n_slots"])]
     if any(s is None or s.shape != arrays["theta"].shape for s in slots):
         raise _fail("the optimiser state does not match the parameters")
     return meta, arrays
+
+
+def _read_npz(npz: bytes) -> dict[str, Array]:
+    """The arrays of an .npz, checked from each .npy header before any data is read: plain numbers only
+    (an object array would need a pickle: refused unread), and no more data than the member holds."""
+    arrays: dict[str, Array] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(npz)) as z:
+            infos = z.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise _fail(f"the arrays file holds {len(infos)} entries, more than {MAX_MEMBERS}")
+            if sum(i.file_size for i in infos) > MAX_UNPACKED:
+                raise _fail("the arrays are too large once unpacked")
+            for info in infos:
+                name = info.filename
+                if not (name.endswith(".npy") and name[:-4].isidentifier()):
+                    raise _fail(f"the arrays file holds {name[:40]!r}, which is not a NumPy array")
+                with z.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise _fail(f"array {name[:-4]!r} has an unsupported .npy version {version}")
+                    if dtype.kind not in "fiu" or dtype.itemsize > 8 or dtype.fields is not None:
+                        raise _fail(f"array {name[:-4]!r} has type {dtype}, not a plain number type")
+                    if math.prod(shape) * dtype.itemsize > info.file_size:
+                        raise _fail(f"array {name[:-4]!r} declares more data than the file holds")
+                with z.open(info) as f:
+                    arrays[name[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
+    except ConfigError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError,
+            MemoryError, SyntaxError, TypeError):
+        raise _fail("the arrays file is not a valid .npz without pickles") from None
+    return arrays
+
+
+def _check_data_width(config: dict[str, Any], width: int) -> None:
+    """The data's input width must be the target's dimension (a custom formula in x, y needs 2 columns)."""
+    from .config import DATA_TARGET, RunConfig
+    from .targets import get_target
+    try:
+        cfg = RunConfig.from_mapping(config)
+        dim = width if cfg.target == DATA_TARGET else get_target(cfg.target, cfg.formula or None, cfg.dim).dim
+    except ConfigError as e:
+        raise _fail(f"the setup is not valid: {e}") from None
+    if width != dim:
+        raise _fail(f"the data have {width} input columns but the target {cfg.target!r} takes {dim}")
 
 
 META_NAME, ARRAYS_NAME = "run.json", "arrays.npz"
@@ -99,5 +156,7 @@ def unpack_run(data: bytes) -> tuple[bytes, bytes]:
             if sum(i.file_size for i in infos.values()) > MAX_BYTES:
                 raise _fail("the files are too large once unpacked")
             return z.read(META_NAME), z.read(ARRAYS_NAME)
+    except ConfigError:   # (a ValueError) our own, more precise message
+        raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
         raise _fail("the file is not a run saved by this app (.zip)") from None

@@ -193,13 +193,16 @@ def parse_formula(text: str, dim: int) -> Callable[[Array], Array]:
     point warnings silenced, so a bad region yields inf/nan instead of an error.
     """
     _check_dim(dim)
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise ConfigError("formula", f"{str(text)[:40]!r} is not text", allowed=_allowed(dim))
+    if not text.strip():
         raise ConfigError("formula", "the formula is empty", allowed=_allowed(dim))
     if len(text) > MAX_FORMULA_CHARS:
         raise ConfigError("formula", f"the formula is longer than {MAX_FORMULA_CHARS} characters")
     try:
         with warnings.catch_warnings():   # e.g. "invalid decimal literal" for '2x': we raise our own error
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)   # e.g. '\\:' (Python 3.11; 3.12 says SyntaxWarning)
             tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         where = f" at character {err.offset}" if err.offset else ""
@@ -242,7 +245,7 @@ def get_target(name: str, formula: str | None = None, dim: int | None = None) ->
         if formula is None or dim is None:
             raise ConfigError("formula", "a custom target needs a formula and a dimension (1 or 2)")
         return custom_target(formula, dim)
-    if name not in TARGETS:
+    if not isinstance(name, str) or name not in TARGETS:   # a list would not even be hashable
         raise ConfigError("target", f"unknown target {name!r}", allowed=", ".join(sorted([*TARGETS, "custom"])))
     return TARGETS[name]
 

@@ -82,8 +82,9 @@ with d1:
     st.plotly_chart(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i),
                     width="stretch", key="bp_diagram", config=theme.CONFIG)
 with d2:
-    ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
-    whole = norms[0] / norms[N] if norms[N] > 0 else float("nan")
+    with np.errstate(all="ignore"):   # inf / inf for a diverged run is NaN, shown as such
+        ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
+        whole = norms[0] / norms[N] if norms[N] > 0 else float("nan")
     m1, m2 = st.columns(2)
     m1.metric(f"‖μ{i - 1}‖ / ‖μ{i}‖", bf.short(ratio), help="How much this layer's backward step shrinks (< 1) or "
               "grows (> 1) the adjoint: Frobenius norms over the batch.")

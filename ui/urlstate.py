@@ -40,7 +40,7 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
     if preset not in ac.presets:
         warnings.append(f"Unknown preset {str(preset)[:40]!r}: using {default_preset!r}.")
         preset = default_preset
-    config = ac.presets[preset]
+    config = base = ac.presets[preset]
     known = {PRESET_PARAM, SEED_PARAM, *FIELDS}
     for key in params:
         if key not in known:
@@ -48,22 +48,60 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
     values = {k: params[k] for k in FIELDS if k in params}
     for k, v in list(values.items()):
         if not isinstance(v, str) or len(v) > MAX_PARAM_CHARS:
-            warnings.append(f"Ignored URL parameter {k!r}: the value is too long.")
+            problem = "the value is too long" if isinstance(v, str) else "the value is not text"
+            warnings.append(f"Ignored URL parameter {k!r}: {problem}.")
             del values[k]
     try:
         config = ac.RunConfig.from_mapping(values, base=config)
     except ac.ConfigError:
-        for key, value in values.items():   # apply one at a time, keeping each that is valid
+        # Apply them one at a time, keeping each that is valid; a custom target goes with its dim and formula.
+        together = [k for k in ("target", "dim", "formula") if k in values] if values.get("target") == "custom" else []
+        groups = ([together] if together else []) + [[k] for k in values if k not in together]
+        for group in sorted(groups, key=lambda g: FIELDS.index(g[0])):
             try:
-                config = ac.RunConfig.from_mapping({key: value}, base=config)
+                config = ac.RunConfig.from_mapping({k: values[k] for k in group}, base=config)
             except ac.ConfigError as e:
-                warnings.append(f"Ignored URL parameter {key}={value[:40]!r}: {e}")
+                listed = " and ".join(f"{k}={values[k][:40]!r}" for k in group)
+                warnings.append(f"Ignored URL parameter{'s' if len(group) > 1 else ''} {listed}: {e}")
+    if config.target != "custom":   # a formula and its dim mean nothing for another target: not kept
+        for k in ("dim", "formula"):
+            if k in values and not any(f" {k}=" in w for w in warnings):
+                warnings.append(f"Ignored URL parameter {k}={values[k][:40]!r}: it only applies to target=custom.")
+        config = config.replace(dim=base.dim, formula=base.formula)
+    config = _fit_batch(config, base, values, warnings)
     seed = 0
     if SEED_PARAM in params:
         raw = params[SEED_PARAM]
-        if isinstance(raw, str) and raw.strip().isdigit() and int(raw) <= ac.training.MAX_SEED:
-            seed = int(raw)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if 0 < len(text) <= 10 and text.isascii() and text.isdecimal() and int(text) <= ac.training.MAX_SEED:
+            seed = int(text)
         else:
             warnings.append(f"Ignored URL parameter seed={str(raw)[:40]!r}: use a whole number from 0 to "
                             f"{ac.training.MAX_SEED}.")
     return preset, config, seed, warnings
+
+
+def _train_points(config: ac.RunConfig) -> int | None:
+    """How many training points the config's data will have (None for uploaded data: not known here)."""
+    if config.target == ac.config.DATA_TARGET:
+        return None
+    target = ac.get_target(config.target, config.formula or None, config.dim)
+    if target.sampling == "grid":
+        return round(config.samples ** (1 / target.dim)) ** target.dim
+    return config.samples
+
+
+def _fit_batch(config: ac.RunConfig, preset: ac.RunConfig, values: Mapping[str, str],
+               warnings: list[str]) -> ac.RunConfig:
+    """A batch larger than the training set cannot run: drop the URL's batch_size, then its samples."""
+    for key in ("batch_size", "samples"):
+        n = _train_points(config)
+        if n is None or config.batch_size <= n or key not in values:
+            continue
+        warnings.append(f"Ignored URL parameter {key}={values[key][:40]!r}: batch_size: {config.batch_size} is larger "
+                        f"than the {n} training points (allowed: 1 to {n}).")
+        try:
+            config = config.replace(**{key: getattr(preset, key)})
+        except ac.ConfigError:   # e.g. the preset's samples do not fit the URL's custom target
+            pass
+    return config
