@@ -51,4 +51,5 @@ presets["large-init-exploding"] = RunConfig(
     hidden=(64,) * 6, activation="relu", init="he", init_scale=4.0,
     optimiser="momentum", lr=1e-9, weight_decay=0.0, batch_size=B, epochs=20,
     description="Six ReLU layers with He weights times 4: every layer multiplies the adjoint's size by about 4, "
-                "so mu_0 is thousands of times larger than mu_N. Only a learning rate near 1e-9 avoids divergence.")
+                "so mu_0 is thousands of times larger than mu_N. Even at a learning rate of 1e-9 training can diverge within a "
+                "few steps (it does for some seeds): press Play and watch the run pause itself.")
