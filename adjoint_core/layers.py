@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation
+from .activations import ACTIVATIONS, Activation
 
 Array = np.ndarray
 Cache = tuple[Array, Array, Array]  # (x, a, z): input, pre-activation, output
@@ -30,6 +30,9 @@ class Dense:
     def __init__(self, W: Array, b: Array, activation: Activation) -> None:
         self.W, self.b, self.activation = W, b, activation
         self._linear = activation.name == "identity"
+        # The library's own sigmoid and tanh get a fused sigma' * mu (same values, fewer temporaries).
+        self._kind = next((name for name in ("sigmoid", "tanh")
+                           if activation.derivative is ACTIVATIONS[name].derivative), None)
 
     def forward(self, x: Array) -> tuple[Array, Cache]:
         """x (batch, d_in) -> z (batch, d_out), cache (x, a, z) with a = x W + b."""
@@ -41,7 +44,19 @@ class Dense:
     def delta(self, cache: Cache, mu: Array) -> Array:
         """delta = mu * sigma'(a), (batch, d_out): the adjoint of the pre-activation a."""
         x, a, z = cache
-        return mu if self._linear else mu * self.activation.derivative(a, z)
+        if self._linear:
+            return mu
+        if self._kind == "sigmoid":      # sigma' = z (1 - z)
+            d = np.subtract(1.0, z)
+            d *= z
+            d *= mu
+            return d
+        if self._kind == "tanh":         # sigma' = 1 - z^2
+            d = np.multiply(z, z)
+            np.subtract(1.0, d, out=d)
+            d *= mu
+            return d
+        return mu * self.activation.derivative(a, z)
 
     def vjp(self, cache: Cache, mu: Array, dW: Array | None = None, db: Array | None = None
             ) -> tuple[Array, Array, Array]:
@@ -50,11 +65,20 @@ class Dense:
         mu_prev = delta W^T,  dL/dW = -x^T delta,  dL/db = -sum_batch delta.
         ``dW`` and ``db`` may be given to write the gradients in place.
         """
+        mu_prev, dW, db = self.vjp_negated(cache, mu, dW, db)
+        np.negative(dW, out=dW)
+        np.negative(db, out=db)
+        return mu_prev, dW, db
+
+    def vjp_negated(self, cache: Cache, mu: Array, dW: Array | None = None, db: Array | None = None
+                    ) -> tuple[Array, Array, Array]:
+        """``vjp`` with the gradients' sign left out: (mu_prev, x^T delta = -dL/dW, sum_batch delta = -dL/db).
+
+        For a caller that negates all its layers' gradients at once (one pass over a flat vector).
+        """
         x = cache[0]
         delta = self.delta(cache, mu)
         mu_prev = np.dot(delta, self.W.T)
         dW = np.dot(x.T, delta, out=dW)
-        np.negative(dW, out=dW)
         db = np.dot(_ones(len(delta)), delta, out=db)   # the sum over the batch, faster as a product
-        np.negative(db, out=db)
         return mu_prev, dW, db

@@ -11,7 +11,8 @@ stationarity conditions are the adjoint equations
 so the gradient needs one backward sweep of vector-Jacobian products and never a Jacobian
 matrix.  For the dense layer phi(x) = sigma(x W + b) these read delta = mu * sigma'(a),
 mu_prev = delta W^T, dL/dW = -x^T delta, dL/db = -sum_batch delta (see ``layers.Dense.vjp``).
-The minus sign is where dL/dtheta is formed from mu: in ``Dense.vjp``.
+The minus sign is where dL/dtheta is formed from mu: at the end of ``MLP.backward_into`` (and in
+``Dense.vjp`` for a single layer).
 
 All parameters live in one flat float64 vector ``theta`` and every (W, b) is a view into it, so an
 optimiser can update the whole network with a handful of vector operations.
@@ -146,24 +147,28 @@ class MLP:
         """The residuals (x, a, z) of each layer from the last ``forward``, input side first."""
         return list(self._caches)
 
-    def backward_into(self, mu: Array, grads: list[tuple[Array, Array]]) -> list[Array]:
+    def backward_into(self, mu: Array, grads: list[tuple[Array, Array]], flat: Array | None = None) -> list[Array]:
         """mu_N (batch, d_out) = -dL/dz_N; writes dL/dW, dL/db into ``grads`` (views, see ``views``).
 
+        Each layer yields mu^T d phi/d theta = -dL/dtheta; the sign is applied at the end, in one pass
+        over ``flat`` when the (P,) vector that ``grads`` view is given.
         Returns the adjoints [mu_N, ..., mu_0], mu_i of shape (batch, sizes[i]).
         """
         if not self._caches:
             raise RuntimeError("call forward(x) before backward(mu)")
         mus = [mu]
-        for layer, cache, (dW, db) in zip(reversed(self.layers), reversed(self._caches),
-                                          reversed(grads)):
-            mu = layer.vjp(cache, mu, dW, db)[0]
+        for layer, cache, (dW, db) in zip(reversed(self.layers), reversed(self._caches), reversed(grads)):
+            mu = layer.vjp_negated(cache, mu, dW, db)[0]
             mus.append(mu)
+        for g in (flat,) if flat is not None else (g for pair in grads for g in pair):
+            np.negative(g, out=g)   # dL/dtheta = -mu^T d phi / d theta
         return mus
 
     def backward(self, mu: Array) -> tuple[list[tuple[Array, Array]], list[Array]]:
         """mu_N (batch, d_out) -> (grads [(dL/dW, dL/db), ...] input side first, mus [mu_N, ..., mu_0])."""
-        grads = self.views(np.empty_like(self.theta))
-        return grads, self.backward_into(mu, grads)
+        flat = np.empty_like(self.theta)
+        grads = self.views(flat)
+        return grads, self.backward_into(mu, grads, flat)
 
     def n_params(self) -> int:
         """P, the number of parameters."""

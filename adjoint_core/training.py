@@ -93,6 +93,8 @@ class TrainingRun:
         self._grads = self.net.views(self._grad)
         self._theta_backup = self.net.theta.copy()
         self._slot_backup: list[Array] = []
+        self._backup_of: object = None                    # the optimiser.state that _slot_backup copies
+        self._backup_pairs: list[tuple[Array, Array]] = []   # (backup, slot) pairs
         self._epoch_sum = 0.0
         self._epoch_steps = 0
         self._shuffle()
@@ -141,40 +143,46 @@ class TrainingRun:
     # --- training ---------------------------------------------------------------------------
     def step(self) -> float:
         """One mini-batch: forward, loss, the mu recursion, update, record. Returns the batch loss."""
-        B = self.config.batch_size
-        if self._pos + B > self.n_train:
-            self._end_epoch()
-        xb, yb = self._xs[self._pos:self._pos + B], self._ys[self._pos:self._pos + B]
-        self._pos += B
-        self.step_count += 1
-        net, opt = self.net, self.optimiser
         with np.errstate(all="ignore"):
-            z = net.forward(xb)
-            loss, mu = self.loss_fn(z, yb)
-            if not math.isfinite(loss):
-                self._restore_backup()
-                self.diverged = f"the loss became {loss} at step {self.step_count}"
-                return loss
-            mus = net.backward_into(mu, self._grads)
-            row = self.history.steps.next_row()
-            row[0], row[1] = self.step_count, loss
-            for k, m in enumerate(mus):
-                f = m.ravel()
-                row[2 + k] = f @ f
-            k0 = 2 + len(mus)
-            for k, (dW, _) in enumerate(self._grads):
-                f = dW.ravel()
-                row[k0 + k] = f @ f
-            if not math.isfinite(row[2:].sum()):
-                self.history.steps.n -= 1
-                self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
-                return loss
-            self._save_backup()
-            opt.step((net.theta,), (self._grad,))
+            return self._step()
+
+    def _step(self) -> float:
+        """``step`` without its np.errstate (run_steps and run_for enter it once for many steps)."""
+        B = self.config.batch_size
+        if self._pos + B > len(self._xs):
+            self._end_epoch()
+        pos = self._pos
+        xb, yb = self._xs[pos:pos + B], self._ys[pos:pos + B]
+        self._pos = pos + B
+        self.step_count += 1
+        net = self.net
+        z = net.forward(xb)
+        loss, mu = self.loss_fn(z, yb)
+        if not math.isfinite(loss):
+            self._restore_backup()
+            self.diverged = f"the loss became {loss} at step {self.step_count}"
+            return loss
+        grads = self._grads
+        mus = net.backward_into(mu, grads, self._grad)
+        row = self.history.steps.next_row()
+        row[0], row[1] = self.step_count, loss
+        k = 2
+        for m in mus:
+            row[k] = np.vdot(m, m)
+            k += 1
+        for dW, _ in grads:
+            row[k] = np.vdot(dW, dW)
+            k += 1
+        if not math.isfinite(row[2:].sum()):
+            self.history.steps.n -= 1
+            self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
+            return loss
+        self._save_backup()
+        self.optimiser.step((net.theta,), (self._grad,))
         self.diverged = None
         self._epoch_sum += loss
         self._epoch_steps += 1
-        if self._pos + B > self.n_train:
+        if self._pos + B > len(self._xs):
             self._end_epoch()
         return loss
 
@@ -183,11 +191,14 @@ class TrainingRun:
 
     def _save_backup(self) -> None:
         np.copyto(self._theta_backup, self.net.theta)
-        slots = self._slots()
-        if len(self._slot_backup) != len(slots):
+        state = self.optimiser.state
+        if state is not self._backup_of:   # a new optimiser state (first step, new optimiser, restore)
+            slots = self._slots()
             self._slot_backup = [s.copy() for s in slots]
+            self._backup_pairs = list(zip(self._slot_backup, slots))
+            self._backup_of = state
         else:
-            for dst, src in zip(self._slot_backup, slots):
+            for dst, src in self._backup_pairs:
                 np.copyto(dst, src)
         self._t_backup = self.optimiser.t
 
@@ -199,10 +210,12 @@ class TrainingRun:
 
     def run_steps(self, n: int) -> int:
         """Up to n steps, stopping early on divergence; returns the steps taken."""
-        for i in range(n):
-            self.step()
-            if self.diverged:
-                return i + 1
+        step = self._step
+        with np.errstate(all="ignore"):
+            for i in range(n):
+                step()
+                if self.diverged:
+                    return i + 1
         return n
 
     def run_epochs(self, n: int = 1) -> int:
@@ -214,11 +227,13 @@ class TrainingRun:
         or divergence; returns the steps taken."""
         end = time.perf_counter() + seconds
         done = 0
-        while (max_steps is None or done < max_steps) and (until_epoch is None or self.epoch_count < until_epoch):
-            self.step()
-            done += 1
-            if self.diverged or time.perf_counter() >= end:
-                break
+        step, clock = self._step, time.perf_counter
+        with np.errstate(all="ignore"):
+            while (max_steps is None or done < max_steps) and (until_epoch is None or self.epoch_count < until_epoch):
+                step()
+                done += 1
+                if self.diverged or clock() >= end:
+                    break
         return done
 
     def set_hyperparameters(self, **changes: Any) -> None:

@@ -2,14 +2,22 @@
 
 Figures are plain dicts (Plotly's JSON schema) rather than ``go.Figure`` objects built call by call:
 the same picture costs several times less server time per frame, which matters while training live.
-Arrays are sent as float32 and long histories are decimated first.
+Arrays are sent as float32 and long histories are decimated first. Each figure carries its whole look
+(theme.TEMPLATE, explicit colour scales), so st.plotly_chart(theme=None) and plotly.js called directly
+(``to_json`` for the live component) draw it the same. Line charts get explicit axis ranges: Plotly's
+autorange over every point and the extra tick labels of short log ranges were much of each redraw's cost.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
+import math
 from typing import Any
 
 import numpy as np
+import plotly.colors as pc
 
 from . import theme
 
@@ -23,6 +31,50 @@ def _f32(a: Array) -> Array:
     """float32 to halve what is sent, unless a value would overflow it (a diverging run's losses)."""
     a = np.asarray(a, dtype=np.float64)
     return a.astype(np.float32) if not np.any(np.abs(a) > 1e38) else a
+
+
+_DTYPES = {"float32": "f4", "float64": "f8", "int8": "i1", "int16": "i2", "int32": "i4", "uint8": "u1"}
+
+
+def _typed(o: Any) -> Any:
+    """JSON for what json.dumps cannot write: arrays as plotly.js typed-array specs (base64), numpy scalars."""
+    if isinstance(o, np.ndarray):
+        if o.dtype.name not in _DTYPES:
+            o = o.astype(np.float64 if o.dtype.kind == "f" else np.int32)
+        spec = {"dtype": _DTYPES[o.dtype.name], "bdata": base64.b64encode(np.ascontiguousarray(o)).decode("ascii")}
+        if o.ndim > 1:
+            spec["shape"] = ", ".join(map(str, o.shape))
+        return spec
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def _finite(o: Any) -> Any:
+    """o with every non-finite float (outside arrays) replaced by None, as Plotly's own JSON encoder does."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, (float, np.floating)) and not math.isfinite(o):
+        return None
+    return o
+
+
+def to_json(fig: Figure) -> str:
+    """The figure as Plotly JSON, arrays in plotly.js's typed-array form (as st.plotly_chart sends them)."""
+    try:
+        return json.dumps(fig, default=_typed, separators=(",", ":"), allow_nan=False)
+    except ValueError:   # a NaN or inf scalar somewhere: JSON has no such numbers
+        return json.dumps(_finite(fig), default=_typed, separators=(",", ":"), allow_nan=False)
+
+
+@functools.cache
+def colorscale(name: str) -> list[list]:
+    """A named Plotly colour scale as explicit rgb() stops, which plotly.js reads without Plotly's Python names
+    (e.g. "RdBu_r", "Magma") and without misreading hex stops such as Magma's '#000004'."""
+    return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)]
+            for p, c in pc.get_colorscale(name)]
 
 
 def decimate(n: int, max_points: int = MAX_POINTS) -> Array | slice:
@@ -54,7 +106,7 @@ def _layout(title: str, height: int = theme.HEIGHT, **kw: Any) -> dict[str, Any]
     return {"title": {"text": title, "x": 0.01, "font": {"size": theme.FONT_SIZE + 1}}, "height": height,
             "margin": {"l": 60, "r": 15, "t": 45, "b": 45}, "font": {"size": theme.FONT_SIZE - 1},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-            "uirevision": "keep", **kw}
+            "uirevision": "keep", "template": theme.TEMPLATE, **kw}
 
 
 def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
@@ -65,17 +117,44 @@ def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any
 LOG_AXIS = {"type": "log", "exponentformat": "power"}
 
 
+def _x_range(x: Array) -> dict[str, Any]:
+    """An explicit x range for a line chart (Plotly's autorange over every point is a large part of a redraw)."""
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return {}
+    lo, hi = float(x.min()), float(x.max())
+    return {"range": [lo, hi if hi > lo else lo + 1.0]}
+
+
+def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
+    """An explicit log-axis range over the positive finite values of ys, padded and widened to whole decades,
+    so the axis stays put from frame to frame while training live; ticks on whole decades (at most about 8)
+    once it spans two (the 2 and 5 labels Plotly adds on short ranges cost as much to draw as the lines)."""
+    v = np.concatenate([np.ravel(y) for y in ys]) if ys else np.empty(0)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return {}
+    lo, hi = float(np.log10(v.min())), float(np.log10(v.max()))
+    margin = pad * max(hi - lo, 0.5)
+    lo, hi = float(np.floor(lo - margin)), float(np.ceil(hi + margin))
+    if hi - lo < 2:
+        return {"range": [lo, hi]}
+    return {"range": [lo, hi], "dtick": next(d for d in (1, 2, 5, 10, 20, 50, 100, 1000) if d * 8 >= hi - lo)}
+
+
 def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int) -> Figure:
     """Train loss per step (raw and smoothed) and the test loss per epoch, log y."""
     sel = decimate(len(step))
+    shown = [loss[sel]]
     data = [_line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
             _line(step[sel], smooth(loss, smooth_window)[sel], "train (smoothed)", theme.SMOOTH, 2.5)]
     if np.isfinite(test_loss).any():
         esel = decimate(len(epoch_step))
+        shown.append(test_loss[esel])
         data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
                           mode="lines+markers", marker={"size": 4}))
-    return {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}},
-                                            yaxis={**LOG_AXIS, "title": {"text": "loss"}})}
+    return {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(step)},
+                                            yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)})}
 
 
 def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Array) -> Figure:
@@ -108,16 +187,18 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     for k, ((lo, hi), z, title) in enumerate(zip(_panels(3), (target, pred, err), titles), start=1):
         sx = "" if k == 1 else str(k)
         data.append({"type": "heatmap", "x": a, "y": a, "z": _f32(z), "xaxis": f"x{sx}", "yaxis": f"y{sx}",
+                     "zsmooth": "fast",   # drawn at the grid's size and scaled: much cheaper than cell by cell
                      "coloraxis": "coloraxis2" if k == 3 else "coloraxis", "name": title,
                      "hovertemplate": "x=%{x:.2f}<br>y=%{y:.2f}<br>%{z:.3g}<extra>" + title + "</extra>"})
         layout[f"xaxis{sx}"] = {"domain": [lo, hi], "anchor": f"y{sx}", "constrain": "domain"}
-        layout[f"yaxis{sx}"] = {"anchor": f"x{sx}", "scaleanchor": f"x{sx}", "constrain": "domain"}
+        layout[f"yaxis{sx}"] = {"anchor": f"x{sx}", "scaleanchor": f"x{sx}", "constrain": "domain",
+                                "showticklabels": k == 1}   # same y as the first panel; keeps the colour bars clear
         layout["annotations"].append({"text": title, "x": (lo + hi) / 2, "y": 1.0, "xref": "paper",
                                       "yref": "paper", "showarrow": False, "yanchor": "bottom",
                                       "font": {"size": theme.FONT_SIZE}})
-    layout["coloraxis"] = {"colorscale": theme.SEQUENTIAL, "cmin": zrange[0], "cmax": zrange[1],
+    layout["coloraxis"] = {"colorscale": colorscale(theme.SEQUENTIAL), "cmin": zrange[0], "cmax": zrange[1],
                            "colorbar": {"x": _panels(3)[1][1] + 0.005, "len": 0.9, "thickness": 12}}
-    layout["coloraxis2"] = {"colorscale": theme.DIVERGING, "cmin": -emax, "cmax": emax,
+    layout["coloraxis2"] = {"colorscale": colorscale(theme.DIVERGING), "cmin": -emax, "cmax": emax,
                             "colorbar": {"x": 1.0, "len": 0.9, "thickness": 12}}
     return {"data": data, "layout": layout}
 
@@ -139,7 +220,8 @@ def data_2d_figure(axis: Array, pred: Array, x: Array, y: Array) -> Figure:
              "marker": {"color": _f32(y[sel, 0]), "coloraxis": "coloraxis", "size": 7,
                         "line": {"color": "white", "width": 0.5}}}]
     layout = _layout("Prediction (heatmap) and your data (points)", theme.HEIGHT + 80,
-                     coloraxis={"colorscale": theme.SEQUENTIAL, "cmin": float(np.min(y)), "cmax": float(np.max(y))},
+                     coloraxis={"colorscale": colorscale(theme.SEQUENTIAL), "cmin": float(np.min(y)),
+                                "cmax": float(np.max(y))},
                      yaxis={"scaleanchor": "x"})
     return {"data": data, "layout": layout}
 
@@ -167,7 +249,7 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
         z = np.log10(mu_norms[sel].T)
     z[~np.isfinite(z)] = np.nan
     heat = {"type": "heatmap", "x": _f32(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": _f32(z),
-            "colorscale": theme.LOG_MU, "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
+            "colorscale": colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
     return {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
                                               xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}
@@ -178,5 +260,6 @@ def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
     data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8) for i, c in enumerate(colors)]
-    return {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖", xaxis={"title": {"text": "step"}},
-                                            yaxis=LOG_AXIS)}
+    return {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖",
+                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
+                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import plotly
 import streamlit as st
+import streamlit.components.v1 as components_v1
 
 import adjoint_core as ac
 from adjoint_core.targets import grid
@@ -57,9 +60,104 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return cached[1], cached[2], cached[3]
 
 
+# --- charts ------------------------------------------------------------------------------------------
+# Paused, a chart is an ordinary st.plotly_chart (interactive; what AppTest reads). While playing,
+# st.plotly_chart would remount every chart on every data change (a full Plotly.newPlot plus React work,
+# several times a second per chart), so the live view uses a small component instead: it keeps one Plotly
+# div per key and calls Plotly.react with each new figure, and a figure that arrives while the previous one
+# is still being drawn replaces any figure waiting, so a slow browser skips frames instead of falling behind.
+# plotly.js: the page's own window.Plotly when there is one (Streamlit's chart bundle defines it: plotly.js
+# 4.2 in Streamlit 1.67, loaded for the paused charts), else the installed plotly package's
+# package_data/plotly.min.js, served through a v1 component registration of that folder that is never
+# mounted (nothing is copied into the repository); a hidden element preloads it while paused if needed.
+LIVE_COMPONENT = True          # False: st.plotly_chart while playing too
+PLOTLY_ASSETS = "plotly_js"
+_PLOTLY_DIR = str(Path(plotly.__file__).parent / "package_data")
+CHART_JS = """
+const ASSET = "component/" + %r + "/plotly.min.js";
+
+function assetUrl() {   // beside Streamlit's own bundle, so a baseUrlPath or a proxy prefix is kept
+  const main = [...document.scripts].map((s) => s.src).find((s) => /\\/static\\/js\\/index\\.[^/]*\\.js/.test(s));
+  return main ? main.replace(/static\\/js\\/index\\.[^/]*\\.js.*$/, ASSET) : new URL(ASSET, document.baseURI).href;
+}
+
+function loadPlotly() {
+  if (!window.__abpPlotly) {
+    window.__abpPlotly = new Promise((resolve, reject) => {
+      if (window.Plotly) return resolve(window.Plotly);
+      const s = document.createElement("script");
+      s.src = assetUrl();
+      s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly.js did not define Plotly")));
+      s.onerror = () => { window.__abpPlotly = null; reject(new Error("could not load " + s.src)); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__abpPlotly;
+}
+
+async function draw(div) {
+  div.__busy = true;
+  try {
+    const Plotly = await loadPlotly();
+    const stats = (window.__abpChartStats = window.__abpChartStats || {});   // read by benchmarks/bench_app.py
+    while (div.__next) {
+      const t0 = performance.now();
+      const fig = JSON.parse(new TextDecoder().decode(div.__next));
+      div.__next = null;
+      await Plotly.react(div, fig.data, fig.layout, fig.config);
+      const s = (stats[fig.key] = stats[fig.key] || {draws: 0, ms: 0, skipped: 0});
+      s.draws += 1;
+      s.ms += performance.now() - t0;
+      s.skipped = div.__skipped || 0;
+    }
+  } catch (e) {
+    div.textContent = "Chart error: " + e.message;
+  } finally {
+    div.__busy = false;
+  }
+}
+
+export default function ({ data, parentElement }) {
+  if (!data || !data.byteLength) {   // the preload element: fetch plotly.js once the page is idle
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
+    later(() => loadPlotly().catch(() => {}), { timeout: 3000 });
+    return;
+  }
+  let div = parentElement.querySelector(":scope > div.abp-chart");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "abp-chart";
+    div.style.width = "100%%";
+    parentElement.appendChild(div);
+  }
+  if (div.__next) div.__skipped = (div.__skipped || 0) + 1;   // replaced before it was drawn
+  div.__next = data;
+  if (!div.__busy) draw(div);
+}
+""" % f"{__name__}.{PLOTLY_ASSETS}"
+_live_chart = st.components.v2.component("abp_live_plotly_chart", js=CHART_JS, isolate_styles=False)
+
+
+def _serve_plotly() -> None:
+    """Register plotly.js's folder for serving (needs a script run; registering it again changes nothing)."""
+    components_v1.declare_component(PLOTLY_ASSETS, path=_PLOTLY_DIR)
+
+
 def _plot(fig: dict, key: str) -> None:
-    """Draw a figure; static (no hover or zoom, much cheaper to draw) while playing."""
-    st.plotly_chart(fig, width="stretch", key=key, config=theme.STATIC if ss.get("playing") else theme.CONFIG)
+    """Draw a figure: interactive while paused; while playing, static and updated in place."""
+    if ss.get("playing") and LIVE_COMPONENT:
+        _serve_plotly()
+        _live_chart(key=key, data=figures.to_json({**fig, "config": theme.STATIC, "key": key}).encode(),
+                    height=fig["layout"]["height"])
+    else:
+        st.plotly_chart(fig, width="stretch", key=key, config=theme.CONFIG, theme=None)
+
+
+def _preload_plotly() -> None:
+    """An empty live-chart element: the browser fetches plotly.js while paused, not on the first Play."""
+    if LIVE_COMPONENT and not ss.get("playing"):
+        _serve_plotly()
+        _live_chart(key="plotly_preload", data=b"", height="content")
 
 
 def fast_charts(run: ac.TrainingRun) -> None:
@@ -96,3 +194,4 @@ def slow_charts(run: ac.TrainingRun) -> None:
         _plot(figures.mu_heatmap_figure(h.step, h.mu_norms), "mu_heatmap")
     with right:
         _plot(figures.grad_norm_figure(h.step, h.grad_norms), "grad_chart")
+    _preload_plotly()

@@ -15,6 +15,14 @@ LOG_MU = "Magma"         # log10 ||mu|| heatmaps
 FONT_SIZE = 14
 HEIGHT = 320
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+FONT = '"Source Sans", sans-serif'   # Streamlit's own
+TEXT = "#31333f"
+GRID = "#e6e9ef"
+# The Train page's charts carry their whole look (st.plotly_chart with theme=None while paused, plotly.js
+# directly while playing), so both ways of drawing them look the same.
+_AXIS = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "automargin": True}
+TEMPLATE = {"layout": {"font": {"family": FONT, "color": TEXT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
+                       "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"font": {"family": FONT}}}}
 STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
 
 
