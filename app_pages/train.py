@@ -37,7 +37,7 @@ cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch",
                help="One mini-batch: forward, loss, the μ recursion, one update.")
 cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
                help=f"{run.steps_per_epoch} steps: one pass over the training data.")
-cols[2].button("Pause" if playing else "Play", on_click=session.play_pause, type="primary", width="stretch",
+cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,), type="primary", width="stretch",
                key="btn_play", help="Train continuously, redrawing several times a second.")
 cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                help="Start this setup again from step 0 (same seed, same initial weights).")

@@ -54,6 +54,10 @@ def pause() -> None:
 
 def play() -> None:
     """Start background training of the session's run up to its epoch limit (or on, once past it)."""
+    t = trainer()
+    if t is not None and t.alive:
+        ss.playing = True
+        return
     run = get_run()
     limit = run.config.epochs
     ss.stop_epoch = limit if run.epoch_count < limit else None
@@ -109,8 +113,10 @@ def epoch() -> None:
     get_run().run_epochs(1)
 
 
-def play_pause() -> None:
-    pause() if ss.get("playing") else play()
+def set_playing(on: bool) -> None:
+    """The Play/Pause button: it says which state it asks for, so a click delivered twice is harmless
+    (Streamlit can deliver a trigger both with a fragment's auto-rerun and with the full rerun)."""
+    play() if on else pause()
 
 
 def set_speed() -> None:
