@@ -20,6 +20,7 @@ import numpy as np
 import plotly.colors as pc
 
 from . import theme
+from .arrays import plot_array
 
 Array = np.ndarray
 Figure = dict[str, Any]
@@ -27,10 +28,7 @@ MAX_POINTS = 500   # per line; longer histories are decimated before they are se
 MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
 
 
-def _f32(a: Array) -> Array:
-    """float32 to halve what is sent, unless a value would overflow it (a diverging run's losses)."""
-    a = np.asarray(a, dtype=np.float64)
-    return a.astype(np.float32) if not np.any(np.abs(a) > 1e38) else a
+_f32 = plot_array
 
 
 _DTYPES = {"float32": "f4", "float64": "f8", "int8": "i1", "int16": "i2", "int32": "i4", "uint8": "u1"}
