@@ -32,6 +32,7 @@ Array = np.ndarray
 FORMAT = "adjoint-backprop-lab/run-v1"
 
 MAX_SEED = 2**32 - 1
+TEST_CHUNK = 4096
 TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")
 
 
@@ -134,11 +135,20 @@ class TrainingRun:
         self._shuffle()
 
     def test_loss(self) -> float:
-        """Loss of the current model on the test set (NaN when there is none)."""
-        if not len(self.data.x_test):
+        """Loss of the current model on the test set (NaN when there is none).
+
+        Large test sets are evaluated in chunks of TEST_CHUNK points (the loss is a batch mean, so the
+        chunk losses are combined weighted by size), keeping memory at chunk x width.
+        """
+        x, y = self.data.x_test, self.data.y_test
+        if not len(x):
             return math.nan
         with np.errstate(all="ignore"):
-            return self.loss_fn(self.net.predict(self.data.x_test), self.data.y_test)[0]
+            if len(x) <= TEST_CHUNK:
+                return self.loss_fn(self.net.predict(x), y)[0]
+            total = sum(self.loss_fn(self.net.predict(x[s:s + TEST_CHUNK]), y[s:s + TEST_CHUNK])[0]
+                        * len(x[s:s + TEST_CHUNK]) for s in range(0, len(x), TEST_CHUNK))
+            return total / len(x)
 
     # --- training ---------------------------------------------------------------------------
     def step(self) -> float:
