@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import math
 import os
 import warnings
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -22,43 +20,11 @@ import adjoint_core as ac
 from adjoint_core.config import RunConfig
 from adjoint_core.targets import _FUNCTIONS, parse_formula
 from ui import urlstate
+from safety_helpers import no_code_execution
 
 # HARDENING_FUZZ_EXAMPLES=5000 for a longer hunt (CI uses the default).
 FUZZ = settings(max_examples=int(os.environ.get("HARDENING_FUZZ_EXAMPLES", 300)), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
-DANGEROUS_MODULES = ("os", "sys", "subprocess", "shutil", "pathlib", "socket", "builtins", "importlib", "pickle")
-
-
-@contextlib.contextmanager
-def no_code_execution():
-    """eval/exec raise, compile only parses to an AST, imports of dangerous modules are recorded."""
-    calls: list[str] = []
-    real_import, real_compile = builtins.__import__, builtins.compile
-
-    def trap(name):
-        def f(*args, **kwargs):
-            calls.append(name)
-            raise AssertionError(f"{name} was called")
-        return f
-
-    def watched_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if level == 0 and name.split(".")[0] in DANGEROUS_MODULES:
-            calls.append(f"import {name}")
-        return real_import(name, globals, locals, fromlist, level)
-
-    def ast_only_compile(source, filename, mode, flags=0, *args, **kwargs):
-        if not flags & ast.PyCF_ONLY_AST:
-            calls.append("compile")
-            raise AssertionError("compile to code was called")
-        return real_compile(source, filename, mode, flags, *args, **kwargs)
-
-    with mock.patch.object(builtins, "eval", trap("eval")), mock.patch.object(builtins, "exec", trap("exec")), \
-            mock.patch.object(builtins, "compile", ast_only_compile), \
-            mock.patch.object(builtins, "__import__", watched_import):
-        yield calls
-    assert calls == [], f"code execution attempted: {calls}"
-
-
 # Warm up every lazy import once, outside the traps.
 parse_formula("sin(x)", 1)
 urlstate.params_to_config({"target": "custom", "formula": "x*y", "dim": "2"}, "wave2d-relu")
