@@ -1,7 +1,8 @@
 """Optimisers: small in-place updates with explicit state, kept apart from differentiation.
 
 ``step(params, grads)`` takes matching sequences of arrays, or of (W, b) pairs, and updates the
-arrays in place.  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
+arrays in place, using one scratch array per parameter array (kept between steps, not part of the state)
+instead of fresh temporaries.  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
 lr, beta and weight_decay are plain attributes and may be changed between steps.
 """
 
@@ -45,6 +46,7 @@ class Optimiser:
         self.weight_decay = weight_decay
         self.t = 0
         self.state: list[list[Array]] = []
+        self._scratch: list[Array] = []
 
     lr = property(lambda self: self._lr, lambda self, v: setattr(self, "_lr", _check("lr", v, 0, 10, True)))
     beta = property(lambda self: self._beta,
@@ -57,16 +59,24 @@ class Optimiser:
         ps, gs = _leaves(params), _leaves(grads)
         if len(self.state) != len(ps):
             self.state = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in ps]
+        if [u.shape for u in self._scratch] != [p.shape for p in ps]:
+            self._scratch = [np.empty_like(p) for p in ps]
         self.t += 1
-        for p, g, s in zip(ps, gs, self.state):
-            self._update(p, g, s)
+        for p, g, s, u in zip(ps, gs, self.state, self._scratch):
+            self._update(p, g, s, u)
 
-    def _update(self, w: Array, g: Array, s: list[Array]) -> None:
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
+        """Update w in place from g and its state slots s; u is scratch of w's shape."""
         raise NotImplementedError
 
-    def _decayed(self, w: Array, g: Array) -> Array:
-        """g + wd * w, a new array."""
-        return g + self.weight_decay * w if self.weight_decay else g.copy()
+    def _decayed(self, w: Array, g: Array, u: Array) -> Array:
+        """u = g + wd * w (the same rounding as that expression), returned."""
+        if self.weight_decay:
+            np.multiply(w, self.weight_decay, out=u)
+            u += g
+        else:
+            np.copyto(u, g)
+        return u
 
 
 class SGD(Optimiser):
@@ -74,8 +84,8 @@ class SGD(Optimiser):
 
     name = "sgd"
 
-    def _update(self, w: Array, g: Array, s: list[Array]) -> None:
-        u = self._decayed(w, g)
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
+        u = self._decayed(w, g, u)
         u *= self.lr
         w -= u
 
@@ -86,9 +96,9 @@ class Momentum(Optimiser):
     name = "momentum"
     n_slots = 1
 
-    def _update(self, w: Array, g: Array, s: list[Array]) -> None:
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
         (m,) = s
-        u = self._decayed(w, g)
+        u = self._decayed(w, g, u)
         m *= self.beta
         u *= 1.0 - self.beta
         m += u                      # m = beta m + (1 - beta) g'
@@ -102,9 +112,9 @@ class Nesterov(Optimiser):
     name = "nesterov"
     n_slots = 1
 
-    def _update(self, w: Array, g: Array, s: list[Array]) -> None:
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
         (m,) = s
-        u = self._decayed(w, g)
+        u = self._decayed(w, g, u)
         u *= 1.0 - self.beta        # (1 - beta) g'
         m *= self.beta
         m += u                      # m = beta m + (1 - beta) g'
@@ -121,9 +131,9 @@ class Adam(Optimiser):
     beta2 = 0.999
     eps = 1e-8
 
-    def _update(self, w: Array, g: Array, s: list[Array]) -> None:
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
         m, v = s
-        u = self._decayed(w, g)
+        u = self._decayed(w, g, u)
         m *= self.beta
         m += (1.0 - self.beta) * u                  # first moment
         v *= self.beta2

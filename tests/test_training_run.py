@@ -784,6 +784,6 @@ def test_step_on_pairs_equals_step_on_flat_theta(name):
 def test_chunked_test_loss_equals_the_whole_set_loss():
     run = ac.TrainingRun(ac.presets["wave2d-relu"].replace(test_fraction=1.0), seed=0)
     run.run_steps(50)
-    assert len(run.data.x_test) > ac.training.TEST_CHUNK
+    assert len(run.data.x_test) > run.test_chunk_rows
     whole = run.loss_fn(run.net.predict(run.data.x_test), run.data.y_test)[0]
     assert run.test_loss() == pytest.approx(whole, rel=1e-12)
