@@ -20,8 +20,7 @@ class MSELoss:
         """z, y (batch, d_out) -> (L, mu_N (batch, d_out))."""
         r = z - y
         B = z.shape[0]
-        flat = r.ravel()
-        loss = 0.5 * float(flat @ flat) / B
+        loss = 0.5 * float(np.vdot(r, r)) / B
         r *= -1.0 / B
         return loss, r
 

@@ -59,7 +59,7 @@ class Optimiser:
         ps, gs = _leaves(params), _leaves(grads)
         if len(self.state) != len(ps):
             self.state = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in ps]
-        if [u.shape for u in self._scratch] != [p.shape for p in ps]:
+        if len(self._scratch) != len(ps) or self._scratch[0].shape != ps[0].shape:
             self._scratch = [np.empty_like(p) for p in ps]
         self.t += 1
         for p, g, s, u in zip(ps, gs, self.state, self._scratch):

@@ -192,14 +192,12 @@ class TrainingRun:
         mus = net.backward_into(mu, grads, self._grad)
         row = self.history.steps.next_row()
         row[0], row[1] = self.step_count, loss
-        k = 2
-        for m in mus:
-            row[k] = np.vdot(m, m)
+        k, total = 2, 0.0
+        for a in mus + [dW for dW, _ in grads]:
+            row[k] = v = np.vdot(a, a)
+            total += v
             k += 1
-        for dW, _ in grads:
-            row[k] = np.vdot(dW, dW)
-            k += 1
-        if not math.isfinite(row[2:].sum()):
+        if not math.isfinite(total):
             self.history.steps.n -= 1
             self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
             return loss
