@@ -105,6 +105,23 @@ class MLP:
                 b[...] = 0.0
         self.layers = [Dense(W, b, get_activation(name)) for (W, b), name in zip(self.params, self.activations)]
         self._caches: list[Cache] = []
+        self._bound = {id(self.theta): (self.theta, self.params)}   # views of recently used theta vectors
+
+    def use_theta(self, theta: Array) -> None:
+        """Make the (P,) vector ``theta`` the network's parameters: every (W, b) view is rebound, nothing copied.
+
+        ``TrainingRun`` alternates between two such vectors so that the previous step's parameters stay intact.
+        """
+        if theta.shape != self.theta.shape:
+            raise ValueError(f"theta of shape {theta.shape} does not fit {self.theta.shape}")
+        bound = self._bound.get(id(theta))
+        if bound is None or bound[0] is not theta:
+            if len(self._bound) >= 2:
+                self._bound.clear()
+            bound = self._bound[id(theta)] = (theta, self.views(theta))
+        self.theta, self.params = bound
+        for layer, (W, b) in zip(self.layers, self.params):
+            layer.W, layer.b = W, b
 
     @property
     def n_layers(self) -> int:

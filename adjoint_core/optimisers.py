@@ -1,8 +1,11 @@
-"""Optimisers: small in-place updates with explicit state, kept apart from differentiation.
+"""Optimisers: small updates with explicit state, kept apart from differentiation.
 
 ``step(params, grads)`` takes matching sequences of arrays, or of (W, b) pairs, and updates the
 arrays in place, using one scratch array per parameter array (kept between steps, not part of the state)
-instead of fresh temporaries.  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
+instead of fresh temporaries.  ``step(params, grads, out=new_params)`` writes the update into ``out``
+instead and moves the state to a second set of arrays, so that the previous parameters and state stay
+as they were and ``undo`` can return to them: a backup that costs no copying (``TrainingRun`` uses it
+to undo a step that diverged).  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
 lr, beta and weight_decay are plain attributes and may be changed between steps.
 """
 
@@ -47,6 +50,8 @@ class Optimiser:
         self.t = 0
         self.state: list[list[Array]] = []
         self._scratch: list[Array] = []
+        self._previous: list[list[Array]] = []   # the state before the last out-of-place step
+        self._undoable = False
 
     lr = property(lambda self: self._lr, lambda self, v: setattr(self, "_lr", _check("lr", v, 0, 10, True)))
     beta = property(lambda self: self._beta,
@@ -54,19 +59,42 @@ class Optimiser:
     weight_decay = property(lambda self: self._wd,
                             lambda self, v: setattr(self, "_wd", _check("weight_decay", v, 0, 10)))
 
-    def step(self, params: Sequence, grads: Sequence) -> None:
-        """Update every parameter array in place from its gradient."""
+    def step(self, params: Sequence, grads: Sequence, out: Sequence | None = None) -> None:
+        """Update every parameter array from its gradient: in place, or into ``out`` (same shapes as params,
+        which then stay unchanged, as does the state before this step until the next out-of-place step)."""
         ps, gs = _leaves(params), _leaves(grads)
         if len(self.state) != len(ps):
             self.state = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in ps]
         if len(self._scratch) != len(ps) or self._scratch[0].shape != ps[0].shape:
             self._scratch = [np.empty_like(p) for p in ps]
+        if out is None:
+            outs, state_out = ps, self.state
+            self._undoable = False
+        else:
+            outs = _leaves(out)
+            prev = self._previous
+            if len(prev) != len(self.state) or (self.n_slots and prev[0][0].shape != self.state[0][0].shape):
+                self._previous = [[np.empty_like(a) for a in slots] for slots in self.state]
+            state_out = self._previous
         self.t += 1
-        for p, g, s, u in zip(ps, gs, self.state, self._scratch):
-            self._update(p, g, s, u)
+        for p, g, s, u, p_out, s_out in zip(ps, gs, self.state, self._scratch, outs, state_out):
+            self._update(p, g, s, u, p_out, s_out)
+        if out is not None:
+            self.state, self._previous = state_out, self.state
+            self._undoable = True
 
-    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
-        """Update w in place from g and its state slots s; u is scratch of w's shape."""
+    def undo(self) -> bool:
+        """Return the state (and t) to before the last out-of-place ``step``; False when there is none to undo."""
+        if not self._undoable:
+            return False
+        self.state, self._previous = self._previous, self.state
+        self.t -= 1
+        self._undoable = False
+        return True
+
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array, w_out: Array, s_out: list[Array]) -> None:
+        """Write the update of w, with state slots s, into w_out and s_out (which may be w and s themselves);
+        u is scratch of w's shape."""
         raise NotImplementedError
 
     def _decayed(self, w: Array, g: Array, u: Array) -> Array:
@@ -84,10 +112,10 @@ class SGD(Optimiser):
 
     name = "sgd"
 
-    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array, w_out: Array, s_out: list[Array]) -> None:
         u = self._decayed(w, g, u)
         u *= self.lr
-        w -= u
+        np.subtract(w, u, out=w_out)
 
 
 class Momentum(Optimiser):
@@ -96,14 +124,14 @@ class Momentum(Optimiser):
     name = "momentum"
     n_slots = 1
 
-    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
-        (m,) = s
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array, w_out: Array, s_out: list[Array]) -> None:
+        (m,), (m_out,) = s, s_out
         u = self._decayed(w, g, u)
-        m *= self.beta
+        np.multiply(m, self.beta, out=m_out)
         u *= 1.0 - self.beta
-        m += u                      # m = beta m + (1 - beta) g'
-        np.multiply(m, self.lr, out=u)
-        w -= u                      # w = w - lr m
+        m_out += u                  # m = beta m + (1 - beta) g'
+        np.multiply(m_out, self.lr, out=u)
+        np.subtract(w, u, out=w_out)   # w = w - lr m
 
 
 class Nesterov(Optimiser):
@@ -112,15 +140,15 @@ class Nesterov(Optimiser):
     name = "nesterov"
     n_slots = 1
 
-    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
-        (m,) = s
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array, w_out: Array, s_out: list[Array]) -> None:
+        (m,), (m_out,) = s, s_out
         u = self._decayed(w, g, u)
         u *= 1.0 - self.beta        # (1 - beta) g'
-        m *= self.beta
-        m += u                      # m = beta m + (1 - beta) g'
-        u += self.beta * m          # look ahead: beta m + (1 - beta) g'
+        np.multiply(m, self.beta, out=m_out)
+        m_out += u                  # m = beta m + (1 - beta) g'
+        u += self.beta * m_out      # look ahead: beta m + (1 - beta) g'
         u *= self.lr
-        w -= u
+        np.subtract(w, u, out=w_out)
 
 
 class Adam(Optimiser):
@@ -131,22 +159,22 @@ class Adam(Optimiser):
     beta2 = 0.999
     eps = 1e-8
 
-    def _update(self, w: Array, g: Array, s: list[Array], u: Array) -> None:
-        m, v = s
+    def _update(self, w: Array, g: Array, s: list[Array], u: Array, w_out: Array, s_out: list[Array]) -> None:
+        (m, v), (m_out, v_out) = s, s_out
         u = self._decayed(w, g, u)
-        m *= self.beta
-        m += (1.0 - self.beta) * u                  # first moment
-        v *= self.beta2
+        np.multiply(m, self.beta, out=m_out)
+        m_out += (1.0 - self.beta) * u              # first moment
+        np.multiply(v, self.beta2, out=v_out)
         u *= u
         u *= 1.0 - self.beta2
-        v += u                                       # second moment
+        v_out += u                                   # second moment
         c1 = 1.0 - self.beta ** self.t
         c2 = 1.0 - self.beta2 ** self.t
-        np.sqrt(v / c2, out=u)
+        np.sqrt(v_out / c2, out=u)
         u += self.eps
-        np.divide(m, u, out=u)
+        np.divide(m_out, u, out=u)
         u *= self.lr / c1
-        w -= u                                       # w = w - lr m_hat / (sqrt(v_hat) + eps)
+        np.subtract(w, u, out=w_out)                 # w = w - lr m_hat / (sqrt(v_hat) + eps)
 
 
 OPTIMISERS: dict[str, type[Optimiser]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam)}

@@ -6,7 +6,9 @@ notebook).  Same config and seed give bit-identical runs.
 
 Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when
 the loss is not finite the parameters and optimiser state are set back to those of the previous
-step, the last state whose loss was finite.  NumPy floating-point warnings are silenced inside.
+step, the last state whose loss was finite.  That costs no copying: each update is written into a second
+parameter vector (and the optimiser's second state), and the net switches to it (``MLP.use_theta``).
+NumPy floating-point warnings are silenced inside.
 """
 
 from __future__ import annotations
@@ -92,10 +94,8 @@ class TrainingRun:
         self.diverged: str | None = None
         self._grad = np.zeros_like(self.net.theta)
         self._grads = self.net.views(self._grad)
-        self._theta_backup = self.net.theta.copy()
-        self._slot_backup: list[Array] = []
-        self._backup_of: object = None                    # the optimiser.state that _slot_backup copies
-        self._backup_pairs: list[tuple[Array, Array]] = []   # (backup, slot) pairs
+        self._theta_prev = self.net.theta.copy()   # the parameters before the last update (the net uses the other)
+        self._can_undo = False
         self._epoch_sum = 0.0
         self._epoch_steps = 0
         self._shuffle()
@@ -133,7 +133,7 @@ class TrainingRun:
             row[2] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
             row[3] = test
         else:   # the last update made the model blow up on the test set
-            self._restore_backup()
+            self._undo_update()
             self.diverged = f"the test loss became {test} after step {self.step_count}"
         self._epoch_sum, self._epoch_steps = 0.0, 0
         self._shuffle()
@@ -185,7 +185,7 @@ class TrainingRun:
         z = net.forward(xb)
         loss, mu = self.loss_fn(z, yb)
         if not math.isfinite(loss):
-            self._restore_backup()
+            self._undo_update()
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
         grads = self._grads
@@ -201,8 +201,10 @@ class TrainingRun:
             self.history.steps.n -= 1
             self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
             return loss
-        self._save_backup()
-        self.optimiser.step((net.theta,), (self._grad,))
+        theta = net.theta          # the update goes into the other vector and the optimiser's other state,
+        self.optimiser.step((theta,), (self._grad,), out=(self._theta_prev,))   # keeping these as a backup
+        net.use_theta(self._theta_prev)
+        self._theta_prev, self._can_undo = theta, True
         self.diverged = None
         self._epoch_sum += loss
         self._epoch_steps += 1
@@ -213,24 +215,13 @@ class TrainingRun:
     def _slots(self) -> list[Array]:
         return [a for slots in self.optimiser.state for a in slots]
 
-    def _save_backup(self) -> None:
-        np.copyto(self._theta_backup, self.net.theta)
-        state = self.optimiser.state
-        if state is not self._backup_of:   # a new optimiser state (first step, new optimiser, restore)
-            slots = self._slots()
-            self._slot_backup = [s.copy() for s in slots]
-            self._backup_pairs = list(zip(self._slot_backup, slots))
-            self._backup_of = state
-        else:
-            for dst, src in self._backup_pairs:
-                np.copyto(dst, src)
-        self._t_backup = self.optimiser.t
-
-    def _restore_backup(self) -> None:
-        np.copyto(self.net.theta, self._theta_backup)
-        for dst, src in zip(self._slots(), self._slot_backup):
-            np.copyto(dst, src)
-        self.optimiser.t = getattr(self, "_t_backup", 0)
+    def _undo_update(self) -> None:
+        """Go back to the parameters and optimiser state before the last update, if it can still be undone."""
+        if self._can_undo:
+            theta = self.net.theta
+            self.net.use_theta(self._theta_prev)
+            self._theta_prev, self._can_undo = theta, False
+            self.optimiser.undo()   # False for an optimiser chosen since that update: its fresh state stays
 
     def run_steps(self, n: int) -> int:
         """Up to n steps, stopping early on divergence; returns the steps taken."""
@@ -332,7 +323,7 @@ class TrainingRun:
         except ValueError as e:
             raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
         self.diverged = diverged
-        self._save_backup()
+        self._can_undo = False
 
     def export(self) -> tuple[str, bytes]:
         """(JSON text of config and counters, .npz bytes of every array); ``runfile.pack_run`` zips them."""
