@@ -45,9 +45,12 @@ cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", o
                       help="Training steps per second while playing; slow speeds let you watch single steps.")
 
 
+live.new_page_run()
+
+
 @st.fragment(run_every=live.TICK if playing else None)
 def live_view() -> None:
-    """Status and the fast charts; while playing, a redraw of the background trainer's latest state."""
+    """Status and charts; while playing, a frame of the background trainer's latest state."""
     run = session.get_run(keep_training=True)
     trainer = session.trainer()
     if trainer is not None:
@@ -61,13 +64,7 @@ def live_view() -> None:
     with session.locked():
         live.status(run)
         live.fast_charts(run)
-
-
-@st.fragment(run_every=live.SLOW_TICK if playing else None)
-def slow_view() -> None:
-    with session.locked():
-        live.slow_charts(session.get_run(keep_training=True))
+        live.heavy_charts(run)
 
 
 live_view()
-slow_view()

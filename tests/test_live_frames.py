@@ -1,0 +1,66 @@
+"""The Train page's frame schedule while playing: fast charts every frame, heavy chart groups in turn.
+
+AppTest cannot show this (every AppTest run is a full run, and run_every never fires), so the scheduler in
+ui/live.py runs here against a recording stand-in for Streamlit's session state and chart calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+import adjoint_core as ac
+from ui import live
+
+HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatmap", "grad_chart": "grad"}
+
+
+@pytest.fixture
+def frames(monkeypatch):
+    """Run frames of heavy_charts; each returns {key: "draw" | "keep"} for that frame."""
+    state: dict = {"playing": True}
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(live, "ss", state)
+    monkeypatch.setattr(live, "_plot", lambda fig, key: sent.append((key, "draw")))
+    monkeypatch.setattr(live, "_live_chart", lambda key, data, height: sent.append(
+        (key, "keep" if data == live.KEEP else "data")))
+    monkeypatch.setattr(live, "_preload_plotly", lambda: None)
+    monkeypatch.setattr(live.st, "columns", lambda n: [contextlib.nullcontext() for _ in range(n)])
+    run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
+    run.run_steps(3)
+
+    def frame() -> dict[str, str]:
+        sent.clear()
+        live.heavy_charts(run)
+        return dict(sent)
+    live.new_page_run()
+    return state, frame
+
+
+def test_after_play_heavy_groups_are_drawn_one_per_frame_then_in_turn(frames):
+    state, frame = frames
+    first = [frame() for _ in range(3)]
+    # frame 0 draws the fit group and holds the others as empty charts of their height; 1 and 2 draw those
+    assert first[0] == {"fit_chart": "draw", "slice_chart": "draw", "mu_heatmap": "keep", "grad_chart": "keep"}
+    assert first[1] == {"fit_chart": "keep", "slice_chart": "keep", "mu_heatmap": "draw", "grad_chart": "keep"}
+    assert first[2] == {"fit_chart": "keep", "slice_chart": "keep", "mu_heatmap": "keep", "grad_chart": "draw"}
+    later = [frame() for _ in range(4 * len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
+    for f in later:
+        drawn = {HEAVY_KEYS[k] for k, v in f.items() if v == "draw"}
+        assert len(drawn) <= 1, f"more than one heavy group in a frame: {f}"
+        assert set(f) == set(HEAVY_KEYS), "every heavy chart is sent each frame, drawn or kept"
+    per_cycle = len(live.HEAVY_GROUPS) * live.HEAVY_EVERY
+    for start in range(0, len(later), per_cycle):
+        cycle = later[start:start + per_cycle]
+        assert {HEAVY_KEYS[k] for f in cycle for k, v in f.items() if v == "draw"} == set(live.HEAVY_GROUPS)
+
+
+def test_a_new_page_run_draws_afresh_and_pausing_draws_everything(frames):
+    state, frame = frames
+    for _ in range(5):
+        frame()
+    live.new_page_run()
+    assert frame()["fit_chart"] == "draw"
+    state["playing"] = False
+    assert set(frame().values()) == {"draw"}
