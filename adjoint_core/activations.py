@@ -20,13 +20,19 @@ Array = np.ndarray
 LEAKY_SLOPE = 0.01
 
 
+def _sigmoid_unguarded(a: Array) -> Array:
+    """1 / (1 + exp(-a)), accurate for all a: for a < -709 exp overflows to inf (a floating-point warning unless
+    the caller ignores overflow) and the result is 0."""
+    t = np.negative(a)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.divide(1.0, t, out=t)   # faster than np.reciprocal, which NumPy does not vectorise
+
+
 def _sigmoid(a: Array) -> Array:
-    """1 / (1 + exp(-a)), accurate for all a: for a < -709 exp overflows to inf and the result is 0."""
-    with np.errstate(over="ignore"):   # cheaper than capping exp's argument (np.minimum is a slow pass)
-        t = np.negative(a)
-        np.exp(t, out=t)
-        t += 1.0
-        return np.divide(1.0, t, out=t)   # faster than np.reciprocal, which NumPy does not vectorise
+    """``_sigmoid_unguarded`` with the overflow silenced."""
+    with np.errstate(over="ignore"):
+        return _sigmoid_unguarded(a)
 
 
 def _relu(a: Array) -> Array:

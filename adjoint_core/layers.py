@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import ACTIVATIONS, Activation
+from .activations import ACTIVATIONS, Activation, _sigmoid_unguarded
 
 Array = np.ndarray
 Cache = tuple[Array, Array, Array]  # (x, a, z): input, pre-activation, output
@@ -33,12 +33,22 @@ class Dense:
         # The library's own sigmoid and tanh get a fused sigma' * mu (same values, fewer temporaries).
         self._kind = next((name for name in ("sigmoid", "tanh")
                            if activation.derivative is ACTIVATIONS[name].derivative), None)
+        # sigma without its own np.errstate: a network enters one for all its layers (cheaper than one per layer)
+        self.overflows = self._kind == "sigmoid"
+        self._sigma = _sigmoid_unguarded if self.overflows else activation.forward
 
     def forward(self, x: Array) -> tuple[Array, Cache]:
-        """x (batch, d_in) -> z (batch, d_out), cache (x, a, z) with a = x W + b."""
+        """x (batch, d_in) -> z (batch, d_out), cache (x, a, z) with a = x W + b.  Overflow in exp is silent."""
+        if self.overflows:
+            with np.errstate(over="ignore"):
+                return self.forward_unguarded(x)
+        return self.forward_unguarded(x)
+
+    def forward_unguarded(self, x: Array) -> tuple[Array, Cache]:
+        """``forward`` for a caller that has silenced floating-point overflow itself (when ``overflows``)."""
         a = np.dot(x, self.W)     # np.dot: faster than @ for these small shapes
         a += self.b
-        z = a if self._linear else self.activation.forward(a)
+        z = a if self._linear else self._sigma(a)
         return z, (x, a, z)
 
     def delta(self, cache: Cache, mu: Array) -> Array:

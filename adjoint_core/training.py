@@ -155,9 +155,10 @@ class TrainingRun:
         if not len(x):
             return math.nan
         rows = self.test_chunk_rows
+        predict = self.net.predict_unguarded   # callers hold an np.errstate
         if len(x) <= rows:
-            return self.loss_fn(self.net.predict(x), y)[0]
-        total = sum(self.loss_fn(self.net.predict(x[s:s + rows]), y[s:s + rows])[0] * len(x[s:s + rows])
+            return self.loss_fn(predict(x), y)[0]
+        total = sum(self.loss_fn(predict(x[s:s + rows]), y[s:s + rows])[0] * len(x[s:s + rows])
                     for s in range(0, len(x), rows))
         return total / len(x)
 
@@ -182,7 +183,7 @@ class TrainingRun:
         self._pos = pos + B
         self.step_count += 1
         net = self.net
-        z = net.forward(xb)
+        z = net.forward_unguarded(xb)   # inside the step's np.errstate
         loss, mu = self.loss_fn(z, yb)
         if not math.isfinite(loss):
             self._undo_update()

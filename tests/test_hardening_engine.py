@@ -554,6 +554,23 @@ def test_overflow_in_exp_is_silent(activation, optimiser):
         assert any(np.array_equal(run.net.theta, t) for t in thetas[-2:])
 
 
+def test_public_passes_silence_sigmoid_overflow_and_the_unguarded_ones_leave_it_to_the_caller():
+    """net.forward, net.predict and Dense.forward silence exp's overflow themselves; the unguarded variants
+    (TrainingRun's, inside its own np.errstate) do not, so the guard is what keeps the public ones quiet."""
+    net = ac.MLP([1, 4, 1], "sigmoid", seed=0)
+    net.params[0][0][...] = 1e6   # a = 1e6 x: x = -1 gives exp(-a) = exp(1e6)
+    x = np.array([[-1.0], [0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = net.forward(x)
+        np.testing.assert_array_equal(net.predict(x), z)
+        np.testing.assert_array_equal(net.layers[0].forward(x)[0][0], 0.0)
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            net.forward_unguarded(x)
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(net.predict_unguarded(x), z)
+
+
 @pytest.mark.parametrize("optimiser", OPTIMISERS)
 @pytest.mark.parametrize("activation, y_scale", [("sigmoid", 1e152), ("softplus", 1e140)])
 def test_overflow_divergence_restores_the_last_finite_state(activation, y_scale, optimiser):
