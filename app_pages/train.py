@@ -65,6 +65,9 @@ def live_view() -> None:
         live.status(run)
         live.fast_charts(run)
         live.heavy_charts(run)
+    trainer = session.trainer()
+    if trainer is not None:
+        trainer.release()   # a new trainer starts once the page's first frame is built
 
 
 live_view()

@@ -157,3 +157,25 @@ def test_give_way_returns_at_once_without_waiting_redraws():
         pass
     with lock.training():            # the trainer's
         pass
+
+
+def test_a_trainer_waiting_for_the_page_trains_only_after_release(trainers):
+    run = small_run()
+    t = Trainer(run, stop_epoch=5, wait_for_page=True)
+    trainers.append(t)
+    time.sleep(0.3)
+    assert run.step_count == 0 and t.alive, "it must not train before the page's first frame"
+    t.release()
+    wait_until_done(t)
+    assert t.finished == "limit" and run.epoch_count == 5
+
+
+def test_a_trainer_never_released_stops_cleanly(trainers, monkeypatch):
+    monkeypatch.setattr(worker, "IDLE", 0.2)
+    run = small_run()
+    idle = Trainer(run, stop_epoch=None, wait_for_page=True)
+    wait_until_done(idle, beat=False)
+    assert idle.finished == "idle" and run.step_count == 0
+    paused = Trainer(run, stop_epoch=None, wait_for_page=True)
+    paused.stop()   # Pause before the first frame
+    assert not paused.alive and paused.finished is None and run.step_count == 0

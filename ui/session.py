@@ -61,7 +61,7 @@ def play() -> None:
     run = get_run()
     limit = run.config.epochs
     ss.stop_epoch = limit if run.epoch_count < limit else None
-    ss.trainer = Trainer(run, ss.stop_epoch, SPEEDS[ss.get("speed", "Max")])
+    ss.trainer = Trainer(run, ss.stop_epoch, SPEEDS[ss.get("speed", "Max")], wait_for_page=True)
     ss.playing = True
 
 

@@ -80,7 +80,10 @@ class RunLock:
 class Trainer:
     """Trains ``run`` in the background until ``stop()``, ``stop_epoch``, divergence or idleness."""
 
-    def __init__(self, run: ac.TrainingRun, stop_epoch: int | None, rate: float | None = None) -> None:
+    def __init__(self, run: ac.TrainingRun, stop_epoch: int | None, rate: float | None = None,
+                 wait_for_page: bool = False) -> None:
+        """``wait_for_page``: train only once ``release()`` is called (by the page, when its first frame is
+        built), so the page run that Play starts does not compete with training for the CPU."""
         _freeze_long_lived_objects()
         self.run, self.stop_epoch = run, stop_epoch
         self.rate = rate                      # steps per second, or None for as fast as possible
@@ -88,6 +91,9 @@ class Trainer:
         self.finished: str | None = None      # "limit", "diverged" or "idle" when the thread ended itself
         self.steps_per_second = 0.0
         self._halt = threading.Event()
+        self._released = threading.Event()
+        if not wait_for_page:
+            self._released.set()
         self._beat = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="adjoint-trainer", daemon=True)
         self._thread.start()
@@ -100,9 +106,14 @@ class Trainer:
         """Called by each redraw: the page is still watching."""
         self._beat = time.monotonic()
 
+    def release(self) -> None:
+        """Let a trainer made with ``wait_for_page`` start (called after each frame; only the first counts)."""
+        self._released.set()
+
     def stop(self) -> None:
         """Stop after the current slice and wait for the thread (at most one slice)."""
         self._halt.set()
+        self._released.set()
         self._thread.join()
 
     def _due(self, since: float, done: int) -> int | None:
@@ -112,6 +123,9 @@ class Trainer:
         return int(self.rate * (time.perf_counter() - since)) - done
 
     def _loop(self) -> None:
+        if not self._released.wait(IDLE) or self._halt.is_set():   # the page never drew a frame, or Pause
+            self.finished = None if self._halt.is_set() else "idle"
+            return
         run = self.run
         t0, steps0 = time.perf_counter(), run.step_count
         start, done = t0, 0
