@@ -7,7 +7,9 @@ For each notebook preset (batch 50, float64) it times
   (b) ``loop_reference.LoopMLP.train_step`` on the same data, with N // 40 steps and at most 3 repeats,
   (c) PyTorch eager on CPU with the same weights and EMA momentum, when torch is installed,
 and prints median and best ms/step, the speed-up (b)/(a) of the medians, and the wave preset's
-engine-only wall time for its full run of epochs.  Numbers depend on machine load: run it on a quiet machine.
+engine-only wall time for its full run of epochs.  BLAS runs on one thread, as in the app's server (the
+matrices are batch x 64: a second thread gains nothing).  Numbers depend on machine load: run it on a quiet
+machine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 import adjoint_core as ac  # noqa: E402
 from benchmarks.loop_reference import LoopMLP  # noqa: E402
@@ -127,7 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps, repeats = (20, 2) if args.quick else (args.steps, args.repeats)
     warmup, loop_steps, loop_repeats = max(1, steps // 10), max(2, steps // 40), min(3, repeats)
 
+    threadpool_limits(limits=1, user_api="blas")
     print("\n".join(environment()))
+    print("BLAS threads in use: " + ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()
+                                             if p["user_api"] == "blas"))
     try:
         import torch
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

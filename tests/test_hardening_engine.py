@@ -689,16 +689,10 @@ def test_worst_allowed_session_fits_its_share_of_the_budget():
     """One session of the worst setup the limits allow must fit 1 GB / 30 sessions, and no single action may
     need more than the whole budget.
 
-    BUG (for the lead; adjoint_core/training.py TrainingRun.test_loss / _end_epoch, adjoint_core/network.py
-    MLP.forward caches and the limits in network.py/config.py). Measured with tracemalloc on this machine:
-      - resident after 2 steps: 69 MB at batch 50 and 372 MB at batch 10,000 (MLP._caches keeps the last
-        forward's (x, a, z) per layer: 10,000 x 998 floats each), against 34 MB per session;
-      - peak of two steps above that: 48 MB (batch 50) / about 620 MB (batch 10,000);
-      - peak of test_loss() at every epoch end: 2,283-2,351 MB (100,000 test points x 998 units, unchunked;
-        4,939 MB with test_fraction 1.0, which RunConfig allows and a run file can set),
-        5-7 s of CPU each time; an Epoch button press at batch 50 is 4,000 steps x 0.13 s = about 9 minutes.
-    Possible fixes: evaluate predict/test_loss in chunks of a few thousand rows; drop the forward caches
-    after backward; cap batch_size * widest layer and test points * widest layer."""
+    History: before the limits were lowered (1,000,000 parameters, any batch) and the test loss was chunked,
+    tracemalloc showed 69-372 MB resident per session and 2.3-4.9 GB at every epoch end's test loss (100,000
+    test points x 998 units in one pass). Now: 200,000 parameters, batch <= 1,000, and the test set evaluated in
+    chunks of TEST_CHUNK floats per layer (TrainingRun.test_loss)."""
     cfg = _worst_allowed_config(batch_size=50)
     run, resident, peak = _traced(lambda: ac.TrainingRun(cfg, seed=0))
     assert run.net.n_params() > 0.98 * ac.network.MAX_PARAMS and run.n_train > 199_000
