@@ -4,8 +4,8 @@
 arrays in place, using one scratch array per parameter array (kept between steps, not part of the state)
 instead of fresh temporaries.  ``step(params, grads, out=new_params)`` writes the update into ``out``
 instead and moves the state to a second set of arrays, so that the previous parameters and state stay
-as they were and ``undo`` can return to them: a backup that costs no copying (``TrainingRun`` uses it
-to undo a step that diverged).  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
+as they were: ``undo`` returns the state (and t) to them, and the caller goes back to the previous
+parameters itself.  A backup that costs no copying (``TrainingRun`` uses it to undo a step that diverged).  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
 lr, beta and weight_decay are plain attributes and may be changed between steps.
 """
 
@@ -48,16 +48,25 @@ class Optimiser:
         self.beta = beta
         self.weight_decay = weight_decay
         self.t = 0
-        self.state: list[list[Array]] = []
+        self.state = []
         self._scratch: list[Array] = []
         self._previous: list[list[Array]] = []   # the state before the last out-of-place step
-        self._undoable = False
 
     lr = property(lambda self: self._lr, lambda self, v: setattr(self, "_lr", _check("lr", v, 0, 10, True)))
     beta = property(lambda self: self._beta,
                     lambda self, v: setattr(self, "_beta", _check("beta", v, 0, 0.999)))
     weight_decay = property(lambda self: self._wd,
                             lambda self, v: setattr(self, "_wd", _check("weight_decay", v, 0, 10)))
+
+    @property
+    def state(self) -> list[list[Array]]:
+        """The state arrays: one list of ``n_slots`` arrays per parameter array (empty before the first step)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: list[list[Array]]) -> None:
+        self._state = value
+        self._undoable = False   # a state set from outside (a restored run) has no previous step to go back to
 
     def step(self, params: Sequence, grads: Sequence, out: Sequence | None = None) -> None:
         """Update every parameter array from its gradient: in place, or into ``out`` (same shapes as params,

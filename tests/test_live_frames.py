@@ -50,6 +50,8 @@ def test_after_play_heavy_groups_are_drawn_one_per_frame_then_in_turn(frames):
         drawn = {HEAVY_KEYS[k] for k, v in f.items() if v == "draw"}
         assert len(drawn) <= 1, f"more than one heavy group in a frame: {f}"
         assert set(f) == set(HEAVY_KEYS), "every heavy chart is sent each frame, drawn or kept"
+    turns = [HEAVY_KEYS[k] for f in later for k, v in f.items() if v == "draw" and k != "slice_chart"]
+    assert turns[:4] == ["fit", "mu_heatmap", "grad", "fit"], "the turns go on after the group drawn last"
     per_cycle = len(live.HEAVY_GROUPS) * live.HEAVY_EVERY
     for start in range(0, len(later), per_cycle):
         cycle = later[start:start + per_cycle]

@@ -628,8 +628,12 @@ def test_loss_overflow_restores_the_previous_state(optimiser):
         assert k >= 2
         np.testing.assert_array_equal(run.net.theta, thetas[k - 2])
         assert run.optimiser.t == ts[k - 2]
-        for a, b in zip(slots(run), states[k - 2]):
-            np.testing.assert_array_equal(a, b)
+        if states[k - 2]:
+            assert len(slots(run)) == len(states[k - 2])
+            for a, b in zip(slots(run), states[k - 2]):
+                np.testing.assert_array_equal(a, b)
+        else:   # undoing the first update: the optimiser state is back at zero
+            assert not any(np.any(a) for a in slots(run))
     else:   # gradient overflow: nothing changed
         np.testing.assert_array_equal(run.net.theta, thetas[k - 1])
     assert len(run.history.loss) == len(thetas) - 1
@@ -795,6 +799,25 @@ def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_s
     assert run.optimiser.t == 0 and run.optimiser.state == []
     run._undo_update()   # a second undo has nothing left to undo
     np.testing.assert_array_equal(run.net.theta, before_last)
+
+
+@pytest.mark.parametrize("optimiser", ["momentum", "adam"])
+def test_undoing_the_first_update_leaves_the_initial_parameters_and_a_zero_state(optimiser):
+    run = ac.TrainingRun(tiny(optimiser), seed=0)
+    theta0 = run.net.theta.copy()
+    run.step()
+    assert any(np.any(a) for a in slots(run)) and run.optimiser.t == 1
+    run._undo_update()
+    np.testing.assert_array_equal(run.net.theta, theta0)
+    assert not any(np.any(a) for a in slots(run)) and run.optimiser.t == 0
+
+
+def test_an_optimiser_state_set_from_outside_cannot_be_undone():
+    opt = ac.Momentum(lr=0.1)
+    opt.step([np.ones(3)], [np.ones(3)], out=[np.empty(3)])
+    opt.state = [[np.full(3, 7.0)]]
+    assert opt.undo() is False
+    np.testing.assert_array_equal(opt.state[0][0], 7.0)
 
 
 def test_use_theta_rebinds_every_view():

@@ -184,40 +184,40 @@ def fast_charts(run: ac.TrainingRun) -> None:
 def new_page_run() -> None:
     """Called on every full run of the Train page: charts are drawn afresh, one heavy group per frame."""
     ss["_live_frame"] = 0
-    ss["_live_heavy"] = {}   # group -> [(key, height), ...] of its charts, once drawn live
+    ss["_live_drawn"] = set()   # heavy groups drawn live since this page run
 
 
 def _heavy_due() -> str | None:
-    """The heavy group this frame draws while playing: the first not yet drawn since the page ran, else the
-    group whose turn it is (None on the frames in between)."""
-    drawn = ss.setdefault("_live_heavy", {})
+    """The heavy group this frame draws while playing: the first not yet drawn since the page ran, one per
+    frame; then, every HEAVY_EVERY-th frame, the one after the group drawn last (None in between)."""
+    drawn = ss.setdefault("_live_drawn", set())
     pending = [g for g in HEAVY_GROUPS if g not in drawn]
     if pending:
         return pending[0]
-    frame = ss.get("_live_frame", 0)
-    return HEAVY_GROUPS[(frame // HEAVY_EVERY) % len(HEAVY_GROUPS)] if frame % HEAVY_EVERY == 0 else None
+    return ss.get("_live_next", HEAVY_GROUPS[0]) if ss.get("_live_frame", 0) % HEAVY_EVERY == 0 else None
 
 
 def _heavy(group: str, due: str | None, draw: Callable[[], list[tuple[dict, str]]]) -> None:
     """A group of heavy charts; ``draw`` builds its [(figure, key), ...].
 
-    Paused: drawn.  Playing: drawn when ``due`` names it, otherwise left as they are in the browser.  After Play
-    (a full page run) the groups are drawn one per frame, the ones still waiting held as empty charts of their
-    final height, so the browser never has every chart to draw in one go.
+    Paused: drawn.  Playing: drawn when ``due`` names it, otherwise left as they are in the browser (or, right
+    after Play, an empty chart of its final height until its first frame), so the browser never has every
+    chart to draw in one go.  The heights are those of the group's last draw (built once if there is none).
     """
-    if not (ss.get("playing") and LIVE_COMPONENT):
-        for fig, key in draw():
-            _plot(fig, key)
-        return
-    drawn = ss.setdefault("_live_heavy", {})
-    if group == due:
+    sizes = ss.setdefault("_live_sizes", {})   # group -> [(key, height), ...] of its last draw
+    playing = ss.get("playing") and LIVE_COMPONENT
+    if not playing or group == due:
         figs = draw()
         for fig, key in figs:
             _plot(fig, key)
-        drawn[group] = [(key, fig["layout"]["height"]) for fig, key in figs]
+        sizes[group] = [(key, fig["layout"]["height"]) for fig, key in figs]
+        if playing:
+            ss.setdefault("_live_drawn", set()).add(group)
+            ss["_live_next"] = HEAVY_GROUPS[(HEAVY_GROUPS.index(group) + 1) % len(HEAVY_GROUPS)]
         return
-    sizes = drawn.get(group) or [(key, fig["layout"]["height"]) for fig, key in draw()]
-    for key, height in sizes:
+    if group not in sizes:
+        sizes[group] = [(key, fig["layout"]["height"]) for fig, key in draw()]
+    for key, height in sizes[group]:
         _live_chart(key=key, data=KEEP, height=height)
 
 

@@ -1,6 +1,7 @@
 """Play's trainer: a per-session background thread that trains in short slices while the page redraws.
 
-Training does not wait for the browser: the thread trains slice after slice (SLICE seconds each,
+Once the page has built its first frame (``release``; Play's own page run then has the CPU to itself),
+training does not wait for the browser: the thread trains slice after slice (SLICE seconds each,
 holding ``lock``), and every redraw reads the run under the same lock, so it sees a consistent state.
 The lock is handed over fairly: a redraw waiting for it gets it as soon as the current slice ends (with a
 plain lock the trainer could take it straight back: measured, redraws waited up to 160 ms, now up to 35 ms).
