@@ -142,10 +142,10 @@ class TrainingRun:
         """Loss of the current model on the test set (NaN when there is none).
 
         The test set is evaluated in chunks of ``test_chunk_rows`` points (the loss is a batch mean, so the
-        chunk losses are combined weighted by size).  This keeps memory at TEST_CHUNK floats per layer (more on
-        layers wider than TEST_CHUNK / 32, as a chunk has at least 32 rows), and
-        is faster too: arrays of 512 KB and more are mapped fresh from the OS on every allocation, and a
-        2,000 x 64 pass in one piece took 3x longer here, most of it page faults.
+        chunk losses are combined weighted by size).  That keeps memory at TEST_CHUNK floats per layer (more
+        on layers wider than TEST_CHUNK / 32: a chunk has at least 32 rows), and it is faster: arrays of 512 KB
+        and more were mapped fresh from the OS on every allocation, and a 2,000 x 64 pass in one piece took
+        3x longer here, most of it page faults.
         """
         with np.errstate(all="ignore"):
             return self._test_loss()
