@@ -1,4 +1,4 @@
-"""A guard for tests of untrusted input: nothing may run as Python code."""
+"""Guards for tests of untrusted input: nothing may run as Python code, nothing may be unpickled."""
 
 from __future__ import annotations
 
@@ -38,3 +38,18 @@ def no_code_execution():
             mock.patch.object(builtins, "__import__", watched_import):
         yield calls
     assert calls == [], f"code execution attempted: {calls}"
+
+
+UNPICKLED: list[str] = []   # Evil appends here when it is unpickled; clear it before a test
+
+
+def _record_unpickle() -> int:
+    UNPICKLED.append("unpickled")
+    return 0
+
+
+class Evil:
+    """Put one in an object array saved with allow_pickle=True: loading it records to UNPICKLED."""
+
+    def __reduce__(self):
+        return (_record_unpickle, ())

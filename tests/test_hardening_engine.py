@@ -22,7 +22,7 @@ import pytest
 import adjoint_core as ac
 from adjoint_core.datafile import MAX_CSV_BYTES, MAX_ROWS, parse_csv
 from adjoint_core.runfile import MAX_BYTES, MAX_UNPACKED, pack_run, read_run_files, unpack_run
-from safety_helpers import no_code_execution
+from safety_helpers import UNPICKLED, Evil, no_code_execution
 
 OPTIMISERS = ["sgd", "momentum", "nesterov", "adam"]
 SMALL = ac.RunConfig(target="linear", samples=40, test_fraction=0.25, hidden=(4,), activation="tanh",
@@ -323,19 +323,6 @@ def npy_header(shape, descr="<f8") -> bytes:
     return buf.getvalue()
 
 
-_UNPICKLED: list[str] = []
-
-
-def _record_unpickle():
-    _UNPICKLED.append("unpickled")
-    return 0
-
-
-class Evil:
-    def __reduce__(self):
-        return (_record_unpickle, ())
-
-
 def _bad_run_file(case: str) -> bytes:
     """A whole uploaded .zip for one bad-run-file case (the app's "run_upload")."""
     run = tiny_run()
@@ -454,12 +441,12 @@ BAD_RUN_FILES = [
 @pytest.mark.parametrize("case, phrase", BAD_RUN_FILES, ids=[c for c, _ in BAD_RUN_FILES])
 def test_bad_run_file(case, phrase):
     blob = _bad_run_file(case)
-    _UNPICKLED.clear()
+    UNPICKLED.clear()
     t0 = time.perf_counter()
     fields = ("run file", "lr", "seed", "config")
     expect_config_error(lambda: ac.TrainingRun.load(*unpack_run(blob)), fields, phrase)
     assert time.perf_counter() - t0 < 5, "refusing a bad file must be quick"
-    assert _UNPICKLED == [], "an object array was unpickled"
+    assert UNPICKLED == [], "an object array was unpickled"
 
 
 def test_a_good_run_file_still_loads():
@@ -480,12 +467,12 @@ def test_nan_in_the_epoch_history_is_allowed():
 
 def test_pickles_are_refused_before_reading():
     """An object array is refused from its .npy header: np.load's pickle path is never reached."""
-    _UNPICKLED.clear()
+    UNPICKLED.clear()
     blob = _bad_run_file("pickled theta")
     meta_json, npz = unpack_run(blob)
     with pytest.raises(ac.ConfigError, match="not a plain number type"):
         read_run_files(meta_json, npz)
-    assert _UNPICKLED == []
+    assert UNPICKLED == []
 
 
 # --- divergence: overflow in exp, NaN loss, inf weights -------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.history import History, Trace
+from safety_helpers import UNPICKLED, Evil
 
 OPTIMISERS = ["sgd", "momentum", "nesterov", "adam"]
 
@@ -311,19 +312,6 @@ def test_export_load_after_set_hyperparameters():
 
 # --- TrainingRun.load rejects malformed files -----------------------------------------------------
 
-_SIDE_EFFECTS: list[str] = []
-
-
-def _record_unpickle():
-    _SIDE_EFFECTS.append("unpickled!")
-    return 0
-
-
-class _Evil:
-    def __reduce__(self):
-        return (_record_unpickle, ())
-
-
 @pytest.fixture(scope="module")
 def exported():
     run = ac.TrainingRun(tiny("adam"), seed=1)
@@ -448,20 +436,20 @@ def test_load_rejects_garbage_npz(exported, payload):
 
 
 def test_load_never_unpickles(exported):
-    _SIDE_EFFECTS.clear()
+    UNPICKLED.clear()
     arrays = dict(exported[3])
-    arrays["theta"] = np.array([_Evil(), 1.0], dtype=object)
+    arrays["theta"] = np.array([Evil(), 1.0], dtype=object)
     buf = io.BytesIO()
     np.savez(buf, allow_pickle=True, **arrays)
     assert_load_rejects(exported[0], buf.getvalue(), "run file")
     # an extra object array must not be unpickled either
     arrays = dict(exported[3])
-    arrays["extra"] = np.array([_Evil()], dtype=object)
+    arrays["extra"] = np.array([Evil()], dtype=object)
     buf = io.BytesIO()
     np.savez(buf, allow_pickle=True, **arrays)
     with pytest.raises(ac.ConfigError):
         ac.TrainingRun.load(exported[0], buf.getvalue())
-    assert _SIDE_EFFECTS == [], "TrainingRun.load unpickled an object array"
+    assert UNPICKLED == [], "TrainingRun.load unpickled an object array"
 
 
 @pytest.mark.parametrize("change", [
