@@ -5,8 +5,9 @@ arrays in place, using one scratch array per parameter array (kept between steps
 instead of fresh temporaries.  ``step(params, grads, out=new_params)`` writes the update into ``out``
 instead and moves the state to a second set of arrays, so that the previous parameters and state stay
 as they were: ``undo`` returns the state (and t) to them, and the caller goes back to the previous
-parameters itself.  A backup that costs no copying (``TrainingRun`` uses it to undo a step that diverged).  Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.
-lr, beta and weight_decay are plain attributes and may be changed between steps.
+parameters itself.  A backup that costs no copying (``TrainingRun`` uses it to undo a step that diverged).
+Weight decay is L2 regularisation added to the gradient: g' = g + wd * w.  lr, beta and weight_decay are
+plain attributes and may be changed between steps.
 """
 
 from __future__ import annotations

@@ -94,6 +94,7 @@ class TrainingRun:
         self.diverged: str | None = None
         self._grad = np.zeros_like(self.net.theta)
         self._grads = self.net.views(self._grad)
+        self._dWs = [dW for dW, _ in self._grads]   # the weight gradients, whose norms each step records
         self._theta_prev = self.net.theta.copy()   # the parameters before the last update (the net uses the other)
         self._can_undo = False
         self._epoch_sum = 0.0
@@ -190,12 +191,11 @@ class TrainingRun:
             self._undo_update()
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
-        grads = self._grads
-        mus = net.backward_into(mu, grads, self._grad)
+        mus = net.backward_into(mu, self._grads, self._grad)
         row = self.history.steps.next_row()
         row[0], row[1] = self.step_count, loss
         k, total = 2, 0.0
-        for a in mus + [dW for dW, _ in grads]:
+        for a in mus + self._dWs:
             row[k] = v = np.vdot(a, a)
             total += v
             k += 1
