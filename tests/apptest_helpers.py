@@ -10,6 +10,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+W = "w_"   # prefix of the sidebar widgets' session keys (ui.settings.W)
 
 
 def app(query: dict[str, str] | None = None) -> AppTest:
@@ -18,6 +19,11 @@ def app(query: dict[str, str] | None = None) -> AppTest:
     for k, v in (query or {}).items():
         at.query_params[k] = v
     return at.run()
+
+
+def run_of(at: AppTest):
+    """The session's TrainingRun."""
+    return at.session_state["run"]
 
 
 def metric(at: AppTest, label: str) -> str:

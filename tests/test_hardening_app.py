@@ -15,15 +15,10 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.runfile import pack_run
-from apptest_helpers import app, errors
+from apptest_helpers import W, app, errors, run_of
 from test_hardening_engine import BAD_CSV, BAD_FORMULAS, BAD_HIDDEN, BAD_RUN_FILES, OPTIMISERS, _bad_run_file
 
-W = "w_"
 PRESET = "nonlinear-relu"      # 100 points, 2 steps per epoch: the cheapest preset to draw
-
-
-def run_of(at):
-    return at.session_state["run"]
 
 
 def started(query: dict[str, str] | None = None):
@@ -411,6 +406,16 @@ def test_a_mid_epoch_run_with_a_changed_batch_size_round_trips():
     _assert_same_state(loaded, run)
 
 
+def _leaked_warnings(at, page: str) -> list[str]:
+    """Switch ``at`` to ``page`` (no exception allowed); the RuntimeWarnings it leaked, as "file:line: message"."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return sorted({f"{w.filename.rsplit('/', 1)[-1]}:{w.lineno}: {w.message}" for w in caught
+                   if issubclass(w.category, RuntimeWarning)})
+
+
 @pytest.mark.parametrize("page", ["app_pages/backward.py", "app_pages/gradcheck.py", "app_pages/theory.py"])
 def test_teaching_pages_after_a_divergence_leak_no_numpy_warnings(page):
     """The other pages show the kept (finite, but huge) state of a diverged run without NumPy warnings.
@@ -424,28 +429,17 @@ def test_teaching_pages_after_a_divergence_leak_no_numpy_warnings(page):
     at.select_slider(key=W + "lr").set_value(1.0).run()
     at.button(key="btn_epoch").click().run()
     assert run_of(at).diverged
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        at.switch_page(page).run()
-    assert not at.exception, [e.message for e in at.exception]
-    leaked = sorted({f"{w.filename.rsplit('/', 1)[-1]}:{w.lineno}: {w.message}" for w in caught
-                     if issubclass(w.category, RuntimeWarning)})
+    leaked = _leaked_warnings(at, page)
     assert leaked == [], leaked
 
 
 def test_backward_page_with_huge_targets_leaks_no_numpy_warnings():
     """A custom target of 1e300*x makes the adjoint norms inf: the page must show that without NumPy warnings.
 
-    BUG (for the lead; app_pages/backward.py lines 85-86): ``norms[i - 1] / norms[i]`` and
-    ``norms[0] / norms[N]`` are inf / inf there, printing 'RuntimeWarning: invalid value encountered in scalar
-    divide' to the server log twice per redraw (no exception; the metrics show nan). Fix: compute the
-    ratios under ``np.errstate(all="ignore")``, or test ``np.isfinite`` before dividing."""
+    Regression (found here, fixed in app_pages/backward.py): the norm ratios were inf / inf, printing
+    'RuntimeWarning: invalid value encountered in scalar divide' to the server log twice per redraw; they are
+    now computed under ``np.errstate`` and shown as nan."""
     at = app({"preset": PRESET, "target": "custom", "formula": "1e300*x", "dim": "1"})
     assert not at.warning and run_of(at).config.formula == "1e300*x"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        at.switch_page("app_pages/backward.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    leaked = sorted({f"{w.filename.rsplit('/', 1)[-1]}:{w.lineno}: {w.message}" for w in caught
-                     if issubclass(w.category, RuntimeWarning)})
+    leaked = _leaked_warnings(at, "app_pages/backward.py")
     assert leaked == [], leaked

@@ -26,6 +26,7 @@ def frames(monkeypatch):
     monkeypatch.setattr(live, "_live_chart", lambda key, data, height: sent.append(
         (key, "keep" if data == live.KEEP else "data")))
     monkeypatch.setattr(live, "_preload_plotly", lambda: None)
+    monkeypatch.setattr(live, "_serve_plotly", lambda: None)
     monkeypatch.setattr(live.st, "columns", lambda n: [contextlib.nullcontext() for _ in range(n)])
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(3)

@@ -8,13 +8,7 @@ import time
 import numpy as np
 
 import adjoint_core as ac
-from apptest_helpers import app, errors, step_count
-
-W = "w_"
-
-
-def run_of(at) -> ac.TrainingRun:
-    return at.session_state["run"]
+from apptest_helpers import W, app, errors, run_of, step_count
 
 
 def state(at) -> tuple[int, np.ndarray]:

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
-from apptest_helpers import app, errors, figure, metric, step_count
-
-W = "w_"
-
-
-def run_of(at):
-    return at.session_state["run"]
+from apptest_helpers import W, app, errors, figure, metric, run_of, step_count
 
 
 def test_page_loads_with_charts_and_no_exception():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.colors as pc
 import plotly.graph_objects as go
 
 from . import theme
@@ -26,16 +25,6 @@ def short(v: float) -> str:
         return f"{v:.3g}"
     mant, exp = f"{v:.2e}".split("e")
     return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
-
-
-def rgb_scale(name: str) -> list[list]:
-    """A named Plotly colour scale as explicit rgb() stops.
-
-    Plotly.js misreads the hex stop '#000004' that starts Magma (values near the minimum come out pink), so
-    the scales are sent as rgb() strings.
-    """
-    stops = pc.get_colorscale(name)
-    return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)] for p, c in stops]
 
 
 _f32 = plot_array
@@ -125,7 +114,7 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
     fig.add_annotation(x=layer - 0.5, y=(span - 1) / 2 + 1.2, text=f"<b>layer {layer}: W<sub>{layer}</sub></b>  ← μ",
                        showarrow=False, font=dict(size=13, color=theme.MU))
     _layout(fig, "The network: node colour = mean |μ| of that unit over the batch (log scale)", height,
-            coloraxis=dict(colorscale=rgb_scale(theme.LOG_MU), cmin=cmin, cmax=cmax,
+            coloraxis=dict(colorscale=theme.colorscale(theme.LOG_MU), cmin=cmin, cmax=cmax,
                            colorbar=dict(title="log₁₀ mean|μ|", thickness=12, len=0.9)))
     fig.update_xaxes(visible=False, range=[-0.5, n + 0.5])
     fig.update_yaxes(visible=False, range=[bottom - (3.4 if thinned and not crowded else 2.4), (span - 1) / 2 + 1.9])
@@ -148,10 +137,10 @@ def matrix_heatmap(z: Array, title: str, x_title: str, y_title: str, signed: boo
     finite = shown[np.isfinite(shown)]
     if signed:
         m = float(np.max(np.abs(finite))) if finite.size else 1.0
-        scale = dict(colorscale=rgb_scale(theme.DIVERGING), zmid=0.0, zmin=-m or -1.0, zmax=m or 1.0)
+        scale = dict(colorscale=theme.colorscale(theme.DIVERGING), zmid=0.0, zmin=-m or -1.0, zmax=m or 1.0)
     else:
         top = float(finite.max()) if finite.size else 1.0
-        scale = dict(colorscale=rgb_scale(theme.SEQUENTIAL), zmin=0.0, zmax=max(top, 1e-300))
+        scale = dict(colorscale=theme.colorscale(theme.SEQUENTIAL), zmin=0.0, zmax=max(top, 1e-300))
     fig.add_heatmap(z=_f32(shown), x=np.arange(1, shown.shape[1] + 1, dtype=np.float32),
                     y=np.arange(1, shown.shape[0] + 1, dtype=np.float32), **scale,
                     colorbar=dict(thickness=10, len=0.9, exponentformat="power"),
@@ -212,7 +201,7 @@ def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, log: bool =
         z, zmin, zmax, cbar = values, 0.0, vmax if vmax > 0 else 1.0, ""
     a = _f32(axis)
     fig = go.Figure()
-    fig.add_heatmap(x=a, y=a, z=_f32(z), colorscale=rgb_scale(theme.LOG_MU), zmin=zmin, zmax=zmax,
+    fig.add_heatmap(x=a, y=a, z=_f32(z), colorscale=theme.colorscale(theme.LOG_MU), zmin=zmin, zmax=zmax,
                     colorbar=dict(thickness=10, len=0.85, exponentformat="power", title=cbar),
                     hovertemplate="x₁=%{x:.2f}, x₂=%{y:.2f}<br>%{z:.3g}<extra></extra>")
     _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)

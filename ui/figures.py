@@ -11,13 +11,11 @@ autorange over every point and the extra tick labels of short log ranges were mu
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import math
 from typing import Any
 
 import numpy as np
-import plotly.colors as pc
 
 from . import theme
 from .arrays import plot_array
@@ -65,14 +63,6 @@ def to_json(fig: Figure) -> str:
         return json.dumps(fig, default=_typed, separators=(",", ":"), allow_nan=False)
     except ValueError:   # a NaN or inf scalar somewhere: JSON has no such numbers
         return json.dumps(_finite(fig), default=_typed, separators=(",", ":"), allow_nan=False)
-
-
-@functools.cache
-def colorscale(name: str) -> list[list]:
-    """A named Plotly colour scale as explicit rgb() stops, which plotly.js reads without Plotly's Python names
-    (e.g. "RdBu_r", "Magma") and without misreading hex stops such as Magma's '#000004'."""
-    return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)]
-            for p, c in pc.get_colorscale(name)]
 
 
 def decimate(n: int, max_points: int = MAX_POINTS) -> Array | slice:
@@ -194,9 +184,9 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
         layout["annotations"].append({"text": title, "x": (lo + hi) / 2, "y": 1.0, "xref": "paper",
                                       "yref": "paper", "showarrow": False, "yanchor": "bottom",
                                       "font": {"size": theme.FONT_SIZE}})
-    layout["coloraxis"] = {"colorscale": colorscale(theme.SEQUENTIAL), "cmin": zrange[0], "cmax": zrange[1],
+    layout["coloraxis"] = {"colorscale": theme.colorscale(theme.SEQUENTIAL), "cmin": zrange[0], "cmax": zrange[1],
                            "colorbar": {"x": _panels(3)[1][1] + 0.005, "len": 0.9, "thickness": 12}}
-    layout["coloraxis2"] = {"colorscale": colorscale(theme.DIVERGING), "cmin": -emax, "cmax": emax,
+    layout["coloraxis2"] = {"colorscale": theme.colorscale(theme.DIVERGING), "cmin": -emax, "cmax": emax,
                             "colorbar": {"x": 1.0, "len": 0.9, "thickness": 12}}
     return {"data": data, "layout": layout}
 
@@ -218,7 +208,7 @@ def data_2d_figure(axis: Array, pred: Array, x: Array, y: Array) -> Figure:
              "marker": {"color": _f32(y[sel, 0]), "coloraxis": "coloraxis", "size": 7,
                         "line": {"color": "white", "width": 0.5}}}]
     layout = _layout("Prediction (heatmap) and your data (points)", theme.HEIGHT + 80,
-                     coloraxis={"colorscale": colorscale(theme.SEQUENTIAL), "cmin": float(np.min(y)),
+                     coloraxis={"colorscale": theme.colorscale(theme.SEQUENTIAL), "cmin": float(np.min(y)),
                                 "cmax": float(np.max(y))},
                      yaxis={"scaleanchor": "x"})
     return {"data": data, "layout": layout}
@@ -247,7 +237,7 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
         z = np.log10(mu_norms[sel].T)
     z[~np.isfinite(z)] = np.nan
     heat = {"type": "heatmap", "x": _f32(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": _f32(z),
-            "colorscale": colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
+            "colorscale": theme.colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
     return {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
                                               xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}

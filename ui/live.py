@@ -78,7 +78,6 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
 # 4.2 in Streamlit 1.67, loaded for the paused charts), else the installed plotly package's
 # package_data/plotly.min.js, served through a v1 component registration of that folder that is never
 # mounted (nothing is copied into the repository); a hidden element preloads it while paused if needed.
-LIVE_COMPONENT = True          # False: st.plotly_chart while playing too
 PLOTLY_ASSETS = "plotly_js"
 _PLOTLY_DIR = str(Path(plotly.__file__).parent / "package_data")
 CHART_JS = """
@@ -154,8 +153,7 @@ def _serve_plotly() -> None:
 
 def _plot(fig: dict, key: str) -> None:
     """Draw a figure: interactive while paused; while playing, static and updated in place."""
-    if ss.get("playing") and LIVE_COMPONENT:
-        _serve_plotly()
+    if ss.get("playing"):
         _live_chart(key=key, data=figures.to_json({**fig, "config": theme.STATIC, "key": key}).encode(),
                     height=fig["layout"]["height"])
     else:
@@ -164,8 +162,7 @@ def _plot(fig: dict, key: str) -> None:
 
 def _preload_plotly() -> None:
     """An empty live-chart element: the browser fetches plotly.js while paused, not on the first Play."""
-    if LIVE_COMPONENT and not ss.get("playing"):
-        _serve_plotly()
+    if not ss.get("playing"):
         _live_chart(key="plotly_preload", data=b"", height="content")
 
 
@@ -182,19 +179,19 @@ def fast_charts(run: ac.TrainingRun) -> None:
 
 
 def new_page_run() -> None:
-    """Called on every full run of the Train page: charts are drawn afresh, one heavy group per frame."""
+    """Called on every full run of the Train page: serve plotly.js, and draw the charts afresh from frame 0."""
+    _serve_plotly()
     ss["_live_frame"] = 0
-    ss["_live_drawn"] = set()   # heavy groups drawn live since this page run
 
 
 def _heavy_due() -> str | None:
-    """The heavy group this frame draws while playing: the first not yet drawn since the page ran, one per
-    frame; then, every HEAVY_EVERY-th frame, the one after the group drawn last (None in between)."""
-    drawn = ss.setdefault("_live_drawn", set())
-    pending = [g for g in HEAVY_GROUPS if g not in drawn]
-    if pending:
-        return pending[0]
-    return ss.get("_live_next", HEAVY_GROUPS[0]) if ss.get("_live_frame", 0) % HEAVY_EVERY == 0 else None
+    """The heavy group this frame draws while playing: each in turn on frames 0, 1, 2 of a page run (one per
+    frame), then one every HEAVY_EVERY-th frame, in the same order (None in between)."""
+    frame, n = ss.get("_live_frame", 0), len(HEAVY_GROUPS)
+    if frame < n:
+        return HEAVY_GROUPS[frame]
+    k = frame - n
+    return HEAVY_GROUPS[(k // HEAVY_EVERY) % n] if k % HEAVY_EVERY == HEAVY_EVERY - 1 else None
 
 
 def _heavy(group: str, due: str | None, draw: Callable[[], list[tuple[dict, str]]]) -> None:
@@ -205,15 +202,11 @@ def _heavy(group: str, due: str | None, draw: Callable[[], list[tuple[dict, str]
     chart to draw in one go.  The heights are those of the group's last draw (built once if there is none).
     """
     sizes = ss.setdefault("_live_sizes", {})   # group -> [(key, height), ...] of its last draw
-    playing = ss.get("playing") and LIVE_COMPONENT
-    if not playing or group == due:
+    if not ss.get("playing") or group == due:
         figs = draw()
         for fig, key in figs:
             _plot(fig, key)
         sizes[group] = [(key, fig["layout"]["height"]) for fig, key in figs]
-        if playing:
-            ss.setdefault("_live_drawn", set()).add(group)
-            ss["_live_next"] = HEAVY_GROUPS[(HEAVY_GROUPS.index(group) + 1) % len(HEAVY_GROUPS)]
         return
     if group not in sizes:
         sizes[group] = [(key, fig["layout"]["height"]) for fig, key in draw()]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
+import plotly.colors as pc
+
 TRAIN = "#3b6ea8"        # train loss, prediction
 TEST = "#d9822b"         # test loss
 TARGET = "#2f2f2f"       # ground truth
@@ -31,3 +35,12 @@ def layer_palette(n: int) -> list[str]:
     base = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
             "#1f78b4", "#b2df8a", "#fb9a99"]
     return [base[i % len(base)] for i in range(n)]
+
+
+@functools.cache
+def colorscale(name: str) -> list[list]:
+    """A named Plotly colour scale as explicit rgb() stops, which plotly.js reads without Plotly's Python names
+    (e.g. "RdBu_r", "Magma"), and without misreading hex stops: Magma's '#000004' turned values near the
+    minimum pink."""
+    return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)]
+            for p, c in pc.get_colorscale(name)]
