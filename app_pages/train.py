@@ -31,24 +31,7 @@ run = session.get_run(keep_training=True)
 if run.config.description:
     st.caption(run.config.description)
 
-playing = ss.playing
-cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
-cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
-               help="One mini-batch: forward, loss, the μ recursion, one update.")
-cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
-               help=f"{run.steps_per_epoch} steps: one pass over the training data.")
-cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,), type="primary", width="stretch",
-               key="btn_play", help="Train continuously, redrawing several times a second.")
-cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
-               help="Start this setup again from step 0 (same seed, same initial weights).")
-cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
-                      help="Training steps per second while playing; slow speeds let you watch single steps.")
 
-
-live.new_page_run()
-
-
-@st.fragment(run_every=live.TICK if playing else None)
 def live_view() -> None:
     """Status and charts; while playing, a frame of the background trainer's latest state."""
     run = session.get_run(keep_training=True)
@@ -70,4 +53,36 @@ def live_view() -> None:
         trainer.release()   # a new trainer starts once the page's first frame is built
 
 
-live_view()
+@st.fragment(run_every=live.TICK)
+def live_frames() -> None:
+    """While playing: the live view again every TICK seconds."""
+    live_view()
+
+
+@st.fragment
+def controls() -> None:
+    """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
+    first frame comes sooner. While playing, the live view is a nested fragment that redraws itself every
+    TICK seconds; Pause drops it, which stops its timer."""
+    live.new_page_run()
+    run = session.get_run(keep_training=True)
+    playing = ss.playing
+    cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
+    cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
+                   help="One mini-batch: forward, loss, the μ recursion, one update.")
+    cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
+                   help=f"{run.steps_per_epoch} steps: one pass over the training data.")
+    cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,),
+                   type="primary", width="stretch", key="btn_play",
+                   help="Train continuously, redrawing several times a second.")
+    cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
+                   help="Start this setup again from step 0 (same seed, same initial weights).")
+    cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
+                          help="Training steps per second while playing; slow speeds let you watch single steps.")
+    if playing:
+        live_frames()
+    else:
+        live_view()
+
+
+controls()

@@ -179,13 +179,14 @@ def fast_charts(run: ac.TrainingRun) -> None:
 
 
 def new_page_run() -> None:
-    """Called on every full run of the Train page: serve plotly.js, and draw the charts afresh from frame 0."""
+    """Called on every run of the Train page's controls (a full page run, or a click on one of its buttons):
+    serve plotly.js, and draw the charts afresh from frame 0."""
     _serve_plotly()
     ss["_live_frame"] = 0
 
 
 def _heavy_due() -> str | None:
-    """The heavy group this frame draws while playing: each in turn on frames 0, 1, 2 of a page run (one per
+    """The heavy group this frame draws while playing: each in turn on frames 0, 1, 2 of a controls run (one per
     frame), then one every HEAVY_EVERY-th frame, in the same order (None in between)."""
     frame, n = ss.get("_live_frame", 0), len(HEAVY_GROUPS)
     if frame < n:

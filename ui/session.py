@@ -115,7 +115,7 @@ def epoch() -> None:
 
 def set_playing(on: bool) -> None:
     """The Play/Pause button: it says which state it asks for, so a click delivered twice is harmless
-    (Streamlit can deliver a trigger both with a fragment's auto-rerun and with the full rerun)."""
+    (Streamlit can deliver a trigger both with the live view's auto-rerun and with the controls' rerun)."""
     play() if on else pause()
 
 

@@ -1,6 +1,6 @@
 """Play's trainer: a per-session background thread that trains in short slices while the page redraws.
 
-Once the page has built its first frame (``release``; Play's own page run then has the CPU to itself),
+Once the page has built its first frame (``release``; the rerun that Play starts then has the CPU to itself),
 training does not wait for the browser: the thread trains slice after slice (SLICE seconds each,
 holding ``lock``), and every redraw reads the run under the same lock, so it sees a consistent state.
 The lock is handed over fairly: a redraw waiting for it gets it as soon as the current slice ends (with a
@@ -84,7 +84,7 @@ class Trainer:
     def __init__(self, run: ac.TrainingRun, stop_epoch: int | None, rate: float | None = None,
                  wait_for_page: bool = False) -> None:
         """``wait_for_page``: train only once ``release()`` is called (by the page, when its first frame is
-        built), so the page run that Play starts does not compete with training for the CPU."""
+        built), so the rerun that Play starts does not compete with training for the CPU."""
         _freeze_long_lived_objects()
         self.run, self.stop_epoch = run, stop_epoch
         self.rate = rate                      # steps per second, or None for as fast as possible

@@ -33,6 +33,17 @@ def open_train(page, base_url: str) -> float:
     return first_chart
 
 
+def reruns_in(page, ms: int) -> int:
+    """How many script runs (full or fragment) the page starts within the next ``ms`` milliseconds."""
+    return page.evaluate("""(ms) => new Promise((resolve) => {
+      const app = document.querySelector('[data-testid="stApp"]');
+      let runs = 0;
+      const seen = new MutationObserver(() => { if (app.dataset.testScriptState === "running") runs += 1; });
+      seen.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+      setTimeout(() => { seen.disconnect(); resolve(runs); }, ms);
+    })""", ms)
+
+
 def play_until(page, done) -> None:
     page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
     expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
@@ -46,12 +57,13 @@ def test_play_pause_step_on_the_wave(page, app_server):
     print(f"\n[browser] Train page: first chart drawn {open_train(page, app_server):.2f} s after navigation")
     assert steps(page) == 0
     play_until(page, lambda: int(metric(page, 1).replace(",", "")) >= 3)    # epoch 3
+    assert reruns_in(page, 1000) >= 3, "the live view does not redraw itself while playing"
     page.get_by_role("button", name="Pause", exact=True).dispatch_event("click")
     expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
     wait_for_app_run(page)
     paused_at = steps(page)
     assert paused_at >= 3 * 160
-    page.wait_for_timeout(1000)
+    assert reruns_in(page, 1000) == 0, "the live view's timer went on after Pause"
     assert steps(page) == paused_at, "training went on after Pause"
     charts = page.get_by_test_id("stPlotlyChart")
     assert charts.count() >= 6
