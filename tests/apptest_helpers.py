@@ -47,7 +47,8 @@ def _decode(obj):
     if isinstance(obj, dict):
         if set(obj) >= {"dtype", "bdata"}:
             a = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
-            return a.reshape(obj["shape"]) if "shape" in obj else a
+            shape = obj.get("shape")   # plotly.js's form: "rows, cols"
+            return a.reshape([int(n) for n in str(shape).split(",")]) if shape is not None else a
         return {k: _decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_decode(v) for v in obj]

@@ -31,6 +31,18 @@ def test_each_preset_loads(name):
     assert step_count(at) == 1
 
 
+def test_history_charts_say_how_to_start_at_step_0_and_show_data_after_a_step():
+    at = app()
+    keys = ("loss_chart", "mu_bar", "mu_heatmap", "grad_chart")
+    notes = {k: [a["text"] for a in figure(at, k)["layout"].get("annotations", [])] for k in keys}
+    assert all("press Step, Epoch or Play" in " ".join(n) for n in notes.values()), notes
+    assert all(len(t["x"]) == 0 for k in keys for t in figure(at, k)["data"])
+    at.button(key="btn_step").click().run()
+    for k in keys:
+        fig = figure(at, k)
+        assert len(fig["data"][0]["x"]) and not fig["layout"].get("annotations"), k
+
+
 def test_step_increments_the_counter_by_one():
     at = app()
     for expected in (1, 2, 3):

@@ -103,6 +103,17 @@ def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any
 
 
 LOG_AXIS = {"type": "log", "exponentformat": "power"}
+NO_STEPS = "No training steps yet: press Step, Epoch or Play"
+
+
+def _no_steps(fig: Figure) -> Figure:
+    """The figure of a run at step 0: its title and a centred note instead of empty axes (one empty trace:
+    st.plotly_chart refuses a figure with no traces)."""
+    note = {"text": NO_STEPS, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+            "font": {"size": theme.FONT_SIZE, "color": theme.MUTED}}
+    layout = {**fig["layout"], "annotations": [note], "showlegend": False,
+              "xaxis": {"visible": False}, "yaxis": {"visible": False}}
+    return {"data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}], "layout": layout}
 
 
 def _x_range(x: Array) -> dict[str, Any]:
@@ -141,8 +152,9 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         shown.append(test_loss[esel])
         data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
                           mode="lines+markers", marker={"size": 4}))
-    return {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(step)},
-                                            yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)})}
+    fig = {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(step)},
+                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)})}
+    return fig if len(step) else _no_steps(fig)
 
 
 def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Array) -> Figure:
@@ -226,8 +238,9 @@ def mu_bar_figure(mu_norms_last: Array) -> Figure:
     bar = {"type": "bar", "x": names, "y": _f32(mu_norms_last), "marker": {"color": theme.MU},
            "text": [f"{v:.2g}" for v in mu_norms_last], "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
-    return {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)",
-                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"}})}
+    fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)",
+                                            yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"}})}
+    return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
 
 
 def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
@@ -239,8 +252,9 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
     heat = {"type": "heatmap", "x": _f32(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": _f32(z),
             "colorscale": theme.colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
-    return {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
-                                              xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}
+    fig = {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
+                                             xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}
+    return fig if len(step) else _no_steps(fig)
 
 
 def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
@@ -248,6 +262,7 @@ def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
     data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8) for i, c in enumerate(colors)]
-    return {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖",
-                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
-                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
+    fig = {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖",
+                                           xaxis={"title": {"text": "step"}, **_x_range(step)},
+                                           yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
+    return fig if len(step) else _no_steps(fig)

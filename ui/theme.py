@@ -12,6 +12,7 @@ TARGET = "#2f2f2f"       # ground truth
 DATA = "#9aa5b1"         # data points
 SMOOTH = "#1d3f66"       # smoothed train loss
 MU = "#8e44ad"           # adjoints mu
+MUTED = "#808495"        # notes in place of data (Streamlit's grey for captions)
 GRAD = "#2a9d8f"         # parameter gradients
 SEQUENTIAL = "Viridis"   # values (targets, predictions, |mu|)
 DIVERGING = "RdBu_r"     # signed errors, centred on 0
