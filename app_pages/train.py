@@ -63,8 +63,8 @@ def live_frames() -> None:
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
     first frame comes sooner. While playing, the live view is a nested fragment that redraws itself every
-    TICK seconds; Pause drops it, which stops its timer."""
-    live.new_page_run()
+    TICK seconds; Pause drops it, which stops its timer. Paused, the view sits in a plain container at the
+    same place, so a chart that is sent again unchanged after Play stays as it is in the browser."""
     run = session.get_run(keep_training=True)
     playing = ss.playing
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
@@ -82,7 +82,9 @@ def controls() -> None:
     if playing:
         live_frames()
     else:
-        live_view()
+        with st.container():
+            live_view()
 
 
+live.new_page_run()
 controls()

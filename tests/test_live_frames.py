@@ -18,13 +18,14 @@ HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatma
 
 @pytest.fixture
 def frames(monkeypatch):
-    """Run frames of heavy_charts; each returns {key: "draw" | "keep"} for that frame."""
+    """Run frames of heavy_charts; each returns {key: "draw" | "keep" | "still"} for that frame."""
     state: dict = {"playing": True}
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(live, "ss", state)
     monkeypatch.setattr(live, "_plot", lambda fig, key: sent.append((key, "draw")))
     monkeypatch.setattr(live, "_live_chart", lambda key, data, height: sent.append(
         (key, "keep" if data == live.KEEP else "data")))
+    monkeypatch.setattr(live, "_paused_chart", lambda fig, key: sent.append((key, "still")))
     monkeypatch.setattr(live, "_preload_plotly", lambda: None)
     monkeypatch.setattr(live, "_serve_plotly", lambda: None)
     monkeypatch.setattr(live.st, "columns", lambda n: [contextlib.nullcontext() for _ in range(n)])
@@ -67,3 +68,18 @@ def test_a_new_page_run_draws_afresh_and_pausing_draws_everything(frames):
     assert frame()["fit_chart"] == "draw"
     state["playing"] = False
     assert set(frame().values()) == {"draw"}
+
+
+def test_play_on_a_paused_page_keeps_each_heavy_chart_until_its_turn(frames):
+    state, frame = frames
+    state["playing"] = False
+    assert set(frame().values()) == {"draw"}        # paused: every chart drawn
+    state["playing"] = True                          # Play reruns the controls only: no new page run
+    seen = [frame() for _ in range(len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
+    assert set(seen[0].values()) == {"still"}, "the first frame after Play touched a heavy chart"
+    for key, group in HEAVY_KEYS.items():
+        states = [f[key] for f in seen]
+        first = states.index("draw")
+        assert set(states[:first]) == {"still"} and "still" not in states[first:], (key, states)
+    turns = [HEAVY_KEYS[k] for f in seen for k, v in f.items() if v == "draw" and k != "slice_chart"]
+    assert turns == list(live.HEAVY_GROUPS), "each group's turn comes once, in order"

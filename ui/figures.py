@@ -239,7 +239,8 @@ def mu_bar_figure(mu_norms_last: Array) -> Figure:
            "text": [f"{v:.2g}" for v in mu_norms_last], "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
     fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)",
-                                            yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"}})}
+                                            yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
+                                                   **_log_range(mu_norms_last)})}
     return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
 
 

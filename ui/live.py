@@ -157,7 +157,12 @@ def _plot(fig: dict, key: str) -> None:
         _live_chart(key=key, data=figures.to_json({**fig, "config": theme.STATIC, "key": key}).encode(),
                     height=fig["layout"]["height"])
     else:
-        st.plotly_chart(fig, width="stretch", key=key, config=theme.CONFIG, theme=None)
+        _paused_chart(fig, key)
+
+
+def _paused_chart(fig: dict, key: str) -> None:
+    """An interactive chart (st.plotly_chart)."""
+    st.plotly_chart(fig, width="stretch", key=key, config=theme.CONFIG, theme=None)
 
 
 def _preload_plotly() -> None:
@@ -179,15 +184,17 @@ def fast_charts(run: ac.TrainingRun) -> None:
 
 
 def new_page_run() -> None:
-    """Called on every run of the Train page's controls (a full page run, or a click on one of its buttons):
-    serve plotly.js, and draw the charts afresh from frame 0."""
+    """Called on every full run of the Train page: serve plotly.js, and draw the charts afresh from frame 0
+    (the page may just have been opened: no chart on screen yet)."""
     _serve_plotly()
     ss["_live_frame"] = 0
+    ss.pop("_still", None)
 
 
 def _heavy_due() -> str | None:
-    """The heavy group this frame draws while playing: each in turn on frames 0, 1, 2 of a controls run (one per
-    frame), then one every HEAVY_EVERY-th frame, in the same order (None in between)."""
+    """The heavy group this frame draws while playing: after a full page run (no chart on screen yet) each in
+    turn on frames 0, 1, 2 (one per frame); then, and from the start after Play on a paused page (its charts
+    are on screen), one every HEAVY_EVERY-th frame, in the same order (None in between)."""
     frame, n = ss.get("_live_frame", 0), len(HEAVY_GROUPS)
     if frame < n:
         return HEAVY_GROUPS[frame]
@@ -198,16 +205,28 @@ def _heavy_due() -> str | None:
 def _heavy(group: str, due: str | None, draw: Callable[[], list[tuple[dict, str]]]) -> None:
     """A group of heavy charts; ``draw`` builds its [(figure, key), ...].
 
-    Paused: drawn.  Playing: drawn when ``due`` names it, otherwise left as they are in the browser (or, right
-    after Play, an empty chart of its final height until its first frame), so the browser never has every
-    chart to draw in one go.  The heights are those of the group's last draw (built once if there is none).
+    Paused: drawn.  Playing: drawn when ``due`` names it, otherwise left as they are in the browser, so the
+    browser never has every chart to draw in one go: after Play on a paused page the paused charts are sent
+    again unchanged until their group's first live frame (the browser keeps them as they are), and on a page
+    just opened an empty chart of its final height waits for its first frame.  The heights are those of the
+    group's last draw (built once if there is none).
     """
     sizes = ss.setdefault("_live_sizes", {})   # group -> [(key, height), ...] of its last draw
-    if not ss.get("playing") or group == due:
+    still = ss.setdefault("_still", {})        # group -> its paused [(figure, key), ...] until its first live draw
+    playing = ss.get("playing")
+    if not playing or group == due:
         figs = draw()
         for fig, key in figs:
             _plot(fig, key)
         sizes[group] = [(key, fig["layout"]["height"]) for fig, key in figs]
+        if playing:
+            still.pop(group, None)
+        else:
+            still[group] = figs
+        return
+    if group in still:   # Play on a paused page: the paused chart, sent again unchanged, stays as it is
+        for fig, key in still[group]:
+            _paused_chart(fig, key)
         return
     if group not in sizes:
         sizes[group] = [(key, fig["layout"]["height"]) for fig, key in draw()]
@@ -242,4 +261,4 @@ def heavy_charts(run: ac.TrainingRun) -> None:
     with right:
         _heavy("grad", due, lambda: [(figures.grad_norm_figure(h.step, h.grad_norms), "grad_chart")])
     _preload_plotly()
-    ss["_live_frame"] = ss.get("_live_frame", 0) + 1
+    ss["_live_frame"] = ss.get("_live_frame", 0) + 1 if ss.get("playing") else len(HEAVY_GROUPS)
