@@ -282,6 +282,17 @@ def _with_noise(target: Target, x: Array, noise: float, rng: np.random.Generator
     return y + noise * rng.standard_normal(y.shape) if noise else y
 
 
+def grid_side(target: Target, samples: int) -> int:
+    """Points per axis of a grid target's training grid for ``samples``: round(samples ** (1/dim))."""
+    return round(samples ** (1 / target.dim))
+
+
+def train_points(target: Target, samples: int) -> int:
+    """How many training points ``make_dataset`` draws for ``samples`` (before rows whose target is not
+    finite are dropped): side**dim on a grid, else ``samples``."""
+    return grid_side(target, samples) ** target.dim if target.sampling == "grid" else samples
+
+
 def make_dataset(target: Target, samples: int, noise: float, test_fraction: float,
                  rng: np.random.Generator) -> Dataset:
     """Sample training and test data: x (n, dim), y = fn(x) + noise * N(0, 1), shape (n, 1).
@@ -299,7 +310,7 @@ def make_dataset(target: Target, samples: int, noise: float, test_fraction: floa
     _check_number("noise", noise, 0.0, MAX_NOISE)
     _check_number("test_fraction", test_fraction, 0.0, 1.0)
     if target.sampling == "grid":
-        side = round(samples ** (1 / target.dim))
+        side = grid_side(target, samples)
         if side < 2:
             raise ConfigError("samples", f"a grid needs at least 2 points per axis, got {side}",
                               allowed=f"at least {2 ** target.dim - 1} for a grid target")

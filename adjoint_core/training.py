@@ -44,6 +44,13 @@ def _validate_seed(seed: Any) -> int:
     return int(seed)
 
 
+def check_batch_size(batch_size: int, n_train: int) -> None:
+    """ConfigError when a batch would be larger than the training set (RunConfig checks batch_size >= 1)."""
+    if batch_size > n_train:
+        raise ConfigError("batch_size", f"{batch_size} is larger than the {n_train} training points",
+                          f"1 to {n_train}")
+
+
 def data_target(x: Array) -> Target:
     """The Target that stands for uploaded inputs x (n, d): no formula (NaN), domain spanning the data."""
     lo, hi = float(x.min()), float(x.max())
@@ -87,7 +94,7 @@ class TrainingRun:
                        init_scale=config.init_scale, rng=self.rng)
         self.loss_fn = get_loss(config.loss)
         self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
-        self._check_batch(config.batch_size)
+        check_batch_size(config.batch_size, self.n_train)
         self.history = History(self.net.n_layers)
         self.step_count = 0
         self.epoch_count = 0
@@ -110,11 +117,6 @@ class TrainingRun:
     def steps_per_epoch(self) -> int:
         """n_train // batch_size."""
         return self.n_train // self.config.batch_size
-
-    def _check_batch(self, batch_size: int) -> None:
-        if batch_size > self.n_train:
-            raise ConfigError("batch_size", f"{batch_size} is larger than the {self.n_train} training points",
-                              f"1 to {self.n_train}")
 
     def _shuffle(self) -> None:
         self._perm = self.rng.permutation(self.n_train)
@@ -262,7 +264,7 @@ class TrainingRun:
         if bad:
             raise ConfigError(bad[0], "cannot change on a running model", ", ".join(TUNABLE))
         config = self.config.replace(**changes)
-        self._check_batch(config.batch_size)
+        check_batch_size(config.batch_size, self.n_train)
         if config.optimiser != self.config.optimiser:
             self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
         else:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from adjoint_core.errors import ConfigError
 from adjoint_core.targets import (
-    TARGETS, Dataset, Target, custom_target, get_target, grid, make_dataset, parse_formula,
+    TARGETS, Dataset, Target, custom_target, get_target, grid, make_dataset, parse_formula, train_points,
 )
 
 PI = math.pi
@@ -109,6 +109,14 @@ def test_grid_sampling_rounds_to_a_square():
     assert data.x_test.shape == (15, 2)  # test size follows `samples`
     with pytest.raises(ConfigError, match="samples"):
         make_dataset(TARGETS["wave2d"], 2, 0.0, 0.0, np.random.default_rng(0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(sorted(TARGETS)), samples=st.integers(4, 3000))
+def test_train_points_is_the_number_of_training_points_make_dataset_draws(name, samples):
+    # the Train page's share links check a URL's batch size against it without drawing the data
+    data = make_dataset(TARGETS[name], samples, 0.0, 0.0, np.random.default_rng(0))
+    assert train_points(TARGETS[name], samples) == len(data.x)
 
 
 def test_grid_order_and_shapes():

@@ -85,10 +85,7 @@ def _train_points(config: ac.RunConfig) -> int | None:
     """How many training points the config's data will have (None for uploaded data: not known here)."""
     if config.target == ac.config.DATA_TARGET:
         return None
-    target = ac.get_target(config.target, config.formula or None, config.dim)
-    if target.sampling == "grid":
-        return round(config.samples ** (1 / target.dim)) ** target.dim
-    return config.samples
+    return ac.targets.train_points(ac.get_target(config.target, config.formula or None, config.dim), config.samples)
 
 
 def _fit_batch(config: ac.RunConfig, preset: ac.RunConfig, values: Mapping[str, str],
@@ -96,12 +93,14 @@ def _fit_batch(config: ac.RunConfig, preset: ac.RunConfig, values: Mapping[str, 
     """A batch larger than the training set cannot run: drop the URL's batch_size, then its samples."""
     for key in ("batch_size", "samples"):
         n = _train_points(config)
-        if n is None or config.batch_size <= n or key not in values:
+        if n is None or key not in values:
             continue
-        warnings.append(f"Ignored URL parameter {key}={values[key][:40]!r}: batch_size: {config.batch_size} is larger "
-                        f"than the {n} training points (allowed: 1 to {n}).")
         try:
-            config = config.replace(**{key: getattr(preset, key)})
-        except ac.ConfigError:   # e.g. the preset's samples do not fit the URL's custom target
-            pass
+            ac.training.check_batch_size(config.batch_size, n)
+        except ac.ConfigError as e:
+            warnings.append(f"Ignored URL parameter {key}={values[key][:40]!r}: {e}.")
+            try:
+                config = config.replace(**{key: getattr(preset, key)})
+            except ac.ConfigError:   # e.g. the preset's samples do not fit the URL's custom target
+                pass
     return config
