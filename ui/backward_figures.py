@@ -27,9 +27,6 @@ def short(v: float) -> str:
     return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
 
 
-_f32 = plot_array
-
-
 def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=theme.FONT_SIZE + 1)), height=height,
                       margin=dict(l=50, r=10, t=44, b=36), font=dict(size=theme.FONT_SIZE - 1),
@@ -90,10 +87,10 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
         vals = np.asarray(mean_abs_mu[k])[units]
         current = k in (layer - 1, layer)
         fig.add_scatter(
-            x=np.full(len(units), k, dtype=np.float32), y=_f32(ys[k]), mode="markers", showlegend=False,
-            marker=dict(size=15 if current else 12, color=_f32(_log10(vals, cmin)), coloraxis="coloraxis",
+            x=np.full(len(units), k, dtype=np.float32), y=plot_array(ys[k]), mode="markers", showlegend=False,
+            marker=dict(size=15 if current else 12, color=plot_array(_log10(vals, cmin)), coloraxis="coloraxis",
                         line=dict(color=theme.MU if current else "#5b6570", width=3 if current else 0.8)),
-            customdata=_f32(np.column_stack([units + 1, vals])),
+            customdata=plot_array(np.column_stack([units + 1, vals])),
             hovertemplate=f"z<sub>{k}</sub> unit %{{customdata[0]:.0f}}<br>mean |μ| = %{{customdata[1]:.3g}}"
                           "<extra></extra>")
     bottom = -(span - 1) / 2 - 1.0
@@ -141,7 +138,7 @@ def matrix_heatmap(z: Array, title: str, x_title: str, y_title: str, signed: boo
     else:
         top = float(finite.max()) if finite.size else 1.0
         scale = dict(colorscale=theme.colorscale(theme.SEQUENTIAL), zmin=0.0, zmax=max(top, 1e-300))
-    fig.add_heatmap(z=_f32(shown), x=np.arange(1, shown.shape[1] + 1, dtype=np.float32),
+    fig.add_heatmap(z=plot_array(shown), x=np.arange(1, shown.shape[1] + 1, dtype=np.float32),
                     y=np.arange(1, shown.shape[0] + 1, dtype=np.float32), **scale,
                     colorbar=dict(thickness=10, len=0.9, exponentformat="power"),
                     hovertemplate=f"{y_title} %{{y:.0f}}, {x_title} %{{x:.0f}}<br>%{{z:.4g}}<extra></extra>")
@@ -169,7 +166,7 @@ def norm_bars(mu_norms: Array, layer: int, height: int = 300) -> go.Figure:
     vals = np.asarray(mu_norms)[ks]
     colors = [theme.MU if k in (layer, layer - 1) else "#c9b3d6" for k in ks]
     fig = go.Figure()
-    fig.add_bar(x=[f"μ{_sub(k)}" for k in ks], y=_f32(np.maximum(vals, 1e-300)), marker_color=colors,
+    fig.add_bar(x=[f"μ{_sub(k)}" for k in ks], y=plot_array(np.maximum(vals, 1e-300)), marker_color=colors,
                 text=[f"{v:.2g}" for v in vals] if n < 6 else None, textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}: ‖μ‖ = %{y:.4g}<extra></extra>")
     _layout(fig, "‖μₖ‖ along the backward pass →", height)
@@ -199,9 +196,9 @@ def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, log: bool =
         z, zmin, zmax, cbar = _log10(values, lo), lo, hi, "log₁₀"
     else:
         z, zmin, zmax, cbar = values, 0.0, vmax if vmax > 0 else 1.0, ""
-    a = _f32(axis)
+    a = plot_array(axis)
     fig = go.Figure()
-    fig.add_heatmap(x=a, y=a, z=_f32(z), colorscale=theme.colorscale(theme.LOG_MU), zmin=zmin, zmax=zmax,
+    fig.add_heatmap(x=a, y=a, z=plot_array(z), colorscale=theme.colorscale(theme.LOG_MU), zmin=zmin, zmax=zmax,
                     colorbar=dict(thickness=10, len=0.85, exponentformat="power", title=cbar),
                     hovertemplate="x₁=%{x:.2f}, x₂=%{y:.2f}<br>%{z:.3g}<extra></extra>")
     _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
@@ -216,7 +213,7 @@ def field_line(x: Array, values: Array, k: int, n_layers: int, height: int = 260
     finite = values[np.isfinite(values)]
     vmax = float(finite.max()) if finite.size else 0.0
     fig = go.Figure()
-    fig.add_scatter(x=_f32(x), y=_f32(values), mode="lines", line=dict(color=theme.MU, width=2.5),
+    fig.add_scatter(x=plot_array(x), y=plot_array(values), mode="lines", line=dict(color=theme.MU, width=2.5),
                     fill="tozeroy", fillcolor="rgba(142, 68, 173, 0.12)",
                     hovertemplate="x=%{x:.3f}<br>%{y:.3g}<extra></extra>")
     _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)

@@ -26,9 +26,6 @@ MAX_POINTS = 500   # per line; longer histories are decimated before they are se
 MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
 
 
-_f32 = plot_array
-
-
 _DTYPES = {"float32": "f4", "float64": "f8", "int8": "i1", "int16": "i2", "int32": "i4", "uint8": "u1"}
 
 
@@ -98,7 +95,7 @@ def _layout(title: str, height: int = theme.HEIGHT, **kw: Any) -> dict[str, Any]
 
 
 def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
-    return {"type": "scatter", "x": _f32(x), "y": _f32(y), "mode": "lines", "name": name,
+    return {"type": "scatter", "x": plot_array(x), "y": plot_array(y), "mode": "lines", "name": name,
             "line": {"color": color, "width": width, **kw.pop("line", {})}, **kw}
 
 
@@ -160,8 +157,8 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
 def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Array) -> Figure:
     """Training data, the target function and the network's prediction on a dense grid."""
     sel = decimate(len(x), 2000)
-    data = [{"type": "scatter", "x": _f32(x[sel, 0]), "y": _f32(y[sel, 0]), "mode": "markers", "name": "data",
-             "marker": {"color": theme.DATA, "size": 6}}]
+    data = [{"type": "scatter", "x": plot_array(x[sel, 0]), "y": plot_array(y[sel, 0]), "mode": "markers",
+             "name": "data", "marker": {"color": theme.DATA, "size": 6}}]
     if np.isfinite(target_y).all():
         data.append(_line(grid_x[:, 0], target_y[:, 0], "target", theme.TARGET, 2, line={"dash": "dash"}))
     data.append(_line(grid_x[:, 0], pred_y[:, 0], "prediction", theme.TRAIN, 3))
@@ -181,12 +178,12 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     """
     err = pred - target
     emax = nice_bound(float(np.nanmax(np.abs(err))) if np.isfinite(err).any() else 1.0)
-    a = _f32(axis)
+    a = plot_array(axis)
     titles = ("target", "prediction", "error = prediction − target")
     data, layout = [], _layout("Fit over the input plane", theme.HEIGHT + 30, annotations=[])
     for k, ((lo, hi), z, title) in enumerate(zip(_panels(3), (target, pred, err), titles), start=1):
         sx = "" if k == 1 else str(k)
-        data.append({"type": "heatmap", "x": a, "y": a, "z": _f32(z), "xaxis": f"x{sx}", "yaxis": f"y{sx}",
+        data.append({"type": "heatmap", "x": a, "y": a, "z": plot_array(z), "xaxis": f"x{sx}", "yaxis": f"y{sx}",
                      "zsmooth": "fast",   # drawn at the grid's size and scaled: much cheaper than cell by cell
                      "coloraxis": "coloraxis2" if k == 3 else "coloraxis", "name": title,
                      "hovertemplate": "x=%{x:.2f}<br>y=%{y:.2f}<br>%{z:.3g}<extra>" + title + "</extra>"})
@@ -214,10 +211,10 @@ def slice_figure(axis: Array, target_row: Array, pred_row: Array, at: float) -> 
 def data_2d_figure(axis: Array, pred: Array, x: Array, y: Array) -> Figure:
     """Uploaded 2D data: the prediction as a heatmap with the data points on the same colour scale."""
     sel = decimate(len(x), 3000)
-    a = _f32(axis)
-    data = [{"type": "heatmap", "x": a, "y": a, "z": _f32(pred), "coloraxis": "coloraxis", "name": "prediction"},
-            {"type": "scatter", "x": _f32(x[sel, 0]), "y": _f32(x[sel, 1]), "mode": "markers", "name": "data",
-             "marker": {"color": _f32(y[sel, 0]), "coloraxis": "coloraxis", "size": 7,
+    a = plot_array(axis)
+    data = [{"type": "heatmap", "x": a, "y": a, "z": plot_array(pred), "coloraxis": "coloraxis", "name": "prediction"},
+            {"type": "scatter", "x": plot_array(x[sel, 0]), "y": plot_array(x[sel, 1]), "mode": "markers",
+             "name": "data", "marker": {"color": plot_array(y[sel, 0]), "coloraxis": "coloraxis", "size": 7,
                         "line": {"color": "white", "width": 0.5}}}]
     layout = _layout("Prediction (heatmap) and your data (points)", theme.HEIGHT + 80,
                      coloraxis={"colorscale": theme.colorscale(theme.SEQUENTIAL), "cmin": float(np.min(y)),
@@ -235,7 +232,7 @@ def mu_names(n_layers: int) -> list[str]:
 def mu_bar_figure(mu_norms_last: Array) -> Figure:
     """||mu_i|| of the latest step in backward order, mu_N (output) to mu_0 (input), log y."""
     names = mu_names(len(mu_norms_last) - 1)
-    bar = {"type": "bar", "x": names, "y": _f32(mu_norms_last), "marker": {"color": theme.MU},
+    bar = {"type": "bar", "x": names, "y": plot_array(mu_norms_last), "marker": {"color": theme.MU},
            "text": [f"{v:.2g}" for v in mu_norms_last], "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
     fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)",
@@ -250,7 +247,7 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log10(mu_norms[sel].T)
     z[~np.isfinite(z)] = np.nan
-    heat = {"type": "heatmap", "x": _f32(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": _f32(z),
+    heat = {"type": "heatmap", "x": plot_array(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": plot_array(z),
             "colorscale": theme.colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
     fig = {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
