@@ -13,8 +13,10 @@ st.markdown("Train a small network by gradient descent and watch the **adjoints*
             "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
             "back to μ₀ with one vector-Jacobian product per layer.")
 
-for warning in settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET):
-    st.warning(warning, icon=":material/link_off:")
+# One-off messages (a share link's ignored parameters, a new run started) are shown by the controls fragment,
+# so the next click there clears them; an error stays until the sidebar input is fixed (a full run).
+ss["_messages"] = [("warning", w, ":material/link_off:")
+                   for w in settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET)]
 choice = settings.sidebar()
 if choice.error:
     st.error(f"{choice.error}. The current run is kept.", icon=":material/error:")
@@ -26,7 +28,7 @@ else:
     else:
         settings.sync_url(choice.config, choice.seed)
         if notice:
-            st.info(notice, icon=":material/restart_alt:")
+            ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 run = session.get_run(keep_training=True)
 if run.config.description:
     st.caption(run.config.description)
@@ -65,6 +67,8 @@ def controls() -> None:
     first frame comes sooner. While playing, the live view is a nested fragment that redraws itself every
     TICK seconds; Pause drops it, which stops its timer. Paused, the view sits in a plain container at the
     same place, so a chart that is sent again unchanged after Play stays as it is in the browser."""
+    for kind, text, icon in ss.pop("_messages", []):
+        getattr(st, kind)(text, icon=icon)
     run = session.get_run(keep_training=True)
     playing = ss.playing
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")

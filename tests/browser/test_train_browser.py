@@ -84,6 +84,11 @@ def test_preset_switch_and_bad_sizes(page, app_server):
     page.get_by_role("option", name="Notebook: parabola 10(x-x²) (ReLU)").click()
     wait_for_app_run(page)
     expect(page.get_by_test_id("stSidebar").get_by_role("textbox", name="Hidden layer sizes")).to_have_value("64, 64")
+    notice = page.get_by_test_id("stAlertContentInfo")
+    expect(notice).to_contain_text("Started a new run")
+    page.get_by_role("button", name="Step", exact=True).dispatch_event("click")   # reruns the controls only
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1", timeout=LONG)
+    expect(notice).to_have_count(0)                                               # the one-off notice is gone
     box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Hidden layer sizes")
     box.fill("64, x")
     box.press("Enter")
