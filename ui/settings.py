@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import adjoint_core as ac
 from adjoint_core.config import DATA_TARGET
@@ -188,13 +191,36 @@ def sidebar() -> Choice:
 def _save_load(sb) -> None:
     """Download the whole run (setup, weights, optimiser state, history) as a .zip; load one back."""
     with sb.expander("Save / load run"):
-        st.download_button("Download run", data=_run_zip, file_name="adjoint-run.zip", mime="application/zip",
-                           key="run_download", on_click="ignore", width="stretch",
+        st.download_button("Download run", data=_in_this_session(_run_zip), file_name="adjoint-run.zip",
+                           mime="application/zip", key="run_download", on_click="ignore", width="stretch",
                            help="Setup, weights, optimiser state and history, to continue later exactly.")
         st.file_uploader("Load a run", type=["zip"], key="run_upload", on_change=_on_run_upload,
                          max_upload_size=20, help="A .zip saved with 'Download run'. Replaces the current run.")
         if ss.get("run_upload_error"):
             st.error(ss.run_upload_error)
+
+
+def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """``build`` for a deferred download: Streamlit calls it on the click, outside any script run, where
+    st.session_state is empty (the file held a fresh run at step 0). The returned callable runs it in a new
+    thread that carries this session's script context, so it reads the session's run as it is at the click."""
+    ctx = get_script_run_ctx()
+
+    def call() -> bytes:
+        result: list = []
+
+        def work() -> None:
+            try:
+                result.append(build())
+            except Exception as e:   # re-raised below, in Streamlit's thread, which reports it
+                result.append(e)
+        thread = add_script_run_ctx(threading.Thread(target=work, daemon=True), ctx)
+        thread.start()
+        thread.join()
+        if isinstance(result[0], Exception):
+            raise result[0]
+        return result[0]
+    return call
 
 
 def _run_zip() -> bytes:

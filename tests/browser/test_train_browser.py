@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import expect
+
+import adjoint_core as ac
+from adjoint_core.runfile import unpack_run
 from browser_helpers import PROJECT_ROOT, assert_no_exception, save_screenshot, wait_for_app_run
 
 DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "train_page.png"
@@ -119,3 +122,20 @@ def test_trained_wave_screenshot_for_the_readme(browser, app_server):
             shutil.copyfile(path, DOCS_SCREENSHOT)
     finally:
         context.close()
+
+
+def test_download_after_steps_holds_the_current_run(page, app_server):
+    # Step reruns only the controls fragment, not the sidebar with the Download button: the file must still
+    # be built at click time from the run as it is then, not from the run of the last full page run.
+    open_train(page, app_server)
+    for n in (1, 2, 3):
+        page.get_by_role("button", name="Step", exact=True).dispatch_event("click")
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text(str(n), timeout=LONG)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Save / load run").click()
+    with page.expect_download(timeout=LONG) as info:
+        sidebar.get_by_role("button", name="Download run").click()
+    run = ac.TrainingRun.load(*unpack_run(Path(info.value.path()).read_bytes()))
+    assert run.step_count == 3
+    assert run.config == ac.presets["wave2d-relu"]
+    assert_no_exception(page)
