@@ -6,6 +6,8 @@ JAX's ``custom_vjp`` (``f_fwd(x) -> (out, res)``, ``f_bwd(res, g)``).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .activations import ACTIVATIONS, Activation, _sigmoid_unguarded
@@ -24,6 +26,11 @@ def _ones(n: int) -> Array:
     return _ONES[n]
 
 
+def overflow_guard(overflows: bool) -> contextlib.AbstractContextManager:
+    """np.errstate silencing overflow for layers whose activation can overflow (sigmoid), else nothing."""
+    return np.errstate(over="ignore") if overflows else contextlib.nullcontext()
+
+
 class Dense:
     """phi(x) = sigma(x W + b) with W (d_in, d_out) and b (d_out,), both views into the network's theta."""
 
@@ -39,10 +46,8 @@ class Dense:
 
     def forward(self, x: Array) -> tuple[Array, Cache]:
         """x (batch, d_in) -> z (batch, d_out), cache (x, a, z) with a = x W + b.  Overflow in exp is silent."""
-        if self.overflows:
-            with np.errstate(over="ignore"):
-                return self.forward_unguarded(x)
-        return self.forward_unguarded(x)
+        with overflow_guard(self.overflows):
+            return self.forward_unguarded(x)
 
     def forward_unguarded(self, x: Array) -> tuple[Array, Cache]:
         """``forward`` for a caller that has silenced floating-point overflow itself (when ``overflows``)."""

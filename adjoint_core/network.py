@@ -20,14 +20,13 @@ optimiser can update the whole network with a handful of vector operations.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import numpy as np
 
 from .activations import get_activation
 from .errors import ConfigError
-from .layers import Cache, Dense
+from .layers import Cache, Dense, overflow_guard
 
 Array = np.ndarray
 
@@ -140,13 +139,9 @@ class MLP:
             start += d_out
         return out
 
-    def _guard(self) -> contextlib.AbstractContextManager:
-        """np.errstate silencing overflow when a layer's activation can overflow (sigmoid), else nothing."""
-        return np.errstate(over="ignore") if self._overflows else contextlib.nullcontext()
-
     def forward(self, x: Array) -> Array:
         """x (batch, d_in) -> z_N (batch, d_out); keeps the residuals for ``backward``.  Overflow is silent."""
-        with self._guard():
+        with overflow_guard(self._overflows):
             return self.forward_unguarded(x)
 
     def forward_unguarded(self, x: Array) -> Array:
@@ -162,7 +157,7 @@ class MLP:
 
     def predict(self, x: Array) -> Array:
         """x (batch, d_in) -> z_N (batch, d_out) without keeping residuals (plots, test loss)."""
-        with self._guard():
+        with overflow_guard(self._overflows):
             return self.predict_unguarded(x)
 
     def predict_unguarded(self, x: Array) -> Array:

@@ -162,7 +162,7 @@ class TrainingRun:
         predict = self.net.predict_unguarded   # callers hold an np.errstate
         if len(x) <= rows:
             return self.loss_fn(predict(x), y)[0]
-        total = sum(self.loss_fn(predict(x[s:s + rows]), y[s:s + rows])[0] * len(x[s:s + rows])
+        total = sum(self.loss_fn(predict(x[s:s + rows]), y[s:s + rows])[0] * min(rows, len(x) - s)
                     for s in range(0, len(x), rows))
         return total / len(x)
 

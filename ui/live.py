@@ -188,7 +188,7 @@ def new_page_run() -> None:
     (the page may just have been opened: no chart on screen yet)."""
     _serve_plotly()
     ss["_live_frame"] = 0
-    ss.pop("_still", None)
+    ss["_shown"] = {group: (figs, False) for group, (figs, _) in ss.get("_shown", {}).items()}
 
 
 def _heavy_due() -> str | None:
@@ -209,29 +209,24 @@ def _heavy(group: str, due: str | None, draw: Callable[[], list[tuple[dict, str]
     browser never has every chart to draw in one go: after Play on a paused page the paused charts are sent
     again unchanged until their group's first live frame (the browser keeps them as they are), and on a page
     just opened an empty chart of its final height waits for its first frame.  The heights are those of the
-    group's last draw (built once if there is none).
+    group's last draw (built once if there is none); a full page run marks every last draw as off screen.
     """
-    sizes = ss.setdefault("_live_sizes", {})   # group -> [(key, height), ...] of its last draw
-    still = ss.setdefault("_still", {})        # group -> its paused [(figure, key), ...] until its first live draw
+    shown = ss.setdefault("_shown", {})   # group -> ([(figure, key), ...] of its last draw, drawn paused?)
     playing = ss.get("playing")
     if not playing or group == due:
         figs = draw()
         for fig, key in figs:
             _plot(fig, key)
-        sizes[group] = [(key, fig["layout"]["height"]) for fig, key in figs]
-        if playing:
-            still.pop(group, None)
-        else:
-            still[group] = figs
+        shown[group] = (figs, not playing)
         return
-    if group in still:   # Play on a paused page: the paused chart, sent again unchanged, stays as it is
-        for fig, key in still[group]:
+    if group not in shown:
+        shown[group] = (draw(), False)   # built once, for its heights
+    figs, paused = shown[group]
+    for fig, key in figs:
+        if paused:   # Play on a paused page: the paused chart, sent again unchanged, stays as it is
             _paused_chart(fig, key)
-        return
-    if group not in sizes:
-        sizes[group] = [(key, fig["layout"]["height"]) for fig, key in draw()]
-    for key, height in sizes[group]:
-        _live_chart(key=key, data=KEEP, height=height)
+        else:
+            _live_chart(key=key, data=KEEP, height=fig["layout"]["height"])
 
 
 def _fit_figures(run: ac.TrainingRun) -> list[tuple[dict, str]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,19 +207,8 @@ def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
     ctx = get_script_run_ctx()
 
     def call() -> bytes:
-        result: list = []
-
-        def work() -> None:
-            try:
-                result.append(build())
-            except Exception as e:   # re-raised below, in Streamlit's thread, which reports it
-                result.append(e)
-        thread = add_script_run_ctx(threading.Thread(target=work, daemon=True), ctx)
-        thread.start()
-        thread.join()
-        if isinstance(result[0], Exception):
-            raise result[0]
-        return result[0]
+        with ThreadPoolExecutor(1, initializer=add_script_run_ctx, initargs=(None, ctx)) as pool:
+            return pool.submit(build).result()
     return call
 
 
