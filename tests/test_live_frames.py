@@ -32,9 +32,9 @@ def frames(monkeypatch):
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(3)
 
-    def frame() -> dict[str, str]:
+    def frame(r: ac.TrainingRun = run) -> dict[str, str]:
         sent.clear()
-        live.heavy_charts(run)
+        live.heavy_charts(r)
         return dict(sent)
     live.new_page_run()
     return state, frame
@@ -83,3 +83,14 @@ def test_play_on_a_paused_page_keeps_each_heavy_chart_until_its_turn(frames):
         assert set(states[:first]) == {"still"} and "still" not in states[first:], (key, states)
     turns = [HEAVY_KEYS[k] for f in seen for k, v in f.items() if v == "draw" and k != "slice_chart"]
     assert turns == list(live.HEAVY_GROUPS), "each group's turn comes once, in order"
+
+
+def test_play_at_step_0_replaces_the_placeholders_one_group_per_frame(frames):
+    state, frame = frames
+    fresh = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
+    state["playing"] = False
+    frame(fresh)                                     # paused at step 0: "No training steps yet" everywhere
+    state["playing"] = True
+    first = [frame(fresh) for _ in range(len(live.HEAVY_GROUPS))]
+    drawn = [[HEAVY_KEYS[k] for k, v in f.items() if v == "draw" and k != "slice_chart"] for f in first]
+    assert drawn == [[g] for g in live.HEAVY_GROUPS]

@@ -43,6 +43,15 @@ def test_history_charts_say_how_to_start_at_step_0_and_show_data_after_a_step():
         assert len(fig["data"][0]["x"]) and not fig["layout"].get("annotations"), k
 
 
+def test_after_one_step_the_loss_shows_its_point_on_a_whole_decade_axis():
+    at = app()
+    at.button(key="btn_step").click().run()
+    fig = figure(at, "loss_chart")
+    assert all("markers" in t["mode"] for t in fig["data"]), "a single point drawn as a bare line is invisible"
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert hi - lo >= 1 and fig["layout"]["yaxis"]["dtick"] == 1   # labels 10^k only, no crowded 2..9
+
+
 def test_step_increments_the_counter_by_one():
     at = app()
     for expected in (1, 2, 3):

@@ -95,7 +95,9 @@ def _layout(title: str, height: int = theme.HEIGHT, **kw: Any) -> dict[str, Any]
 
 
 def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
-    return {"type": "scatter", "x": plot_array(x), "y": plot_array(y), "mode": "lines", "name": name,
+    """A line trace; a single point (after one step) gets a marker, which a bare line would not show."""
+    return {"type": "scatter", "x": plot_array(x), "y": plot_array(y), "name": name,
+            "mode": "lines" if len(x) > 1 else "lines+markers",
             "line": {"color": color, "width": width, **kw.pop("line", {})}, **kw}
 
 
@@ -124,8 +126,8 @@ def _x_range(x: Array) -> dict[str, Any]:
 
 def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     """An explicit log-axis range over the positive finite values of ys, padded and widened to whole decades,
-    so the axis stays put from frame to frame while training live; ticks on whole decades (at most about 8)
-    once it spans two (the 2 and 5 labels Plotly adds on short ranges cost as much to draw as the lines)."""
+    so the axis stays put from frame to frame while training live; ticks on whole decades (at most about 8):
+    Plotly's own 2-to-9 labels on short ranges crowd the axis and cost as much to draw as the lines."""
     v = np.concatenate([np.ravel(y) for y in ys]) if ys else np.empty(0)
     v = v[np.isfinite(v) & (v > 0)]
     if not len(v):
@@ -133,8 +135,6 @@ def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     lo, hi = float(np.log10(v.min())), float(np.log10(v.max()))
     margin = pad * max(hi - lo, 0.5)
     lo, hi = float(np.floor(lo - margin)), float(np.ceil(hi + margin))
-    if hi - lo < 2:
-        return {"range": [lo, hi]}
     return {"range": [lo, hi], "dtick": next(d for d in (1, 2, 5, 10, 20, 50, 100, 1000) if d * 8 >= hi - lo)}
 
 

@@ -192,9 +192,10 @@ def new_page_run() -> None:
 
 
 def _heavy_due() -> str | None:
-    """The heavy group this frame draws while playing: after a full page run (no chart on screen yet) each in
-    turn on frames 0, 1, 2 (one per frame); then, and from the start after Play on a paused page (its charts
-    are on screen), one every HEAVY_EVERY-th frame, in the same order (None in between)."""
+    """The heavy group this frame draws while playing: after a full page run (no chart on screen yet) or Play at
+    step 0 (placeholders on screen) each in turn on frames 0, 1, 2 (one per frame); then, and from the start
+    after Play on a paused page further on (its charts are on screen), one every HEAVY_EVERY-th frame, in the
+    same order (None in between)."""
     frame, n = ss.get("_live_frame", 0), len(HEAVY_GROUPS)
     if frame < n:
         return HEAVY_GROUPS[frame]
@@ -256,4 +257,7 @@ def heavy_charts(run: ac.TrainingRun) -> None:
     with right:
         _heavy("grad", due, lambda: [(figures.grad_norm_figure(h.step, h.grad_norms), "grad_chart")])
     _preload_plotly()
-    ss["_live_frame"] = ss.get("_live_frame", 0) + 1 if ss.get("playing") else len(HEAVY_GROUPS)
+    if ss.get("playing"):
+        ss["_live_frame"] = ss.get("_live_frame", 0) + 1
+    else:   # at step 0 the paused charts are placeholders ("No training steps yet"): Play replaces them at once
+        ss["_live_frame"] = len(HEAVY_GROUPS) if run.step_count else 0
