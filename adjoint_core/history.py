@@ -20,6 +20,7 @@ class Trace:
             raise ValueError("capacity must be a positive multiple of 4")
         self.data = np.empty((capacity, width + 1))
         self.n = 0
+        self.compactions = 0   # how often the older half was averaged (rows before n moved)
 
     def next_row(self) -> Array:
         """The (width + 1,) row to fill for the next record; compacts first when full."""
@@ -35,17 +36,19 @@ class Trace:
         self.data[:half // 2] = 0.5 * (old[0::2] + old[1::2])
         self.data[half // 2:half // 2 + half] = self.data[half:]
         self.n = half // 2 + half
+        self.compactions += 1
 
     def rows(self) -> Array:
         """A copy of the filled rows, (n, width + 1)."""
         return self.data[:self.n].copy()
 
-    def load(self, rows: Array) -> None:
-        """Replace the contents with ``rows`` (n, width + 1), n <= capacity."""
-        if rows.ndim != 2 or rows.shape[1] != self.data.shape[1] or len(rows) > len(self.data):
-            raise ValueError(f"history rows of shape {rows.shape} do not fit {self.data.shape}")
-        self.data[:len(rows)] = rows
-        self.n = len(rows)
+    def load(self, rows: Array, start: int = 0) -> None:
+        """Replace the rows from ``start`` on with ``rows`` (k, width + 1), start <= n, start + k <= capacity."""
+        if rows.ndim != 2 or rows.shape[1] != self.data.shape[1] or not 0 <= start <= self.n \
+                or start + len(rows) > len(self.data):
+            raise ValueError(f"history rows of shape {rows.shape} from row {start} do not fit {self.data.shape}")
+        self.data[start:start + len(rows)] = rows
+        self.n = start + len(rows)
 
 
 class History:

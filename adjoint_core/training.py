@@ -340,9 +340,13 @@ class TrainingRun:
     def load(cls, meta_json: str | bytes, npz: bytes) -> TrainingRun:
         """Rebuild a run from ``export``'s two files; anything malformed raises ConfigError."""
         from .runfile import read_run_files
-        meta, arrays = read_run_files(meta_json, npz)
-        config = RunConfig.from_mapping(meta["config"])
-        data = (arrays["x"], arrays["y"]) if config.target == DATA_TARGET else None
-        run = cls(config, seed=meta["seed"], data=data)
-        run.restore(Snapshot(meta, arrays))
+        return cls.from_snapshot(Snapshot(*read_run_files(meta_json, npz)))
+
+    @classmethod
+    def from_snapshot(cls, snap: Snapshot) -> TrainingRun:
+        """A run with the state of ``snap`` (from ``snapshot``)."""
+        config = RunConfig.from_mapping(snap.meta["config"])
+        data = (snap.arrays["x"], snap.arrays["y"]) if config.target == DATA_TARGET else None
+        run = cls(config, seed=snap.meta["seed"], data=data)
+        run.restore(snap)
         return run

@@ -35,24 +35,20 @@ if run.config.description:
 
 
 def live_view() -> None:
-    """Status and charts; while playing, a frame of the background trainer's latest state."""
+    """Status and charts; while playing, a frame of the training process's latest state."""
     run = session.get_run(keep_training=True)
     trainer = session.trainer()
     if trainer is not None:
-        trainer.heartbeat()
+        trainer.sync()
         if not trainer.alive:
-            if trainer.finished == "idle":   # back from another page: carry on
+            if trainer.finished == "idle":   # back from another page or a hidden tab: carry on
                 session.play()
             else:                            # epoch limit or divergence: show the paused page
                 session.pause()
                 st.rerun()
-    with session.locked():
-        live.status(run)
-        live.fast_charts(run)
-        live.heavy_charts(run)
-    trainer = session.trainer()
-    if trainer is not None:
-        trainer.release()   # a new trainer starts once the page's first frame is built
+    live.status(run)
+    live.fast_charts(run)
+    live.heavy_charts(run)
 
 
 @st.fragment(run_every=live.TICK)

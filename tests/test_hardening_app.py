@@ -290,7 +290,7 @@ def test_divergence_while_playing_pauses_the_page():
         trainer = at.session_state["trainer"]
         deadline = time.monotonic() + 60
         while trainer.alive and time.monotonic() < deadline:
-            trainer.heartbeat()
+            trainer.sync()
             time.sleep(0.05)
         assert trainer.finished == "diverged"
         at.run()                               # the redraw that notices and pauses

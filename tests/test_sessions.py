@@ -105,7 +105,7 @@ def test_play_in_one_session_leaves_the_other_still():
     trainer = a.session_state["trainer"]
     deadline = time.monotonic() + 30
     while run_of(a).step_count < 50 and time.monotonic() < deadline:
-        trainer.heartbeat()
+        trainer.sync()
         time.sleep(0.02)
     assert run_of(a).step_count >= 50
     b.run()

@@ -281,7 +281,7 @@ def test_playing_the_wave_for_its_100_epochs_reaches_the_notebooks_loss():
     trainer = at.session_state["trainer"]
     deadline = time.time() + 300
     while trainer.alive and time.time() < deadline:
-        trainer.heartbeat()               # stands in for the page's redraws
+        trainer.sync()               # stands in for the page's redraws
         time.sleep(0.1)
     at.run()                              # the redraw that notices the limit and pauses
     run = run_of(at)
@@ -299,7 +299,7 @@ def test_play_stops_exactly_at_the_epoch_limit():
     trainer = at.session_state["trainer"]
     deadline = time.time() + 120
     while trainer.alive and time.time() < deadline:
-        trainer.heartbeat()
+        trainer.sync()
         time.sleep(0.05)
     at.run()
     assert run_of(at).epoch_count == 300 and metric(at, "Epoch") == "300"

@@ -1,4 +1,6 @@
-"""Play's background trainer (ui/worker.py): when it stops by itself, stop(), the lock and the rate limit.
+"""Play's trainer (ui/worker.py and the training process, ui/training_process.py): a run trained there is
+exactly the run trained here, each sync brings a consistent state, and training ends at the limit, on
+divergence, on stop() and when no redraw asks for it.
 
 No timing assertions that could flake on a busy machine: waits have generous deadlines, and the rate limit
 is checked as an upper bound (steps <= rate * elapsed + slack).
@@ -23,89 +25,112 @@ def small_run(**changes) -> ac.TrainingRun:
     return ac.TrainingRun(ac.presets[SMALL].replace(**changes), seed=0)
 
 
-def wait_until_done(t: Trainer, beat: bool = True) -> None:
-    """Wait for the thread to end by itself, sending heartbeats (like the page's redraws) when ``beat``."""
+def sync_until(t: Trainer, done, beat: bool = True) -> None:
+    """Sync (as the page's redraws do; or only wait when not ``beat``) until ``done()`` or the deadline."""
     end = time.monotonic() + DEADLINE
-    while t.alive and time.monotonic() < end:
+    while not done() and time.monotonic() < end:
         if beat:
-            t.heartbeat()
+            t.sync()
         time.sleep(0.01)
-    assert not t.alive, "the trainer did not stop by itself"
+    assert done(), "the trainer did not get there"
+
+
+def assert_same_run(a: ac.TrainingRun, b: ac.TrainingRun) -> None:
+    """Bit-identical parameters, counters and history."""
+    assert (a.step_count, a.epoch_count) == (b.step_count, b.epoch_count)
+    np.testing.assert_array_equal(a.net.theta, b.net.theta)
+    np.testing.assert_array_equal(a.history.steps.rows(), b.history.steps.rows())
+    np.testing.assert_array_equal(a.history.epochs.rows(), b.history.epochs.rows())
 
 
 @pytest.fixture
 def trainers():
-    """Trainers made by a test; any still running afterwards are stopped."""
+    """Trainers made by a test; any still training afterwards are stopped."""
     made: list[Trainer] = []
     yield made
     for t in made:
         t.stop()
 
 
-def test_stops_exactly_at_the_epoch_limit(trainers):
+def test_stops_exactly_at_the_epoch_limit_with_the_run_trained_here(trainers):
     run = small_run()
     t = Trainer(run, stop_epoch=40)
     trainers.append(t)
-    wait_until_done(t)
+    sync_until(t, lambda: not t.alive)
+    t.sync()   # takes the run back
     assert t.finished == "limit"
-    assert run.epoch_count == 40
-    assert run.step_count == 40 * run.steps_per_epoch
-    assert not run.diverged
+    here = small_run()
+    here.run_epochs(40)
+    assert_same_run(run, here)
+    assert run.step_count == 40 * run.steps_per_epoch and not run.diverged
 
 
-def test_stops_on_divergence_with_the_last_finite_state(trainers):
-    run = small_run(lr=10.0)   # overflows within a few dozen steps
+def test_stop_takes_the_whole_run_back_and_training_continues_exactly(trainers):
+    run = small_run(optimiser="adam")
     t = Trainer(run, stop_epoch=None)
     trainers.append(t)
-    wait_until_done(t)
-    assert t.finished == "diverged"
-    assert run.diverged
-    assert np.isfinite(run.net.theta).all()
-
-
-def test_stop_ends_the_thread_and_training(trainers):
-    run = small_run()
-    t = Trainer(run, stop_epoch=None)
-    trainers.append(t)
-    end = time.monotonic() + DEADLINE
-    while run.step_count < 50 and time.monotonic() < end:
-        t.heartbeat()
-        time.sleep(0.01)
+    sync_until(t, lambda: run.step_count >= 50)
     t.stop()
-    assert not t.alive
-    assert t.finished is None   # stopped from outside, not by itself
+    assert not t.alive and t.finished is None   # stopped from outside, not by itself
     steps = run.step_count
-    assert steps >= 50
     time.sleep(0.1)
-    assert run.step_count == steps   # nothing trains after stop() returned
+    t.sync()
+    assert run.step_count == steps              # nothing trains after stop() returned
+    here = small_run(optimiser="adam")
+    here.run_steps(steps)
+    assert_same_run(run, here)
+    assert run.step() == here.step()            # optimiser state, data order and rng came back too
+    np.testing.assert_array_equal(run.net.theta, here.net.theta)
 
 
-def test_ends_itself_without_heartbeats(trainers, monkeypatch):
-    monkeypatch.setattr(worker, "IDLE", 0.2)
-    run = small_run()
-    t = Trainer(run, stop_epoch=None)
-    trainers.append(t)
-    wait_until_done(t, beat=False)
-    assert t.finished == "idle"
-    assert run.step_count > 0
-
-
-def test_the_lock_gives_a_consistent_run(trainers):
-    """A redraw holding the lock sees a whole step: the last history row is the current step, and the last
-    epoch row the current epoch."""
+def test_each_sync_gives_a_consistent_run(trainers):
+    """After a sync the last history row is the current step, the last epoch row the current epoch, and the
+    parameters are those after that step (the run's own test loss says so)."""
     run = small_run()
     t = Trainer(run, stop_epoch=None)
     trainers.append(t)
     seen = set()
     end = time.monotonic() + DEADLINE
     while len(seen) < 5 and time.monotonic() < end:
-        t.heartbeat()
-        with t.lock:
-            assert run.history.step[-1:].tolist() == ([run.step_count] if run.step_count else [])
-            assert run.history.epoch[-1:].tolist() == ([run.epoch_count] if run.epoch_count else [])
-            seen.add(run.step_count)
+        t.sync()
+        assert run.history.step[-1:].tolist() == ([run.step_count] if run.step_count else [])
+        assert run.history.epoch[-1:].tolist() == ([run.epoch_count] if run.epoch_count else [])
+        seen.add(run.step_count)
         time.sleep(0.005)
-    assert len(seen) >= 5, "training did not move while the lock was free"
+    assert len(seen) >= 5, "training did not move"
+
+
+def test_syncs_after_the_history_is_compacted_match_the_run(trainers):
+    run = small_run()
+    t = Trainer(run, stop_epoch=None)
+    trainers.append(t)
+    sync_until(t, lambda: run.step_count > 20_000)   # more than the 8,192 rows kept: compacted at least twice
+    t.stop()
+    here = small_run()
+    here.run_steps(run.step_count)
+    assert_same_run(run, here)
+
+
+def test_stops_on_divergence_with_the_last_finite_state(trainers):
+    run = small_run(lr=10.0)   # overflows within a few dozen steps
+    t = Trainer(run, stop_epoch=None)
+    trainers.append(t)
+    sync_until(t, lambda: not t.alive)
+    t.sync()
+    assert t.finished == "diverged"
+    assert run.diverged
+    assert np.isfinite(run.net.theta).all()
+
+
+def test_ends_itself_when_no_redraw_asks(trainers, monkeypatch):
+    monkeypatch.setattr(worker, "IDLE", 0.2)
+    run = small_run()
+    t = Trainer(run, stop_epoch=None)
+    trainers.append(t)
+    sync_until(t, lambda: not t.alive, beat=False)
+    t.sync()
+    assert t.finished == "idle"
+    assert run.step_count > 0
 
 
 @pytest.mark.parametrize("rate", [50.0, 400.0])
@@ -115,67 +140,64 @@ def test_rate_limit_is_an_upper_bound(trainers, rate):
     t = Trainer(run, stop_epoch=None, rate=rate)
     trainers.append(t)
     while time.perf_counter() - t0 < 0.6:
-        t.heartbeat()
+        t.sync()
         time.sleep(0.01)
     t.stop()
     elapsed = time.perf_counter() - t0
     assert 0 < run.step_count <= rate * elapsed + 2
 
 
+def test_a_new_rate_applies_to_the_running_trainer(trainers):
+    run = small_run()
+    t = Trainer(run, stop_epoch=None, rate=1.0)
+    trainers.append(t)
+    t.set_rate(None)
+    sync_until(t, lambda: run.step_count > 100)
+
+
 def test_reports_its_speed(trainers):
     run = small_run()
     t = Trainer(run, stop_epoch=None)
     trainers.append(t)
-    end = time.monotonic() + DEADLINE
-    while not t.steps_per_second and time.monotonic() < end:
-        t.heartbeat()
-        time.sleep(0.02)
-    assert t.steps_per_second > 0
+    sync_until(t, lambda: t.steps_per_second > 0)
 
 
-def test_a_waiting_redraw_gets_the_lock_at_the_end_of_a_slice(trainers):
-    """Fair hand-over: redraws never queue behind slice after slice (the bound is loose: 20 slices)."""
+def test_copy_while_training_is_a_whole_run(trainers):
     run = small_run()
     t = Trainer(run, stop_epoch=None)
     trainers.append(t)
-    waits = []
-    for _ in range(10):
-        t.heartbeat()
-        t0 = time.perf_counter()
-        with t.lock:
-            waits.append(time.perf_counter() - t0)
-        time.sleep(0.01)
-    assert sorted(waits)[len(waits) // 2] < 20 * worker.SLICE, waits
+    sync_until(t, lambda: run.step_count > 10)
+    copy = t.copy()
+    assert t.alive and copy is not run
+    here = small_run()
+    here.run_steps(copy.step_count)
+    assert_same_run(copy, here)
 
 
-def test_give_way_returns_at_once_without_waiting_redraws():
-    lock = worker.RunLock()
-    t0 = time.perf_counter()
-    lock.give_way(timeout=5.0)
-    assert time.perf_counter() - t0 < 1.0
-    with lock:                       # a redraw's hold
-        pass
-    with lock.training():            # the trainer's
-        pass
+def test_sessions_train_side_by_side_and_each_gets_its_own_run_back(trainers):
+    runs = [small_run(), small_run(lr=1e-3), ac.TrainingRun(ac.presets["wave2d-relu"], seed=1)]
+    ts = [Trainer(r, stop_epoch=None) for r in runs]
+    trainers.extend(ts)
+    sync_until(ts[0], lambda: all(t.sync() or r.step_count > 30 for t, r in zip(ts, runs)))
+    for t in ts:
+        t.stop()
+    for r in runs:
+        here = ac.TrainingRun(r.config, seed=r.seed)
+        here.run_steps(r.step_count)
+        assert_same_run(r, here)
 
 
-def test_a_trainer_waiting_for_the_page_trains_only_after_release(trainers):
+def test_a_lost_training_process_ends_its_trainers_and_a_new_one_starts(trainers):
     run = small_run()
-    t = Trainer(run, stop_epoch=5, wait_for_page=True)
+    t = Trainer(run, stop_epoch=None)
     trainers.append(t)
-    time.sleep(0.3)
-    assert run.step_count == 0 and t.alive, "it must not train before the page's first frame"
-    t.release()
-    wait_until_done(t)
-    assert t.finished == "limit" and run.epoch_count == 5
-
-
-def test_a_trainer_never_released_stops_cleanly(trainers, monkeypatch):
-    monkeypatch.setattr(worker, "IDLE", 0.2)
-    run = small_run()
-    idle = Trainer(run, stop_epoch=None, wait_for_page=True)
-    wait_until_done(idle, beat=False)
-    assert idle.finished == "idle" and run.step_count == 0
-    paused = Trainer(run, stop_epoch=None, wait_for_page=True)
-    paused.stop()   # Pause before the first frame
-    assert not paused.alive and paused.finished is None and run.step_count == 0
+    sync_until(t, lambda: run.step_count > 10)
+    worker.training_process().proc.kill()
+    sync_until(t, lambda: not t.alive, beat=False)
+    assert t.finished.startswith("error")
+    t.sync()   # keeps the last synced state
+    again = small_run()
+    t2 = Trainer(again, stop_epoch=2)
+    trainers.append(t2)
+    sync_until(t2, lambda: not t2.alive)
+    assert t2.finished == "limit"

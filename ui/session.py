@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import streamlit as st
@@ -61,14 +60,8 @@ def play() -> None:
     run = get_run()
     limit = run.config.epochs
     ss.stop_epoch = limit if run.epoch_count < limit else None
-    ss.trainer = Trainer(run, ss.stop_epoch, SPEEDS[ss.get("speed", "Max")], wait_for_page=True)
+    ss.trainer = Trainer(run, ss.stop_epoch, SPEEDS[ss.get("speed", "Max")])
     ss.playing = True
-
-
-def locked():
-    """A context in which the run is not being trained: the trainer's lock, or nothing when paused."""
-    t = trainer()
-    return t.lock if t is not None else contextlib.nullcontext()
 
 
 def structure_changes(old: ac.RunConfig, new: ac.RunConfig) -> list[str]:
@@ -96,11 +89,14 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
         return "Started a new run because the " + ", ".join(dict.fromkeys(LABELS.get(c, c) for c in changed)) \
             + " changed."
     tunable = {k: getattr(config, k) for k in TUNABLE if getattr(config, k) != getattr(run.config, k)}
-    with locked():
+    if tunable or config.epochs != run.config.epochs:   # the run trains on with the new settings
+        playing = ss.get("playing", False)
+        pause()
         if tunable:
             run.set_hyperparameters(**tunable)
-        if config.epochs != run.config.epochs:
-            run.config = run.config.replace(epochs=config.epochs)
+        run.config = run.config.replace(epochs=config.epochs)
+        if playing:
+            play()
     return None
 
 
@@ -122,9 +118,7 @@ def set_playing(on: bool) -> None:
 def set_speed() -> None:
     t = trainer()
     if t is not None:
-        t.rate = SPEEDS[ss.speed]
-        pause()
-        play()
+        t.set_rate(SPEEDS[ss.speed])
 
 
 def reset() -> None:

@@ -213,9 +213,10 @@ def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
 
 
 def _run_zip() -> bytes:
-    from .session import get_run, locked
-    with locked():
-        return pack_run(*get_run(keep_training=True).export())
+    from .session import get_run, trainer
+    t = trainer()
+    run = t.copy() if t is not None else get_run(keep_training=True)
+    return pack_run(*run.export())
 
 
 def _on_run_upload() -> None:

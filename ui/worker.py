@@ -1,153 +1,171 @@
-"""Play's trainer: a per-session background thread that trains in short slices while the page redraws.
+"""Play's trainer: the server's side of the training process (``ui/training_process.py``).
 
-Once the page has built its first frame (``release``; the rerun that Play starts then has the CPU to itself),
-training does not wait for the browser: the thread trains slice after slice (SLICE seconds each,
-holding ``lock``), and every redraw reads the run under the same lock, so it sees a consistent state.
-The lock is handed over fairly: a redraw waiting for it gets it as soon as the current slice ends (with a
-plain lock the trainer could take it straight back: measured, redraws waited up to 160 ms, now up to 35 ms).
-The thread ends itself at the epoch limit, on divergence, or when no redraw has asked for it for
-IDLE seconds (tab closed or another page opened), so an abandoned session never trains forever.
+One training process serves every session of the server: Play sends it the session's run, each redraw of the
+page asks it for the run's progress (``Trainer.sync``: parameters, counters, new history rows) and copies that
+into the session's run, and Pause (``Trainer.stop``) takes the full run back.  The process trains the playing
+runs in equal turns, so sessions share it evenly, and it drops a run (sending it back) at its epoch limit, on
+divergence, or when no redraw has asked for it for a few seconds (tab closed or hidden, another page opened).
+
+Between Play and Pause the session's run has the trained parameters and history after each sync, but not the
+optimiser state, data order or random state: only redraws read it then, and Pause brings the rest back.
 """
 
 from __future__ import annotations
 
-import gc
+import itertools
+import os
+import socket
+import subprocess
+import sys
 import threading
-import time
+import uuid
+from concurrent.futures import Future
+from multiprocessing.connection import Connection
+from pathlib import Path
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 import adjoint_core as ac
+from adjoint_core.training import Snapshot
 
-# One BLAS thread for the whole server: the engine's matrices are small (batch x 64), where a second
-# BLAS thread gains nothing, and on a busy 2-core machine (the browser, other sessions) OpenBLAS's
-# spinning worker threads made each training step 2-3x slower (measured).
+from .training_process import Progress
+
+# One BLAS thread in the server (and the training process): the engine's matrices are small (batch x 64),
+# where a second BLAS thread gains nothing, and OpenBLAS's spinning threads slow a busy 2-core machine.
 threadpool_limits(limits=1, user_api="blas")
 
-# Streamlit's runner.postScriptGC (on by default) runs gc.collect(2) after every script run: with the whole
-# of Streamlit, Plotly and NumPy in the heap that took 25-35 ms of the GIL per fragment rerun, several times
-# a second while playing (measured: it doubled the server's CPU time and slowed Play's training). The first
-# Play freezes every object alive by then (gc.freeze: the imported modules; the page has drawn once), so
-# later full collections only walk what was created since (0.1 ms instead of 25 ms). The price: cyclic
-# garbage among the objects alive at that moment is never collected (reference counting still frees the
-# rest), once per process. Setting runner.postScriptGC = false in .streamlit/config.toml does the same job.
-_frozen = False
+ROOT = Path(__file__).resolve().parents[1]
+IDLE = 3.0             # seconds without a sync (a redraw) before a run stops training by itself
+REPLY_TIMEOUT = 10.0   # seconds; only reached when the training process is stuck
 
 
-def _freeze_long_lived_objects() -> None:
-    """gc.freeze() once per process, after a full collection (see above)."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
-
-
-SLICE = 0.02   # seconds of training per lock hold
-IDLE = 3.0     # seconds without a heartbeat before the thread stops by itself
-
-
-class RunLock:
-    """The run's lock. ``with lock:`` is for redraws and takes precedence over the trainer, which holds the
-    lock through ``training()`` and, between slices, lets any waiting redraw in first (``give_way``)."""
+class TrainingProcess:
+    """The training process and the thread that reads its messages."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._turn = threading.Condition()
-        self._waiting = 0
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "ui.training_process", str(theirs.fileno())],
+                                     pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count()
+        self._replies: dict[int, Future] = {}
+        self._trainers: dict[str, Trainer] = {}   # sid -> trainer whose run is in the process
+        self.alive = True
+        threading.Thread(target=self._read, name="training-process-reader", daemon=True).start()
 
-    def __enter__(self) -> RunLock:
-        with self._turn:
-            self._waiting += 1
-        self._lock.acquire()
-        with self._turn:
-            self._waiting -= 1
-            self._turn.notify_all()
-        return self
+    def send(self, *msg: object) -> None:
+        with self._send_lock:
+            self.conn.send(msg)
 
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+    def play(self, trainer: Trainer, snap: Snapshot, stop_epoch: int | None, rate: float | None) -> None:
+        self._trainers[trainer.sid] = trainer
+        self.send("play", trainer.sid, snap, stop_epoch, rate, IDLE)
 
-    def training(self) -> threading.Lock:
-        """The lock as the trainer holds it (``with lock.training(): ...``)."""
-        return self._lock
+    def ask(self, kind: str, sid: str) -> Progress | Snapshot | None:
+        """The reply to "sync" (progress since the last sync) or "copy" (a full snapshot) for the run ``sid``;
+        None once it has left the process."""
+        request_id, reply = next(self._ids), Future()
+        self._replies[request_id] = reply
+        self.send(kind, request_id, sid)
+        return reply.result(REPLY_TIMEOUT)
 
-    def give_way(self, timeout: float = 0.5) -> None:
-        """Wait until no redraw is waiting for the lock (each has taken it), or ``timeout`` seconds."""
-        with self._turn:
-            self._turn.wait_for(lambda: not self._waiting, timeout)
+    def _read(self) -> None:
+        """Route replies to the waiting ``sync`` and returned runs to their trainer, until the process ends."""
+        try:
+            while True:
+                msg = self.conn.recv()
+                if msg[0] == "reply":
+                    self._replies.pop(msg[1]).set_result(msg[2])
+                else:   # ("state", sid, finished, snapshot)
+                    trainer = self._trainers.pop(msg[1], None)
+                    if trainer is not None:
+                        trainer.left(msg[2], msg[3])
+        except (EOFError, OSError):
+            pass
+        self.alive = False
+        for reply in self._replies.values():
+            reply.set_result(None)
+        for trainer in self._trainers.values():
+            trainer.left("error: the training process stopped", None)
+
+
+_process: TrainingProcess | None = None
+_process_lock = threading.Lock()
+
+
+def training_process() -> TrainingProcess:
+    """The server's training process, started on first use (and again if it ever died)."""
+    global _process
+    with _process_lock:
+        if _process is None or not _process.alive or _process.proc.poll() is not None:
+            _process = TrainingProcess()
+        return _process
 
 
 class Trainer:
-    """Trains ``run`` in the background until ``stop()``, ``stop_epoch``, divergence or idleness."""
+    """A session's run while it trains in the training process, from Play until it comes back."""
 
-    def __init__(self, run: ac.TrainingRun, stop_epoch: int | None, rate: float | None = None,
-                 wait_for_page: bool = False) -> None:
-        """``wait_for_page``: train only once ``release()`` is called (by the page, when its first frame is
-        built), so the rerun that Play starts does not compete with training for the CPU."""
-        _freeze_long_lived_objects()
-        self.run, self.stop_epoch = run, stop_epoch
-        self.rate = rate                      # steps per second, or None for as fast as possible
-        self.lock = RunLock()
-        self.finished: str | None = None      # "limit", "diverged" or "idle" when the thread ended itself
+    def __init__(self, run: ac.TrainingRun, stop_epoch: int | None, rate: float | None = None) -> None:
+        self.run, self.sid = run, uuid.uuid4().hex
+        self.finished: str | None = None   # "limit", "diverged", "idle" or "error: ..." once it ended by itself
         self.steps_per_second = 0.0
-        self._halt = threading.Event()
-        self._released = threading.Event()
-        if not wait_for_page:
-            self._released.set()
-        self._beat = time.monotonic()
-        self._thread = threading.Thread(target=self._loop, name="adjoint-trainer", daemon=True)
-        self._thread.start()
+        self._returned: Snapshot | None = None
+        self._left = threading.Event()
+        self._lock = threading.Lock()      # one sync or stop at a time
+        self._process = training_process()
+        self._process.play(self, run.snapshot(), stop_epoch, rate)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """Still training (or about to tell that it ended)."""
+        return not self._left.is_set()
 
-    def heartbeat(self) -> None:
-        """Called by each redraw: the page is still watching."""
-        self._beat = time.monotonic()
+    def left(self, finished: str | None, snap: Snapshot | None) -> None:
+        """Called by the reader thread when the run comes back (``snap`` None if the process died)."""
+        self.finished, self._returned = finished, snap
+        self._left.set()
 
-    def release(self) -> None:
-        """Let a trainer made with ``wait_for_page`` start (called after each frame; only the first counts)."""
-        self._released.set()
+    def set_rate(self, rate: float | None) -> None:
+        """Steps per second from now on (None: as fast as possible)."""
+        self._process.send("rate", self.sid, rate)
+
+    def sync(self) -> None:
+        """Bring the session's run up to date with the training; each redraw calls it (it also tells the
+        process that the page is still watching)."""
+        with self._lock:
+            progress = self._process.ask("sync", self.sid) if self.alive else None
+            if progress is None:
+                self._left.wait(REPLY_TIMEOUT)   # it is on its way back
+                self._take_back()
+                return
+            run = self.run
+            np.copyto(run.net.theta, progress.theta)
+            run.step_count, run.epoch_count, run.diverged = progress.step_count, progress.epoch_count, progress.diverged
+            run.history.steps.load(progress.steps, progress.steps_from)
+            run.history.epochs.load(progress.epochs, progress.epochs_from)
+            self.steps_per_second = progress.steps_per_second
+
+    def copy(self) -> ac.TrainingRun:
+        """A copy of the run as it is in training now (for a download while playing)."""
+        snap = self._process.ask("copy", self.sid) if self.alive else None
+        if snap is None:
+            self.stop()
+            return self.run
+        return ac.TrainingRun.from_snapshot(snap)
 
     def stop(self) -> None:
-        """Stop after the current slice and wait for the thread (at most one slice)."""
-        self._halt.set()
-        self._released.set()
-        self._thread.join()
+        """Take the run back (Pause): on return the session's run is exactly the trained run."""
+        with self._lock:
+            if self.alive:
+                self._process.send("stop", self.sid)
+                self._left.wait(REPLY_TIMEOUT)
+            self._take_back()
 
-    def _due(self, since: float, done: int) -> int | None:
-        """Steps owed at the current rate limit (None: no limit)."""
-        if self.rate is None:
-            return None
-        return int(self.rate * (time.perf_counter() - since)) - done
-
-    def _loop(self) -> None:
-        if not self._released.wait(IDLE) or self._halt.is_set():   # the page never drew a frame, or Pause
-            self.finished = None if self._halt.is_set() else "idle"
-            return
-        run = self.run
-        t0, steps0 = time.perf_counter(), run.step_count
-        start, done = t0, 0
-        while not self._halt.is_set():
-            if time.monotonic() - self._beat > IDLE:
-                self.finished = "idle"
-                return
-            due = self._due(start, done)
-            if due is not None and due <= 0:
-                time.sleep(min(1.0 / self.rate, 0.05))
-                continue
-            with self.lock.training():
-                done += run.run_for(SLICE, max_steps=due, until_epoch=self.stop_epoch)
-                elapsed = time.perf_counter() - t0
-                if elapsed > 0.5 and run.step_count > steps0:   # the rate over the last half second or so
-                    self.steps_per_second = (run.step_count - steps0) / elapsed
-                    t0, steps0 = time.perf_counter(), run.step_count
-                if run.diverged:
-                    self.finished = "diverged"
-                elif self.stop_epoch is not None and run.epoch_count >= self.stop_epoch:
-                    self.finished = "limit"
-            if self.finished:
-                return
-            self.lock.give_way()   # a redraw waiting for the run goes first
+    def _take_back(self) -> None:
+        if self._returned is not None:
+            self.run.restore(self._returned)
+            self._returned = None
