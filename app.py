@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from ui import theme
+
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide")
+st.html(theme.PAGE_CSS)
 st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page("app_pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),

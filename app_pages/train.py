@@ -9,9 +9,9 @@ ss = st.session_state
 ss.setdefault("playing", False)
 
 st.title("Train")
-st.markdown("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
-            "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
-            "back to μ₀ with one vector-Jacobian product per layer.")
+st.caption("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
+           "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
+           "back to μ₀ with one vector-Jacobian product per layer.")
 
 # One-off messages (a share link's ignored parameters, a new run started) are shown by the controls fragment,
 # so the next click there clears them; an error stays until the sidebar input is fixed (a full run).
@@ -29,9 +29,9 @@ else:
         settings.sync_url(choice.config, choice.seed)
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
-run = session.get_run(keep_training=True)
-if run.config.description:
-    st.caption(run.config.description)
+preset = ac.presets[ss[settings.W + "preset"]]
+if preset.description:   # what the preset in the sidebar shows, shown with every page run
+    st.caption(f"**{preset.label}**: {preset.description}")
 
 
 def live_view() -> None:
@@ -78,7 +78,8 @@ def controls() -> None:
     cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                    help="Start this setup again from step 0 (same seed, same initial weights).")
     cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
-                          help="Training steps per second while playing; slow speeds let you watch single steps.")
+                          help="Training steps per second while playing; slow speeds let you watch single steps, "
+                               "and Demo plays the whole run up to its epoch limit in about 20 s.")
     if playing:
         live_frames()
     else:

@@ -308,3 +308,48 @@ def test_play_stops_exactly_at_the_epoch_limit():
     time.sleep(0.3)
     at.button(key="btn_play").click().run()
     assert run_of(at).epoch_count > 300
+
+
+@pytest.mark.parametrize("query", [{}, {"preset": "nonlinear-relu", "lr": "0.01", "seed": "3"},
+                                   {"preset": "deep-sigmoid-vanishing", "samples": "300"}])
+def test_a_fresh_session_from_a_link_starts_its_run_without_a_new_run_notice(query):
+    at = app(query)
+    assert not at.exception and not errors(at)
+    assert not [i.value for i in at.info if "new run" in i.value]
+    assert step_count(at) == 0
+    if "seed" in query:
+        assert run_of(at).seed == int(query["seed"]) and run_of(at).config.lr == float(query["lr"])
+
+
+@pytest.mark.parametrize("name", [n for n in ac.presets if ac.presets[n].description])
+def test_the_preset_description_shows_after_choosing_it_and_after_a_step(name):
+    at = app()
+    at.selectbox(key=W + "preset").set_value(name).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert ac.presets[name].description in captions and ac.presets[name].label in captions
+    at.button(key="btn_step").click().run()
+    assert ac.presets[name].description in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("value, shown", [(0.28341, "0.2834"), (550.43, "550.4"), (1.3579, "1.358"),
+                                          (5.1234e-4, "5.12e-4"), (1.4e6, "1.40e+6"), (0.0, "0"),
+                                          (float("nan"), "–"), (3.2e-12, "3.20e-12")])
+def test_losses_are_shown_in_at_most_eight_characters(value, shown):
+    from ui.live import _fmt_loss
+    assert _fmt_loss(value) == shown and len(shown) <= 8
+
+
+def test_demo_speed_plays_the_whole_run_in_about_twenty_seconds():
+    at = app()
+    at.select_slider(key="speed").set_value("Demo (~20 s)").run()
+    at.button(key="btn_play").click().run()
+    trainer = at.session_state["trainer"]
+    run = run_of(at)
+    total = run.config.epochs * run.steps_per_epoch
+    assert trainer is not None and at.session_state["playing"]
+    from ui import session
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(session, "ss", at.session_state)
+        assert session.rate(run) == pytest.approx(total / session.DEMO_SECONDS)
+    at.button(key="btn_play").click().run()
+    assert not at.session_state["playing"]

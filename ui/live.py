@@ -30,7 +30,13 @@ KEEP = b"keep"          # a live chart's payload meaning "leave it as it is"
 
 
 def _fmt_loss(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{v:.3e}"
+    """A loss in at most 8 characters (a metric on a 1280-pixel projector): 0.2834, 550.4, 5.12e-4, 1.40e+6."""
+    if not math.isfinite(v):
+        return "–"
+    if 1e-3 <= abs(v) < 1e4 or v == 0:
+        return f"{v:.4g}"
+    mantissa, exponent = f"{v:.2e}".split("e")
+    return f"{mantissa}e{int(exponent):+d}"
 
 
 def status(run: ac.TrainingRun) -> None:

@@ -13,7 +13,8 @@ from .worker import Trainer
 
 ss = st.session_state
 RUN_KEY = "run"
-SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Max": None}
+SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
+DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long: slow enough to talk over
 DEFAULT_PRESET = "wave2d-relu"
 LABELS = {"target": "target", "formula": "formula", "dim": "inputs", "samples": "samples", "noise": "noise",
           "test_fraction": "test fraction", "hidden": "hidden sizes", "activation": "activations",
@@ -51,6 +52,14 @@ def pause() -> None:
     ss.playing = False
 
 
+def rate(run: ac.TrainingRun) -> float | None:
+    """Play's steps per second at the chosen speed (None: as fast as possible)."""
+    speed = ss.get("speed", "Max")
+    if speed.startswith("Demo"):
+        return max(1.0, run.config.epochs * run.steps_per_epoch / DEMO_SECONDS)
+    return SPEEDS[speed]
+
+
 def play() -> None:
     """Start background training of the session's run up to its epoch limit (or on, once past it)."""
     t = trainer()
@@ -60,7 +69,7 @@ def play() -> None:
     run = get_run()
     limit = run.config.epochs
     ss.stop_epoch = limit if run.epoch_count < limit else None
-    ss.trainer = Trainer(run, ss.stop_epoch, SPEEDS[ss.get("speed", "Max")])
+    ss.trainer = Trainer(run, ss.stop_epoch, rate(run))
     ss.playing = True
 
 
@@ -77,6 +86,10 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
     Structural changes (data, sizes, activations, init, seed) start a new run; lr, beta, weight decay,
     batch size, optimiser and loss change the running model. Raises ConfigError, leaving the run as it was.
     """
+    if RUN_KEY not in ss:   # a new session (a share link, a refresh): its first run is the link's setup
+        set_run(ac.TrainingRun(config, seed, data=data))
+        ss["run_data"] = data
+        return None
     run = get_run(keep_training=True)
     changed = structure_changes(run.config, config)
     if run.seed != seed:
@@ -118,7 +131,7 @@ def set_playing(on: bool) -> None:
 def set_speed() -> None:
     t = trainer()
     if t is not None:
-        t.set_rate(SPEEDS[ss.speed])
+        t.set_rate(rate(t.run))
 
 
 def reset() -> None:

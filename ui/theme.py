@@ -29,6 +29,9 @@ _AXIS = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "automargi
 TEMPLATE = {"layout": {"font": {"family": FONT, "color": TEXT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
                        "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"font": {"family": FONT}}}}
 STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
+# Less empty space above each page's title (Streamlit's default is 6rem): at a projector's 1280x720 the Train
+# page's buttons, status, loss chart and mu flow then fit on the first screen.
+PAGE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>'
 
 
 def layer_palette(n: int) -> list[str]:
