@@ -29,8 +29,8 @@ else:
         settings.sync_url(choice.config, choice.seed)
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
-preset = ac.presets[ss[settings.W + "preset"]]
-if preset.description:   # what the preset in the sidebar shows, shown with every page run
+preset = ac.presets.get(ss.get(settings.W + "preset"))
+if preset is not None and preset.description:   # what the preset in the sidebar shows, shown with every page run
     st.caption(f"**{preset.label}**: {preset.description}")
 
 
@@ -46,9 +46,11 @@ def live_view() -> None:
             else:                            # epoch limit or divergence: show the paused page
                 session.pause()
                 st.rerun()
-    live.status(run)
-    live.fast_charts(run)
-    live.heavy_charts(run)
+    if ss.playing:
+        live.board(run)
+    else:
+        live.status(run)
+        live.charts(run)
 
 
 @st.fragment(run_every=live.TICK)
@@ -61,8 +63,8 @@ def live_frames() -> None:
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
     first frame comes sooner. While playing, the live view is a nested fragment that redraws itself every
-    TICK seconds; Pause drops it, which stops its timer. Paused, the view sits in a plain container at the
-    same place, so a chart that is sent again unchanged after Play stays as it is in the browser."""
+    TICK seconds; Pause drops it, which stops its timer. Paused, the view sits in a container in the nested
+    fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
     run = session.get_run(keep_training=True)
@@ -83,9 +85,10 @@ def controls() -> None:
     if playing:
         live_frames()
     else:
+        live.new_board()   # the next Play starts a new board
         with st.container():
             live_view()
 
 
-live.new_page_run()
+live.new_board()
 controls()

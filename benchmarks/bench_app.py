@@ -11,7 +11,6 @@ Starts ``streamlit run app.py`` on a free loopback port, opens the Train page in
   (b) chart refreshes per second seen in the browser while playing, per chart: a MutationObserver installed
       before the page loads notes each draw of new data in each keyed chart's Plotly div (a new calcdata:
       a remount or a Plotly.react) and every change of the Step/Epoch metrics; nothing polls;
-      with the app's live charts it also reads their own draw timings (window.__abpChartStats);
   (c) Pause latency: Play again, let it run, dispatch a click on Pause; time until the Step counter stops
       (a click that changes nothing within 5 s is counted as lost and sent again).
 
@@ -62,9 +61,9 @@ OBSERVER_JS = """
     let k = kind.get(el);
     if (k === undefined) {
       const gd = el.closest('.js-plotly-plot');
-      const box = gd && gd.closest('[class*="st-key-"]');
+      const box = gd && !gd.dataset.chart && gd.closest('[class*="st-key-"]');   // paused: a keyed st.plotly_chart
       const m = box && box.className.match(/st-key-(\\S+)/);
-      k = m ? [m[1], gd] : ['', null];
+      k = gd && gd.dataset.chart ? [gd.dataset.chart, gd] : m ? [m[1], gd] : ['', null];   // playing: the board
       if (el.isConnected) kind.set(el, k);
     }
     return k;
@@ -245,7 +244,7 @@ def one_session(browser, url: str, epochs: int, hold: float, server_pid: int) ->
         out["charts"] = sorted(b["first"])
         # (a) and (b)
         srv_cpu0, brw_cpu0 = cpu_seconds(server_pid), sum(map(cpu_seconds, browser_pids(server_pid)))
-        t_play = page.evaluate("() => { window.__abpChartStats = {}; return performance.now(); }")
+        t_play = page.evaluate("() => performance.now()")
         page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
         page.wait_for_function("(t) => window.__bench.epoch.some(([_, v]) => v.replace(/,/g, '') === t)",
                                arg=str(epochs), polling=250, timeout=180_000)
@@ -256,7 +255,6 @@ def one_session(browser, url: str, epochs: int, hold: float, server_pid: int) ->
         out["browser_cpu_s"] = sum(map(cpu_seconds, browser_pids(server_pid))) - brw_cpu0
         out["renders"] = {k: render_stats(v, t_play, t_end) for k, v in b["renders"].items()}
         out["step_updates"] = render_stats([t for t, _ in b["step"]], t_play, t_end)
-        out["draw_ms"] = page.evaluate("() => window.__abpChartStats || null")
         out["t_play"], out["t_end"] = t_play, t_end
         # (c)
         pause_latency(page, out, hold)
@@ -390,10 +388,8 @@ def report(sessions: list[dict], epochs: int, engine: list[float]) -> None:
           "  (target >= 5/s throughout)")
     for k in sorted({k for s in ok for k in s["renders"]}):
         st = [s["renders"][k] for s in ok if k in s["renders"]]
-        draws = [s["draw_ms"][k] for s in ok if s.get("draw_ms") and k in s["draw_ms"]]
-        cost = f"  browser {median([d['ms'] / max(d['draws'], 1) for d in draws]):3.0f} ms/draw" if draws else ""
         print(f"    {k:<14} {median([r[0] for r in st]):5.1f}/s  min {median([r[1] for r in st]):3.0f}/s  "
-              f"gap {median([r[2] for r in st]):5.0f} ms{cost}")
+              f"gap {median([r[2] for r in st]):5.0f} ms")
     if ok:
         st = [s["step_updates"] for s in ok]
         print(f"    {'Step metric':<14} {median([r[0] for r in st]):5.1f}/s  min {median([r[1] for r in st]):3.0f}/s  "

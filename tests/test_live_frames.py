@@ -1,96 +1,89 @@
-"""The Train page's frame schedule while playing: fast charts every frame, heavy chart groups in turn.
+"""The Train page's live board while playing (ui/live.py): which charts each frame redraws and what it sends.
 
-AppTest cannot show this (every AppTest run is a full run, and run_every never fires), so the scheduler in
-ui/live.py runs here against a recording stand-in for Streamlit's session state and chart calls.
+AppTest cannot show this (every AppTest run is a full run, and run_every never fires), so the frame schedule
+and the board's payloads are checked here directly, against a plain dict standing in for the session state.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 
 import pytest
 
 import adjoint_core as ac
-from ui import live
+from ui import figures, live
 
 HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatmap", "grad_chart": "grad"}
+ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
 
 
 @pytest.fixture
-def frames(monkeypatch):
-    """Run frames of heavy_charts; each returns {key: "draw" | "keep" | "still"} for that frame."""
+def state(monkeypatch):
     state: dict = {"playing": True}
-    sent: list[tuple[str, str]] = []
     monkeypatch.setattr(live, "ss", state)
-    monkeypatch.setattr(live, "_plot", lambda fig, key: sent.append((key, "draw")))
-    monkeypatch.setattr(live, "_live_chart", lambda key, data, height: sent.append(
-        (key, "keep" if data == live.KEEP else "data")))
-    monkeypatch.setattr(live, "_paused_chart", lambda fig, key: sent.append((key, "still")))
-    monkeypatch.setattr(live, "_preload_plotly", lambda: None)
-    monkeypatch.setattr(live, "_serve_plotly", lambda: None)
-    monkeypatch.setattr(live.st, "columns", lambda n: [contextlib.nullcontext() for _ in range(n)])
+    return state
+
+
+def wave(steps: int = 3) -> ac.TrainingRun:
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
-    run.run_steps(3)
-
-    def frame(r: ac.TrainingRun = run) -> dict[str, str]:
-        sent.clear()
-        live.heavy_charts(r)
-        return dict(sent)
-    live.new_page_run()
-    return state, frame
+    run.run_steps(steps)
+    return run
 
 
-def test_after_play_heavy_groups_are_drawn_one_per_frame_then_in_turn(frames):
-    state, frame = frames
-    first = [frame() for _ in range(3)]
-    # frame 0 draws the fit group and holds the others as empty charts of their height; 1 and 2 draw those
-    assert first[0] == {"fit_chart": "draw", "slice_chart": "draw", "mu_heatmap": "keep", "grad_chart": "keep"}
-    assert first[1] == {"fit_chart": "keep", "slice_chart": "keep", "mu_heatmap": "draw", "grad_chart": "keep"}
-    assert first[2] == {"fit_chart": "keep", "slice_chart": "keep", "mu_heatmap": "keep", "grad_chart": "draw"}
-    later = [frame() for _ in range(4 * len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
-    for f in later:
-        drawn = {HEAVY_KEYS[k] for k, v in f.items() if v == "draw"}
-        assert len(drawn) <= 1, f"more than one heavy group in a frame: {f}"
-        assert set(f) == set(HEAVY_KEYS), "every heavy chart is sent each frame, drawn or kept"
-    turns = [HEAVY_KEYS[k] for f in later for k, v in f.items() if v == "draw" and k != "slice_chart"]
-    assert turns[:4] == ["fit", "mu_heatmap", "grad", "fit"], "the turns go on after the group drawn last"
+def test_the_first_frame_draws_everything_then_fast_charts_every_frame_and_heavy_groups_in_turn():
+    assert live.due_groups(0) == list(live.GROUPS)
+    later = [live.due_groups(f) for f in range(1, 1 + 4 * len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
+    assert all(groups[0] == "fast" and len(groups) <= 2 for groups in later)
+    turns = [groups[1] for groups in later if len(groups) == 2]
+    assert turns[:4] == ["fit", "mu_heatmap", "grad", "fit"]
     per_cycle = len(live.HEAVY_GROUPS) * live.HEAVY_EVERY
     for start in range(0, len(later), per_cycle):
-        cycle = later[start:start + per_cycle]
-        assert {HEAVY_KEYS[k] for f in cycle for k, v in f.items() if v == "draw"} == set(live.HEAVY_GROUPS)
+        assert {g for groups in later[start:start + per_cycle] for g in groups[1:]} == set(live.HEAVY_GROUPS)
 
 
-def test_a_new_page_run_draws_afresh_and_pausing_draws_everything(frames):
-    state, frame = frames
-    for _ in range(5):
-        frame()
-    live.new_page_run()
-    assert frame()["fit_chart"] == "draw"
-    state["playing"] = False
-    assert set(frame().values()) == {"draw"}
+def test_a_frame_sends_the_status_and_the_charts_due(state):
+    run, heights = wave(), {}
+    first = live.board_payload(run, 0, heights, changed=True)
+    assert set(first["charts"]) == ALL_KEYS and set(heights) == ALL_KEYS
+    assert [[key for key, _, _ in row] for row in first["rows"]] == [
+        ["loss_chart", "mu_bar"], ["fit_chart"], ["slice_chart"], ["mu_heatmap", "grad_chart"]]
+    assert dict(first["status"])["Step"] == "3" and dict(first["status"])["Epoch"] == "0"
+    assert all(fig["config"] == {"staticPlot": True} for fig in first["charts"].values())
+    run.run_steps(2)
+    second = live.board_payload(run, 1, heights, changed=True)
+    assert set(second["charts"]) == {"loss_chart", "mu_bar"} and dict(second["status"])["Step"] == "5"
+    assert second["rows"] == first["rows"], "the layout stays put"
+    loss = second["charts"]["loss_chart"]["data"][0]
+    assert len(loss["x"]) == 5                       # the new steps are on the chart
+    json.loads(figures.to_json(second))              # one JSON document, as sent
 
 
-def test_play_on_a_paused_page_keeps_each_heavy_chart_until_its_turn(frames):
-    state, frame = frames
-    state["playing"] = False
-    assert set(frame().values()) == {"draw"}        # paused: every chart drawn
-    state["playing"] = True                          # Play reruns the controls only: no new page run
-    seen = [frame() for _ in range(len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
-    assert set(seen[0].values()) == {"still"}, "the first frame after Play touched a heavy chart"
-    for key, group in HEAVY_KEYS.items():
-        states = [f[key] for f in seen]
-        first = states.index("draw")
-        assert set(states[:first]) == {"still"} and "still" not in states[first:], (key, states)
-    turns = [HEAVY_KEYS[k] for f in seen for k, v in f.items() if v == "draw" and k != "slice_chart"]
-    assert turns == list(live.HEAVY_GROUPS), "each group's turn comes once, in order"
+def test_a_frame_without_a_new_step_sends_only_the_status(state):
+    run, heights = wave(), {}
+    live.board_payload(run, 0, heights, changed=True)
+    idle = live.board_payload(run, 1, heights, changed=False)
+    assert idle["charts"] == {} and dict(idle["status"])["Step"] == "3"
+    assert len(figures.to_json(idle)) < 1000
 
 
-def test_play_at_step_0_replaces_the_placeholders_one_group_per_frame(frames):
-    state, frame = frames
-    fresh = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
-    state["playing"] = False
-    frame(fresh)                                     # paused at step 0: "No training steps yet" everywhere
-    state["playing"] = True
-    first = [frame(fresh) for _ in range(len(live.HEAVY_GROUPS))]
-    drawn = [[HEAVY_KEYS[k] for k, v in f.items() if v == "draw" and k != "slice_chart"] for f in first]
-    assert drawn == [[g] for g in live.HEAVY_GROUPS]
+def test_board_skips_charts_when_no_step_was_taken_and_restarts_after_new_board(state, monkeypatch):
+    sent = []
+    monkeypatch.setattr(live, "_board", lambda key, data, height: sent.append(json.loads(data)))
+    run = wave()
+    live.new_board()
+    live.board(run)
+    live.board(run)                                  # the trainer took no step in between
+    run.run_steps(1)
+    live.board(run)
+    assert [set(p["charts"]) for p in sent] == [ALL_KEYS, set(), {"loss_chart", "mu_bar"}]
+    live.new_board()                                 # a full page run: the board is drawn afresh
+    live.board(run)
+    assert set(sent[-1]["charts"]) == ALL_KEYS
+
+
+def test_a_1d_target_has_no_slice_row(state):
+    run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
+    run.run_steps(2)
+    payload = live.board_payload(run, 0, {}, changed=True)
+    assert [[key for key, _, _ in row] for row in payload["rows"]] == [
+        ["loss_chart", "mu_bar"], ["fit_chart"], ["mu_heatmap", "grad_chart"]]

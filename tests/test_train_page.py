@@ -305,9 +305,13 @@ def test_play_stops_exactly_at_the_epoch_limit():
     assert run_of(at).epoch_count == 300 and metric(at, "Epoch") == "300"
     assert at.button(key="btn_play").label == "Play"
     at.button(key="btn_play").click().run()      # past the limit, Play goes on until paused
-    time.sleep(0.3)
+    trainer = at.session_state["trainer"]
+    deadline = time.time() + 120
+    while run_of(at).epoch_count <= 300 and time.time() < deadline:
+        trainer.sync()
+        time.sleep(0.05)
     at.button(key="btn_play").click().run()
-    assert run_of(at).epoch_count > 300
+    assert run_of(at).epoch_count > 300 and at.button(key="btn_play").label == "Play"
 
 
 @pytest.mark.parametrize("query", [{}, {"preset": "nonlinear-relu", "lr": "0.01", "seed": "3"},

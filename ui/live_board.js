@@ -1,0 +1,119 @@
+// The Train page's live board (ui/live.py): while training, the status and every chart in one element,
+// redrawn in place. Each update is one JSON payload:
+//   {plotly: URL path of plotly.min.js, status: [[label, value], ...],
+//    rows: [[[key, weight, height], ...], ...], charts: {key: figure, ...}}
+// `charts` holds only the figures to redraw this time; the others stay as they are. The status boxes carry
+// the test ids of st.metric, so a test reads the status in the same way paused or playing. Each chart div
+// counts its redraws in data-draws (read by benchmarks/bench_app.py).
+
+function plotlyUrl(path) {   // beside Streamlit's own bundle, so a baseUrlPath or a proxy prefix is kept
+  const main = [...document.scripts].map((s) => s.src).find((s) => /\/static\/js\/index\.[^/]*\.js/.test(s));
+  return main ? main.replace(/static\/js\/index\.[^/]*\.js.*$/, path) : new URL(path, document.baseURI).href;
+}
+
+function loadPlotly(path) {   // the page's window.Plotly (Streamlit's own charts) when there is one
+  if (!window.__abpPlotly) {
+    window.__abpPlotly = new Promise((resolve, reject) => {
+      if (window.Plotly) return resolve(window.Plotly);
+      const s = document.createElement("script");
+      s.src = plotlyUrl(path);
+      s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly.js did not define Plotly")));
+      s.onerror = () => { window.__abpPlotly = null; reject(new Error("could not load " + s.src)); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__abpPlotly;
+}
+
+const CSS = `
+.abp-board { display: flex; flex-direction: column; gap: 1rem; width: 100%; }
+.abp-row { display: flex; gap: 1rem; width: 100%; }
+.abp-status { display: flex; flex-wrap: wrap; gap: 1rem; }
+.abp-status > div { flex: 1 1 7rem; min-width: 0; }
+.abp-status [data-testid="stMetricLabel"] { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); }
+.abp-status [data-testid="stMetricValue"] { font-size: 2.25rem; line-height: 1.4; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; color: rgb(49, 51, 63); }
+@media (max-width: 640px) { .abp-row { flex-direction: column; } }
+`;
+
+function build(parent, board) {
+  const root = document.createElement("div");
+  root.className = "abp-board";
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  const status = document.createElement("div");
+  status.className = "abp-status";
+  root.append(style, status);
+  root.charts = {};
+  for (const row of board.rows) {
+    const line = document.createElement("div");
+    line.className = "abp-row";
+    for (const [key, weight, height] of row) {
+      const div = document.createElement("div");
+      div.dataset.chart = key;
+      div.dataset.draws = "0";
+      div.style.flex = `${weight} 1 0`;
+      div.style.minWidth = "0";
+      div.style.height = `${height}px`;
+      line.appendChild(div);
+      root.charts[key] = div;
+    }
+    root.appendChild(line);
+  }
+  root.layout = JSON.stringify(board.rows);
+  parent.replaceChildren(root);
+  return root;
+}
+
+function showStatus(root, status) {
+  const boxes = root.querySelector(".abp-status");
+  if (boxes.children.length !== status.length) {
+    boxes.replaceChildren(...status.map(() => {
+      const box = document.createElement("div");
+      box.dataset.testid = "stMetric";
+      box.innerHTML = '<div data-testid="stMetricLabel"></div><div data-testid="stMetricValue"></div>';
+      return box;
+    }));
+  }
+  status.forEach(([label, value], i) => {
+    const [l, v] = boxes.children[i].children;
+    if (l.textContent !== label) l.textContent = label;
+    if (v.textContent !== value) v.textContent = value;
+  });
+}
+
+async function draw(div, path) {   // the newest figure waiting for this div, until none is left
+  div.busy = true;
+  try {
+    const Plotly = await loadPlotly(path);
+    while (div.next) {
+      const fig = div.next;
+      div.next = null;
+      await Plotly.react(div, fig.data, fig.layout, fig.config);
+      div.dataset.draws = String(Number(div.dataset.draws) + 1);
+    }
+  } catch (e) {
+    div.textContent = "Chart error: " + e.message;
+  } finally {
+    div.busy = false;
+  }
+}
+
+export default function ({ data, parentElement }) {
+  if (!data || !data.byteLength) return;
+  const board = JSON.parse(new TextDecoder().decode(data));
+  if (!board.rows) {   // paused: fetch plotly.js once the page is idle, so the first Play need not wait for it
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
+    later(() => loadPlotly(board.plotly).catch(() => {}), { timeout: 3000 });
+    return;
+  }
+  let root = parentElement.querySelector(":scope > div.abp-board");
+  if (!root || root.layout !== JSON.stringify(board.rows)) root = build(parentElement, board);
+  showStatus(root, board.status);
+  for (const [key, fig] of Object.entries(board.charts)) {
+    const div = root.charts[key];
+    if (!div) continue;
+    div.next = fig;   // replaces a figure still waiting: a slow browser skips frames instead of falling behind
+    if (!div.busy) draw(div, board.plotly);
+  }
+}
