@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import live, session, settings
+from ui import follow, live, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -12,6 +12,9 @@ st.title("Train")
 st.caption("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
            "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
            "back to μ₀ with one vector-Jacobian product per layer.")
+
+if urlstate.FOLLOW_PARAM in st.query_params and follow.follower_view(st.query_params[urlstate.FOLLOW_PARAM]):
+    st.stop()   # a follower's page: the teacher's run, nothing of its own
 
 # One-off messages (a share link's ignored parameters, a new run started) are shown by the controls fragment,
 # so the next click there clears them; an error stays until the sidebar input is fixed (a full run).
@@ -29,6 +32,7 @@ else:
         settings.sync_url(choice.config, choice.seed)
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
+follow.share_panel()
 preset = ac.presets.get(ss.get(settings.W + "preset"))
 if preset is not None and preset.description:   # what the preset in the sidebar shows, shown with every page run
     st.caption(f"**{preset.label}**: {preset.description}")
@@ -46,6 +50,7 @@ def live_view() -> None:
             else:                            # epoch limit or divergence: show the paused page
                 session.pause()
                 st.rerun()
+    follow.attach(run)
     if ss.playing:
         live.board(run)
     else:

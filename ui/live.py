@@ -24,6 +24,7 @@ import adjoint_core as ac
 from adjoint_core.targets import grid
 
 from . import figures, theme
+from .worker import Trainer
 
 ss = st.session_state
 FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
@@ -53,11 +54,10 @@ def _fmt_loss(v: float) -> str:
     return f"{mantissa}e{int(exponent):+d}"
 
 
-def status_values(run: ac.TrainingRun) -> list[tuple[str, str, str]]:
+def status_values(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[str, str, str]]:
     """(label, value, help) of the status metrics: step, epoch, train and test loss, speed."""
     h = run.history
     loss, test = h.loss, h.test_loss
-    trainer = ss.get("trainer")
     return [("Step", f"{run.step_count:,}", "Training steps (mini-batches) so far."),
             ("Epoch", f"{run.epoch_count:,}", f"{run.steps_per_epoch} steps per epoch"),
             ("Train loss", _fmt_loss(float(np.mean(loss[-run.steps_per_epoch:])) if len(loss) else math.nan),
@@ -70,7 +70,7 @@ def status_values(run: ac.TrainingRun) -> list[tuple[str, str, str]]:
 
 def status(run: ac.TrainingRun) -> None:
     """The status as a row of metrics; a divergence warning when there is one."""
-    for col, (label, value, help_text) in zip(st.columns(5), status_values(run)):
+    for col, (label, value, help_text) in zip(st.columns(5), status_values(run, ss.get("trainer"))):
         col.metric(label, value, help=help_text)
     if run.diverged:
         st.warning(f"**Training diverged**: {run.diverged}. Paused, and the parameters were set back to the "
@@ -146,7 +146,7 @@ def charts(run: ac.TrainingRun) -> None:
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
         for col, (key, _) in zip(cols, shown):
             col.plotly_chart(figs[key], width="stretch", key=key, config=theme.CONFIG, theme=None)
-    _board(key="plotly_preload", data=figures.to_json({"plotly": PLOTLY_URL}).encode(), height="content")
+    show_board(figures.to_json({"plotly": PLOTLY_URL}).encode(), key="plotly_preload")
 
 
 # --- playing -----------------------------------------------------------------------------------------
@@ -161,17 +161,35 @@ def due_groups(frame: int) -> list[str]:
     return ["fast"]
 
 
+def live_figures(run: ac.TrainingRun, groups: list[str]) -> dict[str, dict]:
+    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw)."""
+    return {key: {**fig, "config": theme.STATIC} for group in groups for key, fig in GROUPS[group](run).items()}
+
+
+def board_rows(heights: dict[str, int]) -> list[list]:
+    """LAYOUT's rows as the board draws them: [[key, width weight, height], ...] for the charts in ``heights``."""
+    rows = [[[key, weight, heights[key]] for key, weight in row if key in heights] for row in LAYOUT]
+    return [row for row in rows if row]
+
+
+def board_status(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[str, str]]:
+    return [(label, value) for label, value, _ in status_values(run, trainer)]
+
+
 def board_payload(run: ac.TrainingRun, frame: int, heights: dict[str, int], changed: bool) -> dict:
     """One frame of the live board: the status and the figures of the groups due (none if ``changed`` is
     false: no step since the last frame).  ``heights``: each chart's height, filled in by the first frame
     (which draws every chart), so the board's layout stays put between frames."""
-    figs = {key: {**fig, "config": theme.STATIC}
-            for group in (due_groups(frame) if changed else []) for key, fig in GROUPS[group](run).items()}
+    figs = live_figures(run, due_groups(frame) if changed else [])
     if not heights:
         heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
-    rows = [[[key, weight, heights[key]] for key, weight in row if key in heights] for row in LAYOUT]
-    return {"plotly": PLOTLY_URL, "status": [(label, value) for label, value, _ in status_values(run)],
-            "rows": [row for row in rows if row], "charts": figs}
+    return {"plotly": PLOTLY_URL, "status": board_status(run, ss.get("trainer")), "rows": board_rows(heights),
+            "charts": figs}
+
+
+def show_board(payload: bytes, key: str = "live_board") -> None:
+    """The live board element with this frame's payload (JSON bytes)."""
+    _board(key=key, data=payload, height="content")
 
 
 def board(run: ac.TrainingRun) -> None:
@@ -180,8 +198,7 @@ def board(run: ac.TrainingRun) -> None:
     changed = frame == 0 or run.step_count != ss.get("_board_step")
     if frame == 0:
         ss["_board_heights"] = {}
-    payload = board_payload(run, frame, ss["_board_heights"], changed)
-    _board(key="live_board", data=figures.to_json(payload).encode(), height="content")
+    show_board(figures.to_json(board_payload(run, frame, ss["_board_heights"], changed)).encode())
     if changed:   # a frame that drew nothing leaves the heavy groups' turns as they were
         ss["_board_frame"], ss["_board_step"] = frame + 1, run.step_count
 

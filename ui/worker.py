@@ -115,7 +115,7 @@ class Trainer:
         self.steps_per_second = 0.0
         self._returned: Snapshot | None = None
         self._left = threading.Event()
-        self._lock = threading.Lock()      # one sync or stop at a time
+        self.lock = threading.Lock()       # held while the run is written: one sync or stop at a time
         self._process = training_process()
         self._process.play(self, run.snapshot(), stop_epoch, rate)
 
@@ -136,7 +136,7 @@ class Trainer:
     def sync(self) -> None:
         """Bring the session's run up to date with the training; each redraw calls it (it also tells the
         process that the page is still watching)."""
-        with self._lock:
+        with self.lock:
             progress = self._process.ask("sync", self.sid) if self.alive else None
             if progress is None:
                 self._left.wait(REPLY_TIMEOUT)   # it is on its way back
@@ -159,7 +159,7 @@ class Trainer:
 
     def stop(self) -> None:
         """Take the run back (Pause): on return the session's run is exactly the trained run."""
-        with self._lock:
+        with self.lock:
             if self.alive:
                 self._process.send("stop", self.sid)
                 self._left.wait(REPLY_TIMEOUT)

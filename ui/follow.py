@@ -1,0 +1,99 @@
+"""The Train page's two sides of a room (ui/rooms.py): the teacher's sharing panel and the follower's view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import adjoint_core as ac
+from adjoint_core.config import DATA_TARGET
+
+from . import live, rooms, session, settings, urlstate
+
+ss = st.session_state
+
+
+# --- the teacher ---------------------------------------------------------------------------------------
+def _open() -> None:
+    ss.pop("room_error", None)
+    try:
+        ss["room"] = rooms.open_room()
+    except rooms.RoomError as e:
+        ss["room_error"] = str(e)
+
+
+def _close() -> None:
+    rooms.close_room(ss.pop("room"))
+
+
+def share_panel() -> None:
+    """Sidebar: open a room the class can follow live (a code and a link), or close it."""
+    room = ss.get("room")
+    with st.sidebar.expander("Share live with the class", expanded=room is not None):
+        if room is None:
+            st.button("Open a room", on_click=_open, key="btn_open_room", width="stretch",
+                      help="Students open the link (or type the code) and watch this run live, read-only; "
+                           "each can take a copy of it to go on alone.")
+            if ss.get("room_error"):
+                st.error(ss["room_error"])
+            return
+        link = (st.context.url or "").split("?")[0] + f"?{urlstate.FOLLOW_PARAM}={room.code}"
+        st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
+        st.code(link, language=None)
+        st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch")
+
+
+def attach(run: ac.TrainingRun) -> None:
+    """Show this run (and its training, while playing) in the teacher's room, if one is open."""
+    room = ss.get("room")
+    if room is not None:
+        room.attach(run, session.trainer(), ss.get(settings.W + "preset"))
+
+
+# --- a follower ----------------------------------------------------------------------------------------
+def _take_copy(code: str) -> None:
+    """The room's run, as it is now, becomes this session's own run; following ends."""
+    try:
+        room = rooms.find_room(code)
+    except rooms.RoomError:   # closed meanwhile: the page says so
+        return
+    trainer = room.trainer
+    run = trainer.copy() if trainer is not None and trainer.alive else ac.TrainingRun.from_snapshot(room.run.snapshot())
+    session.set_run(run)
+    data = (run.data.x, run.data.y) if run.config.target == DATA_TARGET else None
+    ss["run_data"] = ss["uploaded"] = data
+    settings.load_into_widgets(room.preset, run.config, run.seed)
+    del st.query_params[urlstate.FOLLOW_PARAM]
+
+
+def _stop_following() -> None:
+    del st.query_params[urlstate.FOLLOW_PARAM]
+
+
+def follower_view(code: str) -> bool:
+    """The page of a follower of room ``code``: the teacher's status and charts, live and read-only.
+    Returns False (after a warning) when there is no such room: the page then works as a normal run."""
+    try:
+        room = rooms.find_room(code)
+    except rooms.RoomError as e:
+        st.warning(f"Cannot follow: {e}. This page works as your own run.", icon=":material/link_off:")
+        return False
+    st.caption(f"Following room **{room.code}**: the teacher's run, live and read-only"
+               + (f" ({room.run.config.label})" if room.run is not None and room.run.config.label else "") + ".")
+    cols = st.columns([1, 1, 3])
+    cols[0].button("Take a copy", on_click=_take_copy, args=(room.code,), key="btn_take_copy", width="stretch",
+                   help="Copy the teacher's run as it is now and go on with it alone.")
+    cols[1].button("Stop following", on_click=_stop_following, key="btn_stop_following", width="stretch")
+    ss["_seen"] = {}   # a full page run: the board is new
+
+    _frames(room.code)
+    return True
+
+
+@st.fragment(run_every=rooms.FOLLOW_TICK)
+def _frames(code: str) -> None:
+    """A follower's frame (the room by its code: a follower's session never keeps the room itself alive)."""
+    try:
+        room = rooms.find_room(code)
+    except rooms.RoomError:   # the teacher closed the room or left: the full page says so
+        st.rerun()
+    live.show_board(room.payload(ss["_seen"]), key="follow_board")
