@@ -1,0 +1,851 @@
+"""Classroom load: N simulated students on one Streamlit server, no browser (issue 12, item 1).
+
+    python benchmarks/bench_classroom.py [--students N [N ...]] [--duration S] [--url URL] [--query Q]
+                                         [--spread S] [--idle] [--settle S] [--reuse-server] [--root CHECKOUT]
+                                         [--seed K] [--json FILE]
+
+Each student is a websocket client on ``/_stcore/stream`` (subprotocol ``streamlit``; the ``websockets``
+client, which Streamlit 1.67's Starlette server already depends on) that speaks Streamlit's own protocol as
+the browser's frontend does (read from the installed bundle, ``streamlit/static``):
+
+- every rerun is a ``BackMsg.rerun_script`` carrying the URL's query string (updated by ``page_info_changed``),
+  the page's script hash, the values of every widget the page showed (the value each widget element
+  mounts with, or the one the server set), and the hashes of the cached ForwardMsgs;
+- a click adds the button's ``trigger_value`` and reruns the fragment the button lives in (``delta.fragment_id``);
+- ``auto_rerun{fragment_id, interval}`` starts a timer that asks for that fragment again every interval, with
+  ``is_auto_rerun``, whether or not a run is in progress (the server merges them); ``stop_auto_rerun`` and a
+  full run's ``new_session`` stop timers;
+- ForwardMsgs marked cacheable are kept, ``ref_hash`` messages are read from that cache, and entries expire
+  after ``maxCachedMessageAge`` runs, as in the frontend's ForwardMsgCache.
+Keeping the session: every message is read as it arrives (the server drops a client 500 messages behind), and
+the websocket library answers the server's pings; ``app_heartbeat`` is only sent when a host page asks for it.
+
+A class: the server (started here with ``streamlit run app.py`` on a free loopback port unless ``--url``) gets
+one page load first (the teacher checks the app), then every student opens the page (``?epochs=10000`` by
+default, so Play runs until Pause), waits until all have loaded, presses Play (spread over ``--spread`` s),
+lets it play ``--duration`` s (default: 8-15 s at random for each student), and presses Pause (once the button
+says Pause). Per student: time to the first page (connect to the first finished full run that drew charts),
+frames per second (finished runs that drew the Step metric while playing: an st.metric, or a [label, value]
+pair in a custom component's JSON data), training steps per second from the Step metric of those frames (and,
+as trained/s, from the paused page's Step over Play click to Pause ack), and the Pause acknowledgement (Pause
+click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
+descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
+all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
+later). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
+harness reports how long the process tree takes to go idle (training stopped).
+Only loopback servers are accepted; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import ipaddress
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.NumberInput_pb2 import NumberInput
+from streamlit.proto.Slider_pb2 import Slider
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+ROOT = Path(__file__).resolve().parents[1]
+CHARTS = {"plotly_chart", "bidi_component", "vega_lite_chart"}
+Finished = ForwardMsg.ScriptFinishedStatus
+SUCCESS = {Finished.FINISHED_SUCCESSFULLY, Finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+LOAD_TIMEOUT = 180.0      # s: every student's first page
+PAUSE_TIMEOUT = 60.0      # s: a Play button back after Pause
+IDLE_TIMEOUT = 60.0       # s: the server tree idle after the timers stop
+IDLE_WINDOW = 1.0         # s: the tree counts as idle over a window this long ...
+IDLE_CORES = 0.05         # ... using less than this share of one core
+SAMPLE_PERIOD = 0.1       # s between samples of the server tree
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the server's process tree (/proc) ---------------------------------------------------------------------
+
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def tree_pids(pid: int) -> list[int]:
+    """pid and every live descendant, from /proc/<pid>/task/*/children."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def own_cpu(pid: int) -> float:
+    """utime + stime of one process in seconds (0 when it is gone)."""
+    try:
+        f = _stat_fields(pid)
+        return (int(f[11]) + int(f[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_usage(pid: int) -> tuple[float, float]:
+    """(CPU seconds, RSS MB) of pid and its live descendants. The CPU seconds of each process are utime + stime
+    + cutime + cstime (its reaped children too), so the sum does not drop when a child exits."""
+    cpu, kb = 0.0, 0
+    for p in tree_pids(pid):
+        try:
+            cpu += sum(int(x) for x in _stat_fields(p)[11:15]) / CLK_TCK
+            with open(f"/proc/{p}/status") as f:
+                kb += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except (OSError, IndexError, ValueError):
+            continue
+    return cpu, kb / 1024
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (found through its socket's inode), if it is readable."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        inodes |= {f"socket:[{r[9]}]" for r in rows if r[3] == "0A" and int(r[1].rsplit(":", 1)[1], 16) == port}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{d}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{d}/fd")):
+                return int(d)
+        except OSError:
+            continue
+    return None
+
+
+class TreeMonitor:
+    """Samples (time, tree CPU s, own CPU s, tree RSS MB) of the server every SAMPLE_PERIOD s in the background."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.samples: list[tuple[float, float, float, float]] = []
+        self._task: asyncio.Task | None = None
+
+    def sample(self) -> None:
+        if self.pid is not None:
+            t, own, (cpu, rss) = time.monotonic(), own_cpu(self.pid), tree_usage(self.pid)
+            self.samples.append((t, cpu, own, rss))
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(SAMPLE_PERIOD)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.sample()
+
+    def cpu_at(self, t: float) -> tuple[float, float]:
+        """(tree, own) CPU seconds at time t, interpolated between samples."""
+        s = self.samples
+        i = next((k for k, x in enumerate(s) if x[0] >= t), len(s) - 1)
+        if i == 0 or s[i][0] <= t:
+            return s[i][1], s[i][2]
+        (t0, a0, b0, _), (t1, a1, b1, _) = s[i - 1], s[i]
+        w = (t - t0) / (t1 - t0)
+        return a0 + w * (a1 - a0), b0 + w * (b1 - b0)
+
+    def peak_rss(self) -> float:
+        return max((x[3] for x in self.samples), default=0.0)
+
+    def idle_since(self, t0: float) -> float | None:
+        """Seconds from t0 to the start of the first IDLE_WINDOW in which the tree used < IDLE_CORES of a core."""
+        s = [x for x in self.samples if x[0] >= t0]
+        j = 0
+        for i, a in enumerate(s):
+            j = max(j, i)
+            while j < len(s) and s[j][0] < a[0] + IDLE_WINDOW:
+                j += 1
+            if j == len(s):
+                return None
+            if (s[j][1] - a[1]) / (s[j][0] - a[0]) < IDLE_CORES:
+                return a[0] - t0
+        return None
+
+
+# --- one student: a websocket client speaking Streamlit's protocol -----------------------------------------
+
+def widget_state(kind: str, w) -> WidgetState | None:
+    """The value the frontend keeps for a widget element: the one the server set (set_value), else the one it
+    mounts with (streamlit/static: Checkbox, NumberInput, Selectbox, Radio, Slider, TextInput, FileUploader)."""
+    s = WidgetState(id=w.id)
+    if kind == "checkbox":
+        s.bool_value = w.value if w.set_value else w.default
+    elif kind == "number_input":
+        field = "value" if w.set_value else "default"
+        if not w.HasField(field):
+            return None
+        v = getattr(w, field)
+        if w.data_type == NumberInput.INT:
+            s.int_value = int(v)
+        else:
+            s.double_value = v
+    elif kind in ("selectbox", "radio"):
+        if w.set_value and w.HasField("raw_value"):
+            s.string_value = w.raw_value
+        elif w.HasField("default") and w.options:
+            s.string_value = w.options[w.default]
+        else:
+            return None
+    elif kind == "slider" and w.type == Slider.SELECT_SLIDER:
+        raw = list(w.raw_value) if w.set_value and w.raw_value else [w.options[int(i)] for i in w.default]
+        s.string_array_value.data.extend(raw)
+    elif kind == "slider":
+        s.double_array_value.data.extend(w.value if w.set_value else w.default)
+    elif kind == "text_input":
+        field = "value" if w.set_value else "default"
+        if not w.HasField(field):
+            return None
+        s.string_value = getattr(w, field)
+    elif kind == "file_uploader":
+        s.file_uploader_state_value.SetInParent()
+    else:
+        return None
+    return s
+
+
+class MessageCache:
+    """The frontend's ForwardMsg cache: cacheable messages by hash, each with the run count of its last use."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list] = {}    # hash -> [message, run count, fragment id]
+        self.runs = 0
+        self.hits = 0
+
+    def resolve(self, msg: ForwardMsg) -> ForwardMsg:
+        """Store a cacheable message; replace a reference by the cached message (with the reference's metadata)."""
+        if msg.WhichOneof("type") == "ref_hash":
+            entry = self.entries.get(msg.ref_hash)
+            if entry is None:
+                raise RuntimeError(f"cached ForwardMsg miss: {msg.ref_hash}")
+            entry[1] = self.runs
+            self.hits += 1
+            full = ForwardMsg()
+            full.CopyFrom(entry[0])
+            full.metadata.CopyFrom(msg.metadata)
+            return full
+        if msg.metadata.cacheable and msg.hash:
+            entry = self.entries.setdefault(msg.hash, [msg, self.runs, msg.delta.fragment_id])
+            entry[1] = self.runs
+        return msg
+
+    def end_run(self, max_age: int, fragment_ids: list[str]) -> None:
+        """A run finished: expire entries older than max_age runs (only the run's fragments' after a fragment run)."""
+        self.runs += 1
+        for h, (_, count, frag) in list(self.entries.items()):
+            if fragment_ids and (not frag or frag not in fragment_ids):
+                continue
+            if self.runs - count > max_age:
+                del self.entries[h]
+
+
+@dataclasses.dataclass
+class StudentResult:
+    index: int
+    first_page_s: float | None = None   # connect -> first finished full run with charts
+    play_s: float = 0.0                 # Play click -> Pause click (or timers stopped)
+    frames: int = 0                     # finished runs that drew the Step metric while playing
+    frames_per_s: float = 0.0
+    step_at_play: int | None = None
+    step_at_end: int | None = None      # Step metric of the last frame
+    steps_per_s: float = 0.0            # (step_at_end - step_at_play) / (last frame - Play click)
+    pause_ack_s: float | None = None    # Pause click -> a Play button back
+    step_after_pause: int | None = None  # Step metric of the paused page
+    trained_steps_per_s: float | None = None   # (step_after_pause - step_at_play) / (Play click -> Pause ack)
+    stopped_by_itself_s: float | None = None   # a Play button came back before Pause, this long after Play
+    cache_refs: int = 0                 # ForwardMsgs the server sent as references to the cache
+    mb_received: float = 0.0
+    error: str = ""
+
+
+class Student:
+    """One simulated browser tab on the Train page."""
+
+    def __init__(self, index: int, ws_url: str, query: str) -> None:
+        self.result = StudentResult(index)
+        self.ws_url, self.query = ws_url, query
+        self.page_hash = ""
+        self.max_age = 2
+        self.widgets: dict[str, WidgetState] = {}
+        self.buttons: dict[str, tuple[str, str]] = {}    # label -> (widget id, fragment id)
+        self.play_label = ""                             # what the Play/Pause button says now
+        self.step: int | None = None
+        self.cache = MessageCache()
+        self.timers: dict[str, tuple[float, asyncio.Task]] = {}
+        self.ws = None
+        self.reader: asyncio.Task | None = None
+        self.changed = asyncio.Event()
+        self.closed = False
+        self.hidden = False               # a hidden tab: its timers stop sending
+        self.new_session_seen = False     # since our last rerun request (the frontend's hasReceivedNewSession)
+        self.charts_seen = 0
+        self.step_in_run = False
+        self.t_connect = self.t_play = self.t_pause = 0.0
+        self.playing = False
+        self.frames: list[tuple[float, int | None]] = []
+
+    # sending
+
+    async def rerun(self, fragment_id: str = "", auto: bool = False, trigger: str | None = None) -> None:
+        """rerun_script as the frontend's sendRerunBackMsg builds it."""
+        msg = BackMsg()
+        r = msg.rerun_script
+        r.query_string, r.page_script_hash = self.query, self.page_hash
+        r.fragment_id, r.is_auto_rerun = fragment_id, auto
+        r.widget_states.widgets.extend(self.widgets.values())
+        if trigger:
+            r.widget_states.widgets.add(id=trigger, trigger_value=True)
+        r.cached_message_hashes.extend(self.cache.entries)
+        self.new_session_seen = False
+        await self.ws.send(msg.SerializeToString())
+
+    async def click(self, label: str) -> None:
+        widget_id, fragment_id = self.buttons[label]
+        await self.rerun(fragment_id, trigger=widget_id)
+
+    async def _tick(self, fragment_id: str, interval: float) -> None:
+        """The browser's setInterval for an auto-rerun fragment."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        try:
+            while True:
+                due = max(due + interval, loop.time())
+                await asyncio.sleep(due - loop.time())
+                if not self.hidden:
+                    await self.rerun(fragment_id, auto=True)
+        except ConnectionClosed:
+            pass
+
+    def _stop_timers(self, fragment_ids) -> None:
+        for f in list(fragment_ids):
+            entry = self.timers.pop(f, None)
+            if entry:
+                entry[1].cancel()
+
+    # receiving
+
+    async def _read(self) -> None:
+        try:
+            async for data in self.ws:
+                self.result.mb_received += len(data) / 1e6
+                msg = ForwardMsg()
+                msg.ParseFromString(data)
+                self._handle(self.cache.resolve(msg))
+                self.changed.set()
+        except (ConnectionClosed, RuntimeError) as e:
+            if not self.result.error and not isinstance(e, ConnectionClosed):
+                self.result.error = str(e)
+        finally:
+            self.closed = True
+            self.changed.set()
+
+    def _handle(self, msg: ForwardMsg) -> None:
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.page_hash = msg.new_session.page_script_hash
+            self.max_age = msg.new_session.config.max_cached_message_age or self.max_age
+            self.new_session_seen, self.step_in_run = True, False
+            if not msg.metadata.run.fragment_ids:
+                self._stop_timers(self.timers)
+        elif kind == "page_info_changed":
+            self.query = msg.page_info_changed.query_string
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            self._element(msg.delta.new_element, msg.delta.fragment_id)
+        elif kind == "auto_rerun":
+            self._auto_rerun(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
+        elif kind == "stop_auto_rerun":
+            self._stop_timers(msg.stop_auto_rerun.fragment_ids)
+        elif kind == "script_finished":
+            self._finished(msg.script_finished, list(msg.metadata.run.fragment_ids))
+
+    def _element(self, element, fragment_id: str) -> None:
+        kind = element.WhichOneof("type")
+        w = getattr(element, kind)
+        if kind == "button":
+            self.buttons[w.label] = (w.id, fragment_id)
+            if w.label in ("Play", "Pause"):
+                if w.label == "Play" and self.play_label == "Pause":
+                    self._play_button_back()
+                self.play_label = w.label
+        elif kind == "metric" and w.label == "Step":
+            self._step_shown(_int(w.body))
+        elif kind in CHARTS:
+            self.charts_seen += 1
+            if kind == "bidi_component":
+                self._step_shown(component_metric(w, "Step"))
+        elif kind == "exception" and not self.result.error:
+            self.result.error = f"page exception: {w.type}: {w.message}"[:300]
+        elif hasattr(w, "id") and (w.id not in self.widgets or getattr(w, "set_value", False)):
+            state = widget_state(kind, w)
+            if state is not None:
+                self.widgets[w.id] = state
+
+    def _step_shown(self, step: int | None) -> None:
+        if step is None:
+            return
+        self.step, self.step_in_run = step, True
+        if self.result.pause_ack_s is not None and self.result.step_after_pause is None:
+            self.result.step_after_pause = step
+
+    def _play_button_back(self) -> None:
+        now = time.monotonic()
+        if self.t_pause and self.result.pause_ack_s is None:
+            self.result.pause_ack_s = now - self.t_pause
+        elif self.playing and self.result.stopped_by_itself_s is None:
+            self.result.stopped_by_itself_s = now - self.t_play
+
+    def _auto_rerun(self, fragment_id: str, interval: float) -> None:
+        if fragment_id in self.timers and self.timers[fragment_id][0] == interval:
+            return
+        self._stop_timers([fragment_id])
+        self.timers[fragment_id] = (interval, asyncio.create_task(self._tick(fragment_id, interval)))
+
+    def _finished(self, status: int, fragment_ids: list[str]) -> None:
+        now = time.monotonic()
+        if status == Finished.FINISHED_SUCCESSFULLY and self.charts_seen and self.result.first_page_s is None:
+            self.result.first_page_s = now - self.t_connect
+        if status in SUCCESS and self.playing and self.step_in_run:
+            self.frames.append((now, self.step))
+        self.step_in_run = False
+        if status != Finished.FINISHED_EARLY_FOR_RERUN and self.new_session_seen:
+            self.cache.end_run(self.max_age, fragment_ids)
+
+    # the student's actions
+
+    async def wait_until(self, condition, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            left = deadline - time.monotonic()
+            if self.closed or left <= 0:
+                return False
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    async def load(self, timeout: float) -> bool:
+        """Open the page; True once its first page (with charts and a Play button) is complete."""
+        self.t_connect = time.monotonic()
+        try:
+            self.ws = await connect(self.ws_url, subprotocols=["streamlit"], open_timeout=timeout,
+                                    ping_interval=None, max_size=2**28)
+        except (OSError, asyncio.TimeoutError, ConnectionClosed) as e:
+            self.result.error = f"connect: {e!r}"
+            return False
+        self.reader = asyncio.create_task(self._read())
+        await self.rerun()
+        ok = await self.wait_until(lambda: self.result.first_page_s is not None and "Play" in self.buttons,
+                                   timeout - (time.monotonic() - self.t_connect))
+        if not ok and not self.result.error:
+            self.result.error = "no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s")
+        return ok
+
+    async def session(self, delay: float, duration: float, idle: bool) -> None:
+        """Play after delay, for duration; then Pause (and wait for Play back), or only stop the timers (idle)."""
+        await asyncio.sleep(delay)
+        self.result.step_at_play = self.step
+        self.t_play, self.playing = time.monotonic(), True
+        try:
+            await self.click("Play")
+            await asyncio.sleep(duration)
+            self.playing = False
+            end = time.monotonic()
+            if idle:
+                self.hidden = True
+            elif self.result.stopped_by_itself_s is None:
+                await self._pause()
+        except ConnectionClosed as e:
+            self.result.error = self.result.error or f"connection closed: {e}"
+            end = time.monotonic()
+        self.playing = False
+        self._summarise(end)
+
+    async def _pause(self) -> None:
+        """Press Pause (once the button says so); wait for the paused page (a Play button and its Step metric)."""
+        if not await self.wait_until(lambda: self.play_label == "Pause", PAUSE_TIMEOUT):
+            self.result.error = self.result.error or f"no Pause button within {PAUSE_TIMEOUT:.0f} s of play"
+            return
+        self.t_pause = time.monotonic()
+        await self.click("Pause")
+        if not await self.wait_until(lambda: self.result.step_after_pause is not None, PAUSE_TIMEOUT):
+            self.result.error = self.result.error or f"no paused page in {PAUSE_TIMEOUT:.0f} s after Pause"
+
+    def _summarise(self, end: float) -> None:
+        r = self.result
+        r.play_s = end - self.t_play
+        r.frames = len(self.frames)
+        r.frames_per_s = r.frames / r.play_s if r.play_s > 0 else 0.0
+        r.cache_refs = self.cache.hits
+        steps = [(t, s) for t, s in self.frames if s is not None]
+        if steps and r.step_at_play is not None:
+            r.step_at_end = steps[-1][1]
+            r.steps_per_s = (r.step_at_end - r.step_at_play) / max(steps[-1][0] - self.t_play, 1e-9)
+        if r.step_after_pause is not None and r.step_at_play is not None:
+            trained_s = self.t_pause + r.pause_ack_s - self.t_play
+            r.trained_steps_per_s = (r.step_after_pause - r.step_at_play) / trained_s
+
+    async def close(self) -> None:
+        self._stop_timers(self.timers)
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+def _int(text) -> int | None:
+    try:
+        return int(str(text).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def component_metric(w, label: str) -> int | None:
+    """A whole-number metric that a custom component's JSON data carries as a [label, value] pair or a
+    {"label": label, "value": value} object (the live view may draw its status inside one component)."""
+    raw = {"json": w.json, "bytes": w.bytes, "mixed": w.mixed.json}.get(w.WhichOneof("data"), "")
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    if f'"{label}"' not in text:
+        return None
+    try:
+        return _find_metric(json.loads(text), label)
+    except ValueError:
+        return None
+
+
+def _find_metric(node, label: str) -> int | None:
+    """Depth-first search of decoded JSON for label's value."""
+    if isinstance(node, dict):
+        if node.get("label") == label and _int(node.get("value")) is not None:
+            return _int(node["value"])
+        children = node.values()
+    elif isinstance(node, list):
+        if len(node) >= 2 and node[0] == label and _int(node[1]) is not None:
+            return _int(node[1])
+        children = node
+    else:
+        return None
+    for child in children:
+        found = _find_metric(child, label)
+        if found is not None:
+            return found
+    return None
+
+
+# --- a class -------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ClassResult:
+    students: list[StudentResult]
+    n: int
+    server_pid: int | None
+    load_average: str
+    play_wall_s: float = 0.0              # first Play click -> last Pause click (or timers stopped)
+    frames_total: int = 0
+    server_cpu_tree_s: float | None = None
+    server_cpu_own_s: float | None = None
+    cpu_per_frame_tree_ms: float | None = None
+    cpu_per_frame_own_ms: float | None = None
+    rss_before_mb: float | None = None
+    rss_peak_mb: float | None = None
+    rss_after_mb: float | None = None
+    rss_settled_mb: float | None = None   # --settle s after the students left
+    settle_s: float = 0.0
+    idle: bool = False                    # --idle: timers stopped instead of Pause
+    idle_after_s: float | None = None     # --idle: last timer stopped -> the tree idle (None: not within timeout)
+    harness_cpu_s: float = 0.0            # this process, during play
+
+
+def ws_url_of(url: str) -> str:
+    """The websocket address of a loopback Streamlit server's http(s) URL (anything else is refused)."""
+    u = urllib.parse.urlsplit(url)
+    host = u.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback or u.scheme not in ("http", "https"):
+        raise ValueError(f"only loopback http(s) servers are accepted, not {url!r}")
+    scheme = "wss" if u.scheme == "https" else "ws"
+    return f"{scheme}://{u.netloc}{u.path.rstrip('/')}/_stcore/stream"
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+async def _teacher_load(ws_url: str, query: str) -> None:
+    """One page load before the class (the teacher checks the app): imports and caches warm."""
+    teacher = Student(-1, ws_url, query)
+    await teacher.load(LOAD_TIMEOUT)
+    await teacher.close()
+
+
+async def _run_class(url: str, n: int, durations: list[float], delays: list[float], query: str, idle: bool,
+                     settle: float, server_pid: int | None) -> ClassResult:
+    ws_url = ws_url_of(url)
+    await _teacher_load(ws_url, query)
+    monitor = TreeMonitor(server_pid)
+    monitor.sample()
+    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=_last_rss(monitor), settle_s=settle,
+                         idle=idle)
+    monitor.start()
+    students = [Student(i + 1, ws_url, query) for i in range(n)]
+    try:
+        loaded = await asyncio.gather(*(s.load(LOAD_TIMEOUT) for s in students))
+        class_ = [s for s, ok in zip(students, loaded) if ok]
+        cpu0 = time.process_time()
+        await asyncio.gather(*(s.session(delays[s.result.index - 1], durations[s.result.index - 1], idle)
+                               for s in class_))
+        result.harness_cpu_s = time.process_time() - cpu0
+        _server_cpu(result, monitor, class_)
+        if idle and class_:
+            result.idle_after_s = await _wait_idle(monitor, max(s.t_play + s.result.play_s for s in class_))
+    finally:
+        await asyncio.gather(*(s.close() for s in students))
+        await monitor.stop()
+    result.students = [s.result for s in students]
+    result.frames_total = sum(s.frames for s in result.students)
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
+    if settle > 0:
+        await asyncio.sleep(settle)
+        monitor.sample()
+        result.rss_settled_mb = _last_rss(monitor)
+    _per_frame(result)
+    return result
+
+
+def _last_rss(monitor: TreeMonitor) -> float | None:
+    return monitor.samples[-1][3] if monitor.samples else None
+
+
+def _server_cpu(result: ClassResult, monitor: TreeMonitor, class_: list[Student]) -> None:
+    """Server CPU from the first Play click to the last Pause click (or timers stopped)."""
+    if not class_:
+        return
+    t0 = min(s.t_play for s in class_)
+    t1 = max(s.t_play + s.result.play_s for s in class_)
+    result.play_wall_s = t1 - t0
+    if monitor.samples:
+        monitor.sample()
+        (a0, b0), (a1, b1) = monitor.cpu_at(t0), monitor.cpu_at(t1)
+        result.server_cpu_tree_s, result.server_cpu_own_s = a1 - a0, b1 - b0
+
+
+def _per_frame(result: ClassResult) -> None:
+    if result.frames_total and result.server_cpu_tree_s is not None:
+        result.cpu_per_frame_tree_ms = 1000 * result.server_cpu_tree_s / result.frames_total
+        result.cpu_per_frame_own_ms = 1000 * result.server_cpu_own_s / result.frames_total
+
+
+async def _wait_idle(monitor: TreeMonitor, t_stop: float) -> float | None:
+    """Seconds from t_stop until the server tree is idle (None after IDLE_TIMEOUT)."""
+    while time.monotonic() < t_stop + IDLE_TIMEOUT + IDLE_WINDOW:
+        idle = monitor.idle_since(t_stop)
+        if idle is not None:
+            return idle
+        await asyncio.sleep(SAMPLE_PERIOD)
+    return None
+
+
+def run_class(url: str, n: int, duration: float | None = None, *, query: str = "epochs=10000", spread: float = 0.5,
+              idle: bool = False, settle: float = 0.0, server_pid: int | None = None, seed: int = 0) -> ClassResult:
+    """One class of n students on the server at url (loopback only). duration: seconds of Play for everyone,
+    or None for 8-15 s at random per student. server_pid: the server's process for the CPU and RSS figures
+    (default: the process listening on the URL's port, when readable)."""
+    rng = random.Random(seed)
+    durations = [duration if duration is not None else rng.uniform(8, 15) for _ in range(n)]
+    delays = [rng.uniform(0, spread) for _ in range(n)]
+    if server_pid is None:
+        server_pid = listener_pid(urllib.parse.urlsplit(url).port or 80)
+    budget = 2 * LOAD_TIMEOUT + spread + max(durations, default=0) + 2 * PAUSE_TIMEOUT + IDLE_TIMEOUT + settle + 60
+    return asyncio.run(asyncio.wait_for(
+        _run_class(url, n, durations, delays, query, idle, settle, server_pid), budget))
+
+
+# --- the server ----------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` from root on a free loopback port, in its own process group (stopped by its id)."""
+
+    def __init__(self, root: Path = ROOT, timeout: float = 60.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="bench_classroom_server_", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=root, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + timeout
+        while not self._healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop(keep_log=True)
+                raise RuntimeError(f"streamlit did not start; log: {self.log.name}")
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        try:
+            return urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read().strip() == b"ok"
+        except OSError:
+            return False
+
+    def stop(self, keep_log: bool = False) -> None:
+        """SIGTERM to the server's process group (its training processes too), SIGKILL after 10 s; the log is
+        deleted unless keep_log (then its path is printed)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.log.close()
+        if keep_log:
+            print(f"server log: {self.log.name}")
+        else:
+            os.unlink(self.log.name)
+
+
+# --- the report ----------------------------------------------------------------------------------------------
+
+def _fmt(v: float | None, spec: str, unit: str = "") -> str:
+    return "-" if v is None else f"{v:{spec}}{unit}"
+
+
+def _spread(values: list[float | None], spec: str, unit: str = "") -> str:
+    xs = [v for v in values if v is not None]
+    if not xs:
+        return "-"
+    return " / ".join(_fmt(v, spec, unit) for v in (min(xs), statistics.median(xs), max(xs)))
+
+
+def report(r: ClassResult) -> None:
+    """The class's table and summary lines."""
+    print(f"\n== {r.n} student(s): server pid {r.server_pid}, load average {r.load_average} at the start")
+    print(f"{'student':>7} {'first page':>10} {'frames/s':>8} {'steps/s':>9} {'Pause ack':>9} {'trained/s':>9} "
+          f"{'frames':>6} {'play':>6} {'refs':>5} {'MB in':>6}  note")
+    for s in r.students:
+        note = s.error or (f"stopped by itself {s.stopped_by_itself_s:.1f} s after Play"
+                           if s.stopped_by_itself_s is not None else "")
+        print(f"{s.index:>7} {_fmt(s.first_page_s, '.2f', ' s'):>10} {s.frames_per_s:>8.1f} {s.steps_per_s:>9,.0f} "
+              f"{_fmt(s.pause_ack_s, '.2f', ' s'):>9} {_fmt(s.trained_steps_per_s, ',.0f'):>9} {s.frames:>6} "
+              f"{s.play_s:>5.1f}s {s.cache_refs:>5} "
+              f"{s.mb_received:>6.1f}  {note}")
+    ss = r.students
+    print(f"min / median / max: first page {_spread([s.first_page_s for s in ss], '.2f', ' s')}; "
+          f"frames/s {_spread([s.frames_per_s for s in ss], '.1f')}; "
+          f"steps/s {_spread([s.steps_per_s for s in ss], ',.0f')}; "
+          f"Pause ack {_spread([s.pause_ack_s for s in ss], '.2f', ' s')}")
+    steps = [s.steps_per_s for s in ss if s.first_page_s is not None]
+    ratio = (max(steps) / min(steps) if min(steps) > 0 else float("inf")) if steps else None
+    trained = [s.trained_steps_per_s for s in ss if s.trained_steps_per_s is not None]
+    by_pause = f" ({sum(trained):,.0f} by the paused pages' Step)" if trained else ""
+    print(f"class: {sum(steps):,.0f} training steps/s in total as the frames showed them{by_pause}; max/min steps/s "
+          f"ratio {_fmt(ratio, '.1f')}; {r.frames_total} live frames in {r.play_wall_s:.1f} s of play")
+    if r.server_cpu_tree_s is not None:
+        wall = max(r.play_wall_s, 1e-9)
+        print(f"server CPU during play: process tree {r.server_cpu_tree_s:.1f} s ({r.server_cpu_tree_s / wall:.2f} "
+              f"cores), server process alone {r.server_cpu_own_s:.1f} s ({r.server_cpu_own_s / wall:.2f} cores); "
+              f"per live frame: tree {_fmt(r.cpu_per_frame_tree_ms, '.1f', ' ms')}, "
+              f"server process {_fmt(r.cpu_per_frame_own_ms, '.1f', ' ms')}")
+        settled = f", {r.settle_s:g} s later {_fmt(r.rss_settled_mb, '.0f', ' MB')}" if r.settle_s else ""
+        print(f"server RSS (tree): before {_fmt(r.rss_before_mb, '.0f', ' MB')}, "
+              f"peak {_fmt(r.rss_peak_mb, '.0f', ' MB')}, after the students left {_fmt(r.rss_after_mb, '.0f', ' MB')}"
+              f"{settled}")
+    else:
+        print("server CPU and RSS: unknown (no readable server process)")
+    if r.idle:
+        when = f"{r.idle_after_s:.1f} s" if r.idle_after_s is not None else f"not within {IDLE_TIMEOUT:.0f} s"
+        print(f"idle: the server tree used < {IDLE_CORES:g} cores over {IDLE_WINDOW:g} s {when} after the last "
+              f"student stopped sending timer reruns")
+    print(f"harness CPU during play: {r.harness_cpu_s:.1f} s ({r.harness_cpu_s / max(r.play_wall_s, 1e-9):.2f} cores)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--students", type=int, nargs="+", default=[1, 3, 10, 30], help="class sizes, run one after another")
+    p.add_argument("--duration", type=float, default=None,
+                   help="seconds of Play for every student (default: 8-15 s at random for each)")
+    p.add_argument("--url", help="a running server (loopback only); default: start `streamlit run app.py` here")
+    p.add_argument("--query", default="epochs=10000", help="the page's URL query (default: %(default)s)")
+    p.add_argument("--spread", type=float, default=0.5, help="Play clicks spread over this many seconds")
+    p.add_argument("--idle", action="store_true",
+                   help="stop sending timer reruns instead of Pause; report when the server tree goes idle")
+    p.add_argument("--settle", type=float, default=0.0, help="read the RSS again this many seconds after the class")
+    p.add_argument("--reuse-server", action="store_true", help="one server for every class size (default: fresh)")
+    p.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve (default: this one)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random durations and Play delays")
+    p.add_argument("--json", metavar="FILE", help="also write every result to FILE")
+    args = p.parse_args(argv)
+    print(f"bench_classroom: {args.url or args.root}, ?{args.query}, classes of {args.students}, "
+          f"{os.cpu_count()} CPUs, load average {load_average()}", flush=True)
+    results: list[ClassResult] = []
+    server, keep_log = None, False
+    try:
+        for n in args.students:
+            if args.url is None and (server is None or not args.reuse_server):
+                if server is not None:
+                    server.stop(keep_log)
+                server, keep_log = Server(args.root.resolve()), True
+            url, pid = (server.url, server.pid) if server else (args.url, None)
+            r = run_class(url, n, args.duration, query=args.query, spread=args.spread, idle=args.idle,
+                          settle=args.settle, server_pid=pid, seed=args.seed)
+            report(r)
+            results.append(r)
+            keep_log = any(s.error for x in results if x.server_pid == pid for s in x.students)
+    finally:
+        if server is not None:
+            server.stop(keep_log)
+    if args.json:
+        Path(args.json).write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
+    return 0 if all(not s.error for r in results for s in r.students) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
