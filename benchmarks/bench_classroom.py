@@ -32,7 +32,9 @@ click to a Play button coming back). For the server: CPU seconds of its process 
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
 all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
 later). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
-harness reports how long the process tree takes to go idle (training stopped).
+harness reports how long the process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
+a room (sidebar, "Open a room") and plays while N followers (``?follow=CODE``) watch it; the table's
+student 0 is the teacher.
 Only loopback servers are accepted; every wait has a deadline.
 """
 
@@ -45,6 +47,7 @@ import ipaddress
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -316,6 +319,7 @@ class Student:
         self.t_connect = self.t_play = self.t_pause = 0.0
         self.playing = False
         self.frames: list[tuple[float, int | None]] = []
+        self.room_code: str | None = None  # a teacher's room, once its sidebar shows the code
 
     # sending
 
@@ -406,6 +410,8 @@ class Student:
             self.charts_seen += 1
             if kind == "bidi_component":
                 self._step_shown(component_metric(w, "Step"))
+        elif kind == "markdown" and (code := re.search(r"Room code \*\*(\w+)\*\*", w.body)):
+            self.room_code = code.group(1)
         elif kind == "exception" and not self.result.error:
             self.result.error = f"page exception: {w.type}: {w.message}"[:300]
         elif hasattr(w, "id") and (w.id not in self.widgets or getattr(w, "set_value", False)):
@@ -458,8 +464,9 @@ class Student:
                 pass
         return True
 
-    async def load(self, timeout: float) -> bool:
-        """Open the page; True once its first page (with charts and a Play button) is complete."""
+    async def load(self, timeout: float, follower: bool = False) -> bool:
+        """Open the page; True once its first page (with charts and a Play button, or a follower's board) is
+        complete."""
         self.t_connect = time.monotonic()
         try:
             self.ws = await connect(self.ws_url, subprotocols=["streamlit"], open_timeout=timeout,
@@ -469,7 +476,7 @@ class Student:
             return False
         self.reader = asyncio.create_task(self._read())
         await self.rerun()
-        ok = await self.wait_until(lambda: self.result.first_page_s is not None and "Play" in self.buttons,
+        ok = await self.wait_until(lambda: self.result.first_page_s is not None and (follower or "Play" in self.buttons),
                                    timeout - (time.monotonic() - self.t_connect))
         if not ok and not self.result.error:
             self.result.error = "no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s")
@@ -494,6 +501,14 @@ class Student:
             end = time.monotonic()
         self.playing = False
         self._summarise(end)
+
+    async def watch(self, duration: float) -> None:
+        """A follower: count the room's frames for duration seconds."""
+        self.result.step_at_play = self.step
+        self.t_play, self.playing = time.monotonic(), True
+        await asyncio.sleep(duration)
+        self.playing = False
+        self._summarise(time.monotonic())
 
     async def _pause(self) -> None:
         """Press Pause (once the button says so); wait for the paused page (a Play button and its Step metric)."""
@@ -648,6 +663,47 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         result.rss_settled_mb = _last_rss(monitor)
     _per_frame(result)
     return result
+
+
+async def _run_follow(url: str, n: int, duration: float, query: str, server_pid: int | None) -> ClassResult:
+    """A teacher opens a room and plays for duration seconds while n followers (``?follow=CODE``) watch."""
+    ws_url = ws_url_of(url)
+    await _teacher_load(ws_url, query)
+    monitor = TreeMonitor(server_pid)
+    monitor.sample()
+    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=_last_rss(monitor))
+    monitor.start()
+    teacher = Student(0, ws_url, query)
+    followers: list[Student] = []
+    try:
+        if not await teacher.load(LOAD_TIMEOUT):
+            raise RuntimeError(f"the teacher's page did not load: {teacher.result.error}")
+        await teacher.click("Open a room")
+        if not await teacher.wait_until(lambda: teacher.room_code is not None, LOAD_TIMEOUT):
+            raise RuntimeError("no room code on the teacher's page")
+        followers = [Student(i + 1, ws_url, f"follow={teacher.room_code}") for i in range(n)]
+        await asyncio.gather(*(f.load(LOAD_TIMEOUT, follower=True) for f in followers))
+        cpu0 = time.process_time()
+        await asyncio.gather(teacher.session(0.0, duration, False), *(f.watch(duration) for f in followers))
+        result.harness_cpu_s = time.process_time() - cpu0
+        _server_cpu(result, monitor, [teacher, *followers])
+    finally:
+        await asyncio.gather(*(s.close() for s in [teacher, *followers]))
+        await monitor.stop()
+    result.students = [s.result for s in [teacher, *followers]]
+    result.frames_total = sum(s.frames for s in result.students)
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
+    _per_frame(result)
+    return result
+
+
+def run_follow(url: str, n: int, duration: float = 10.0, *, query: str = "epochs=10000",
+               server_pid: int | None = None) -> ClassResult:
+    """A teacher playing for duration seconds with n followers of its room (students[0] is the teacher)."""
+    if server_pid is None:
+        server_pid = listener_pid(urllib.parse.urlsplit(url).port or 80)
+    budget = 2 * LOAD_TIMEOUT + duration + 2 * PAUSE_TIMEOUT + 60
+    return asyncio.run(asyncio.wait_for(_run_follow(url, n, duration, query, server_pid), budget))
 
 
 def _last_rss(monitor: TreeMonitor) -> float | None:
@@ -821,21 +877,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse-server", action="store_true", help="one server for every class size (default: fresh)")
     p.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve (default: this one)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random durations and Play delays")
+    p.add_argument("--follow", type=int, nargs="+", metavar="N",
+                   help="instead of classes: a teacher opens a room and plays while N followers watch it")
     p.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     args = p.parse_args(argv)
-    print(f"bench_classroom: {args.url or args.root}, ?{args.query}, classes of {args.students}, "
+    sizes = args.follow or args.students
+    print(f"bench_classroom: {args.url or args.root}, ?{args.query}, "
+          f"{'rooms with followers' if args.follow else 'classes'} of {sizes}, "
           f"{os.cpu_count()} CPUs, load average {load_average()}", flush=True)
     results: list[ClassResult] = []
     server, keep_log = None, False
     try:
-        for n in args.students:
+        for n in sizes:
             if args.url is None and (server is None or not args.reuse_server):
                 if server is not None:
                     server.stop(keep_log)
                 server, keep_log = Server(args.root.resolve()), True
             url, pid = (server.url, server.pid) if server else (args.url, None)
-            r = run_class(url, n, args.duration, query=args.query, spread=args.spread, idle=args.idle,
-                          settle=args.settle, server_pid=pid, seed=args.seed)
+            if args.follow:
+                r = run_follow(url, n, args.duration or 10.0, query=args.query, server_pid=pid)
+            else:
+                r = run_class(url, n, args.duration, query=args.query, spread=args.spread, idle=args.idle,
+                              settle=args.settle, server_pid=pid, seed=args.seed)
             report(r)
             results.append(r)
             keep_log = any(s.error for x in results if x.server_pid == pid for s in x.students)
