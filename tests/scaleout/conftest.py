@@ -1,0 +1,101 @@
+"""Fixtures for the scale-out tests: replicas of ``streamlit run app.py`` behind Debian's HAProxy, configured
+from the same template as the deployment recipes (``deploy/haproxy.cfg``), and headless Debian Chromium.
+
+* ``haproxy``     (session): path of the HAProxy binary (skipped locally without it, a failure when CI is set).
+* ``chromium``    (session): a Playwright ``Browser`` (Debian ``/usr/bin/chromium``, never Playwright's download).
+* ``cluster``     (module): two replicas and HAProxy, shared by a module's tests; stopped at the module's end.
+* ``new_cluster`` (function): a factory for a private cluster (e.g. one whose replica a test kills).
+
+Everything listens on 127.0.0.1 only, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # make `import scaleout_cluster` work from the test modules
+    sys.path.insert(0, str(HERE))
+
+from scaleout_cluster import Cluster, start_cluster  # noqa: E402
+
+HAPROXY = "/usr/sbin/haproxy"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    # The machines only reach package registries: keep Chromium from calling Google services.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/scaleout gets the ``scaleout`` marker."""
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.scaleout)
+
+
+def _missing(what: str, reason: str) -> None:
+    reason = f"{what} not found: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def haproxy() -> str:
+    if not Path(HAPROXY).exists():
+        _missing(HAPROXY, "install Debian's haproxy (apt-get install -y haproxy)")
+    return HAPROXY
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian Chromium via Playwright (never `playwright install`)."""
+    if not Path(CHROMIUM).exists():
+        _missing(CHROMIUM, "install Debian's chromium (apt-get install -y chromium); never `playwright install`")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(haproxy, tmp_path_factory):
+    c = start_cluster(haproxy, tmp_path_factory.mktemp("cluster"))
+    print(f"\n[scaleout] HAProxy at {c.url} -> " + ", ".join(f"{r.name}=:{r.port}" for r in c.replicas))
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def new_cluster(haproxy, tmp_path_factory):
+    """``new_cluster(n=2)`` starts a private cluster, stopped after the test."""
+    started: list[Cluster] = []
+
+    def make(n: int = 2) -> Cluster:
+        started.append(start_cluster(haproxy, tmp_path_factory.mktemp("cluster"), n))
+        return started[-1]
+    try:
+        yield make
+    finally:
+        for c in started:
+            c.stop()
