@@ -1,8 +1,8 @@
 """Classroom load: N simulated students on one Streamlit server, no browser (issue 12, item 1).
 
     python benchmarks/bench_classroom.py [--students N [N ...]] [--duration S] [--url URL] [--query Q]
-                                         [--spread S] [--idle] [--settle S] [--reuse-server] [--root CHECKOUT]
-                                         [--seed K] [--json FILE]
+                                         [--spread S] [--idle] [--settle S] [--ttl S] [--reuse-server]
+                                         [--root CHECKOUT] [--seed K] [--follow N [N ...]] [--json FILE]
 
 Each student is a websocket client on ``/_stcore/stream`` (subprotocol ``streamlit``; the ``websockets``
 client, which Streamlit 1.67's Starlette server already depends on) that speaks Streamlit's own protocol as
@@ -31,7 +31,8 @@ as trained/s, from the paused page's Step over Play click to Pause ack), and the
 click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
 all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
-later). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
+later, after one more page load: a disconnected session is dropped only ``--ttl`` s after it left, when a later
+session ends).  Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
 harness reports how long the process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
 a room (sidebar, "Open a room") and plays while N followers (``?follow=CODE``) watch it; the table's
 student 0 is the teacher.
@@ -625,9 +626,11 @@ def load_average() -> str:
 
 
 async def _teacher_load(ws_url: str, query: str) -> None:
-    """One page load before the class (the teacher checks the app): imports and caches warm."""
+    """The teacher checks the app before the class: a page load and two seconds of Play (imports, caches and
+    the training process warm, so the class's RSS figures compare like with like)."""
     teacher = Student(-1, ws_url, query)
-    await teacher.load(LOAD_TIMEOUT)
+    if await teacher.load(LOAD_TIMEOUT):
+        await teacher.session(0.0, 2.0, False)
     await teacher.close()
 
 
@@ -657,8 +660,12 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
     result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
-    if settle > 0:
+    if settle > 0:   # then a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle)
+        later = Student(-2, ws_url, query)
+        await later.load(LOAD_TIMEOUT)
+        await later.close()
+        await asyncio.sleep(1.0)
         monitor.sample()
         result.rss_settled_mb = _last_rss(monitor)
     _per_frame(result)
@@ -765,13 +772,14 @@ def free_port() -> int:
 class Server:
     """``streamlit run app.py`` from root on a free loopback port, in its own process group (stopped by its id)."""
 
-    def __init__(self, root: Path = ROOT, timeout: float = 60.0) -> None:
+    def __init__(self, root: Path = ROOT, timeout: float = 60.0, ttl: float | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="bench_classroom_server_", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             *(["--server.disconnectedSessionTTL", f"{ttl:g}"] if ttl is not None else [])],
             cwd=root, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"))
         self.pid = self.proc.pid
@@ -873,7 +881,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spread", type=float, default=0.5, help="Play clicks spread over this many seconds")
     p.add_argument("--idle", action="store_true",
                    help="stop sending timer reruns instead of Pause; report when the server tree goes idle")
-    p.add_argument("--settle", type=float, default=0.0, help="read the RSS again this many seconds after the class")
+    p.add_argument("--settle", type=float, default=0.0,
+                   help="read the RSS again this many seconds after the class (and one later page load)")
+    p.add_argument("--ttl", type=float, default=None,
+                   help="server.disconnectedSessionTTL of the server started here (Streamlit's default: 120 s)")
     p.add_argument("--reuse-server", action="store_true", help="one server for every class size (default: fresh)")
     p.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve (default: this one)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random durations and Play delays")
@@ -892,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.url is None and (server is None or not args.reuse_server):
                 if server is not None:
                     server.stop(keep_log)
-                server, keep_log = Server(args.root.resolve()), True
+                server, keep_log = Server(args.root.resolve(), ttl=args.ttl), True
             url, pid = (server.url, server.pid) if server else (args.url, None)
             if args.follow:
                 r = run_follow(url, n, args.duration or 10.0, query=args.query, server_pid=pid)

@@ -31,6 +31,8 @@ import numpy as np
 
 import adjoint_core as ac
 
+from . import memory
+
 SLICE = 0.01   # seconds of training per turn
 
 
@@ -108,6 +110,9 @@ def serve(conn: Connection) -> None:
     def leave(sid: str, finished: str | None) -> None:
         p = playing.pop(sid)
         conn.send(("state", sid, finished, p.run.snapshot()))
+        del p
+        if not playing:   # the last run left: the class's memory goes back to the OS
+            memory.release()
 
     def handle(msg: tuple) -> None:
         kind = msg[0]

@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 import adjoint_core as ac
 from adjoint_core.training import Snapshot
 
+from . import memory
 from .training_process import Progress
 
 # One BLAS thread in the server (and the training process): the engine's matrices are small (batch x 64),
@@ -56,6 +57,11 @@ class TrainingProcess:
         self._trainers: dict[str, Trainer] = {}   # sid -> trainer whose run is in the process
         self.alive = True
         threading.Thread(target=self._read, name="training-process-reader", daemon=True).start()
+
+    @property
+    def training(self) -> int:
+        """How many runs are in training now."""
+        return len(self._trainers)
 
     def send(self, *msg: object) -> None:
         with self._send_lock:
@@ -95,6 +101,7 @@ class TrainingProcess:
 
 _process: TrainingProcess | None = None
 _process_lock = threading.Lock()
+memory.release_when_idle(lambda: _process is None or not _process.training)   # sessions that ended
 
 
 def training_process() -> TrainingProcess:
