@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import follow, live, session, settings, urlstate
+from ui import follow, live, pace, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -60,7 +60,8 @@ def live_view() -> None:
 
 @st.fragment(run_every=live.TICK)
 def live_frames() -> None:
-    """While playing: the live view again every TICK seconds."""
+    """While playing: the live view again every TICK seconds (slower when many sessions watch: ui/pace.py)."""
+    pace.keep_pace(live.TICK)
     live_view()
 
 

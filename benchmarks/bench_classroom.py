@@ -282,6 +282,8 @@ class StudentResult:
     first_page_s: float | None = None   # connect -> first finished full run with charts
     play_s: float = 0.0                 # Play click -> Pause click (or timers stopped)
     frames: int = 0                     # finished runs that drew the Step metric while playing
+    dropped: int = 0                    # runs while playing whose output the server dropped unsent (finished
+                                        # early: the next run of the same fragment started before it was sent)
     frames_per_s: float = 0.0
     step_at_play: int | None = None
     step_at_end: int | None = None      # Step metric of the last frame
@@ -289,6 +291,7 @@ class StudentResult:
     pause_ack_s: float | None = None    # Pause click -> a Play button back
     step_after_pause: int | None = None  # Step metric of the paused page
     trained_steps_per_s: float | None = None   # (step_after_pause - step_at_play) / (Play click -> Pause ack)
+    shared_steps_per_s: float | None = None    # from the frames while the whole class played (see _shared_rates)
     stopped_by_itself_s: float | None = None   # a Play button came back before Pause, this long after Play
     cache_refs: int = 0                 # ForwardMsgs the server sent as references to the cache
     mb_received: float = 0.0
@@ -442,6 +445,8 @@ class Student:
 
     def _finished(self, status: int, fragment_ids: list[str]) -> None:
         now = time.monotonic()
+        if self.playing and status == Finished.FINISHED_EARLY_FOR_RERUN:
+            self.result.dropped += 1
         if status == Finished.FINISHED_SUCCESSFULLY and self.charts_seen and self.result.first_page_s is None:
             self.result.first_page_s = now - self.t_connect
         if status in SUCCESS and self.playing and self.step_in_run:
@@ -534,6 +539,13 @@ class Student:
         if r.step_after_pause is not None and r.step_at_play is not None:
             trained_s = self.t_pause + r.pause_ack_s - self.t_play
             r.trained_steps_per_s = (r.step_after_pause - r.step_at_play) / trained_s
+
+    def steps_between(self, t0: float, t1: float) -> float | None:
+        """Training steps per second shown by this student's frames from t0 to t1 (None: too few frames)."""
+        shown = [(t, s) for t, s in self.frames if s is not None and t0 <= t <= t1]
+        if len(shown) < 2 or shown[-1][0] - shown[0][0] < 1.0:
+            return None
+        return (shown[-1][1] - shown[0][1]) / (shown[-1][0] - shown[0][0])
 
     async def close(self) -> None:
         self._stop_timers(self.timers)
@@ -652,6 +664,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
                                for s in class_))
         result.harness_cpu_s = time.process_time() - cpu0
         _server_cpu(result, monitor, class_)
+        _shared_rates(class_)
         if idle and class_:
             result.idle_after_s = await _wait_idle(monitor, max(s.t_play + s.result.play_s for s in class_))
     finally:
@@ -728,6 +741,17 @@ def _server_cpu(result: ClassResult, monitor: TreeMonitor, class_: list[Student]
         monitor.sample()
         (a0, b0), (a1, b1) = monitor.cpu_at(t0), monitor.cpu_at(t1)
         result.server_cpu_tree_s, result.server_cpu_own_s = a1 - a0, b1 - b0
+
+
+def _shared_rates(class_: list[Student]) -> None:
+    """Each student's training rate while every student was playing: from one second after the last Play click
+    (the first to press Play train alone for a moment) to the first Pause click."""
+    if not class_:
+        return
+    t0 = max(s.t_play for s in class_) + 1.0
+    t1 = min(s.t_play + s.result.play_s for s in class_)
+    for s in class_:
+        s.result.shared_steps_per_s = s.steps_between(t0, t1)
 
 
 def _per_frame(result: ClassResult) -> None:
@@ -833,12 +857,13 @@ def report(r: ClassResult) -> None:
     """The class's table and summary lines."""
     print(f"\n== {r.n} student(s): server pid {r.server_pid}, load average {r.load_average} at the start")
     print(f"{'student':>7} {'first page':>10} {'frames/s':>8} {'steps/s':>9} {'Pause ack':>9} {'trained/s':>9} "
-          f"{'frames':>6} {'play':>6} {'refs':>5} {'MB in':>6}  note")
+          f"{'frames':>6} {'dropped':>7} {'play':>6} {'refs':>5} {'MB in':>6}  note")
     for s in r.students:
         note = s.error or (f"stopped by itself {s.stopped_by_itself_s:.1f} s after Play"
                            if s.stopped_by_itself_s is not None else "")
         print(f"{s.index:>7} {_fmt(s.first_page_s, '.2f', ' s'):>10} {s.frames_per_s:>8.1f} {s.steps_per_s:>9,.0f} "
               f"{_fmt(s.pause_ack_s, '.2f', ' s'):>9} {_fmt(s.trained_steps_per_s, ',.0f'):>9} {s.frames:>6} "
+              f"{s.dropped:>7} "
               f"{s.play_s:>5.1f}s {s.cache_refs:>5} "
               f"{s.mb_received:>6.1f}  {note}")
     ss = r.students
@@ -852,6 +877,11 @@ def report(r: ClassResult) -> None:
     by_pause = f" ({sum(trained):,.0f} by the paused pages' Step)" if trained else ""
     print(f"class: {sum(steps):,.0f} training steps/s in total as the frames showed them{by_pause}; max/min steps/s "
           f"ratio {_fmt(ratio, '.1f')}; {r.frames_total} live frames in {r.play_wall_s:.1f} s of play")
+    shared = [s.shared_steps_per_s for s in ss if s.shared_steps_per_s is not None]
+    if shared and min(shared) > 0:
+        print(f"while all played: {sum(shared):,.0f} training steps/s in total, per student "
+              f"{_spread(shared, ',.0f')}, max/min ratio {max(shared) / min(shared):.2f} "
+              f"({len(shared)} of {len(ss)} students with frames enough to tell)")
     if r.server_cpu_tree_s is not None:
         wall = max(r.play_wall_s, 1e-9)
         print(f"server CPU during play: process tree {r.server_cpu_tree_s:.1f} s ({r.server_cpu_tree_s / wall:.2f} "

@@ -7,7 +7,7 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.config import DATA_TARGET
 
-from . import live, rooms, session, settings, urlstate
+from . import live, pace, rooms, session, settings, urlstate
 
 ss = st.session_state
 
@@ -96,4 +96,5 @@ def _frames(code: str) -> None:
         room = rooms.find_room(code)
     except rooms.RoomError:   # the teacher closed the room or left: the full page says so
         st.rerun()
+    pace.keep_pace(rooms.FOLLOW_TICK)
     live.show_board(room.payload(ss["_seen"]), key="follow_board")
