@@ -58,9 +58,8 @@ def live_view() -> None:
         live.charts(run)
 
 
-@st.fragment(run_every=live.TICK)
 def live_frames() -> None:
-    """While playing: the live view again every TICK seconds (slower when many sessions watch: ui/pace.py)."""
+    """While playing: the live view again every TICK seconds, or slower when many sessions watch (ui/pace.py)."""
     pace.keep_pace(live.TICK)
     live_view()
 
@@ -68,8 +67,8 @@ def live_frames() -> None:
 @st.fragment
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
-    first frame comes sooner. While playing, the live view is a nested fragment that redraws itself every
-    TICK seconds; Pause drops it, which stops its timer. Paused, the view sits in a container in the nested
+    first frame comes sooner. While playing, the live view is a nested fragment that redraws itself at the
+    server's pace (ui/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in the nested
     fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
@@ -89,7 +88,7 @@ def controls() -> None:
                           help="Training steps per second while playing; slow speeds let you watch single steps, "
                                "and Demo plays the whole run up to its epoch limit in about 20 s.")
     if playing:
-        live_frames()
+        st.fragment(live_frames, run_every=pace.interval(live.TICK, pace.watching() + 1))()
     else:
         live.new_board()   # the next Play starts a new board
         with st.container():

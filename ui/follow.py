@@ -85,11 +85,10 @@ def follower_view(code: str) -> bool:
     cols[1].button("Stop following", on_click=_stop_following, key="btn_stop_following", width="stretch")
     ss["_seen"] = {}   # a full page run: the board is new
 
-    _frames(room.code)
+    st.fragment(_frames, run_every=pace.interval(rooms.FOLLOW_TICK, pace.watching() + 1))(room.code)
     return True
 
 
-@st.fragment(run_every=rooms.FOLLOW_TICK)
 def _frames(code: str) -> None:
     """A follower's frame (the room by its code: a follower's session never keeps the room itself alive)."""
     try:
