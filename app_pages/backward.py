@@ -6,7 +6,8 @@ import streamlit as st
 from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
 from adjoint_core.targets import grid
 from ui import backward_figures as bf
-from ui import teaching, theme
+from ui import teaching
+from ui.device import chart_config
 from ui.session import get_run
 
 MAX_BATCH = 64        # rows shown; larger batch sizes are capped for display
@@ -16,15 +17,17 @@ PER_ROW = 4
 
 ss = st.session_state
 run = get_run()
+plotly_config = chart_config()
 net, data = run.net, run.data
 N = net.n_layers
 
+st.html(teaching.EQUATION_CSS)
 st.title("Backward pass")
 st.markdown(
-    "One mini-batch of the current run goes forward through the network, the loss hands its error back as "
-    "**μ_N = −∂L/∂z_N**, and each layer turns the adjoint it receives into the adjoint of its input and the "
-    "gradient of its own weights. Step through the layers with the slider: the equations carry this batch's "
-    "shapes and numbers, straight from the engine's backward pass.")
+    r"One mini-batch of the current run goes forward through the network, the loss hands its error back as "
+    r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "
+    "input and the gradient of its own weights. Step through the layers with the slider: the equations carry this "
+    "batch's shapes and numbers, straight from the engine's backward pass.")
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ c3.markdown(f"**{data.target.label}** · network {' → '.join(map(str, net.size
 
 # --- the stepper ----------------------------------------------------------------------------------
 _clamp_layer()
-c_next, c_slider, c_prev = st.columns([1, 6, 1], vertical_alignment="bottom")
+c_next, c_slider, c_prev = st.columns([1.4, 5, 1.4], vertical_alignment="bottom")   # "Previous" fits at 1280
 c_next.button("Next", icon=":material/arrow_back:", on_click=_next, disabled=ss.bp_layer <= 1, width="stretch",
               key="bp_next", help="One layer further backward, toward the input (μ flows right to left).")
 if N > 1:
@@ -80,37 +83,43 @@ norms = trace.mu_norms()
 d1, d2 = st.columns([2.3, 1])
 with d1:
     st.plotly_chart(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i),
-                    width="stretch", key="bp_diagram", config=theme.CONFIG)
+                    width="stretch", key="bp_diagram", config=plotly_config)
 with d2:
     with np.errstate(all="ignore"):   # inf / inf for a diverged run is NaN, shown as such
         ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
         whole = norms[0] / norms[N] if norms[N] > 0 else float("nan")
     m1, m2 = st.columns(2)
-    m1.metric(f"‖μ{i - 1}‖ / ‖μ{i}‖", bf.short(ratio), help="How much this layer's backward step shrinks (< 1) or "
-              "grows (> 1) the adjoint: Frobenius norms over the batch.")
-    m2.metric(f"‖μ0‖ / ‖μ{N}‖", bf.short(whole), help="The whole backward pass: below 1e-3 the input layers "
-              "hardly learn (vanishing), above 1e3 they take huge steps (exploding).")
-    st.plotly_chart(bf.norm_bars(norms, i, height=290), width="stretch", key="bp_norms", config=theme.CONFIG)
+    m1.metric(f"‖μ{bf.sub(i - 1)}‖ / ‖μ{bf.sub(i)}‖", bf.short(ratio), help="How much this layer's backward step "
+              "shrinks (< 1) or grows (> 1) the adjoint: Frobenius norms over the batch.")
+    m2.metric(f"‖μ₀‖ / ‖μ{bf.sub(N)}‖", bf.short(whole), help=f"The whole backward pass: below {teaching.VANISHING:g} "
+              f"the input layers hardly learn (vanishing), above {1 / teaching.VANISHING:g} they take huge steps "
+              "(exploding).")
+    st.plotly_chart(bf.norm_bars(norms, i, height=290), width="stretch", key="bp_norms", config=plotly_config)
+note = teaching.output_layer_note(norms, float(np.linalg.norm(net.params[-1][0])), run.config)
+if note:
+    st.info(note, icon=":material/lightbulb:")
 
 # --- the equations of this step -----------------------------------------------------------------
 layer = net.layers[i - 1]
 act = layer.activation
 d_prev, d_i = net.sizes[i - 1], net.sizes[i]
 where = "the output layer" if i == N else f"hidden layer {i}"
-st.subheader(f"Layer {i} of {N}: {where}, z{i - 1} ({d_prev}) → z{i} ({d_i}), σ = {act.name}")
+st.subheader(f"Layer {i} of {N}: {where}, z{bf.sub(i - 1)} ({d_prev}) → z{bf.sub(i)} ({d_i}), σ = {act.name}")
 plural = "s" if len(idx) > 1 else ""
+delta_i, z_prev, W_i = f"$\\delta_{{{i}}}$", f"$z_{{{i - 1}}}$", f"$W_{{{i}}}$"
 steps = [
-    ("1. Through the activation", f"δ{i} is the adjoint of the pre-activation a{i} = z{i - 1}W{i} + b{i}.",
+    ("1. Through the activation", f"{delta_i} is the adjoint of the pre-activation "
+     f"$a_{{{i}}} = z_{{{i - 1}}} W_{{{i}}} + b_{{{i}}}$.",
      "sample 1, first units", teaching.delta_equation(trace, i, act.derivative_formula)),
-    ("2. To the layer below", f"a vector-Jacobian product with W{i}; the Jacobian itself is never formed.",
+    ("2. To the layer below", f"a vector-Jacobian product with {W_i}; the Jacobian itself is never formed.",
      "sample 1, first units", teaching.mu_prev_equation(trace, i)),
-    ("3. Weight gradient", f"the layer's input z{i - 1} meets δ{i}, summed over the batch.",
+    ("3. Weight gradient", f"the layer's input {z_prev} meets {delta_i}, summed over the batch.",
      "row 1, first columns", teaching.grad_W_equation(trace, i)),
-    ("4. Bias gradient", f"δ{i} summed over the {len(idx)} sample{plural}.", "first entries",
+    ("4. Bias gradient", f"{delta_i} summed over the {len(idx)} sample{plural}.", "first entries",
      teaching.grad_b_equation(trace, i)),
 ]
 if i == N:
-    st.markdown("**Start.** The loss of this batch:")
+    st.markdown(f"**Start.** The loss of this batch ($B = {len(idx)}$):")
     st.latex(teaching.loss_equation(trace, run.loss_fn.formula))
     steps.insert(0, ("0. The loss's adjoint", f"minus the loss gradient at the output; the batch mean puts "
                      f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.name,
@@ -123,15 +132,15 @@ for title, text, caption, (head, nums) in steps:
 
 h = st.columns(4)
 panels = [
-    ("bp_heat_mu", trace.mu(i), f"μ{i}  (sample × unit)", "unit", "sample", True),
-    ("bp_heat_sigma", trace.sigma_primes[i - 1], f"σ′(a{i})  (sample × unit)", "unit", "sample", False),
-    ("bp_heat_mu_prev", trace.mu(i - 1), f"μ{i - 1}  (sample × unit)", "unit", "sample", True),
-    ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{i}  (input unit × unit)", "unit", "input unit", True),
+    ("bp_heat_mu", trace.mu(i), f"μ{bf.sub(i)}  (sample × unit)", "unit", "sample", True),
+    ("bp_heat_sigma", trace.sigma_primes[i - 1], f"σ′(a{bf.sub(i)})  (sample × unit)", "unit", "sample", False),
+    ("bp_heat_mu_prev", trace.mu(i - 1), f"μ{bf.sub(i - 1)}  (sample × unit)", "unit", "sample", True),
+    ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{bf.sub(i)}  (input unit × unit)", "unit", "input unit", True),
 ]
 for col, (key, z, title, xt, yt, signed) in zip(h, panels):
     with col:
         st.plotly_chart(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), width="stretch",
-                        key=key, config=theme.CONFIG)
+                        key=key, config=plotly_config)
 
 # --- adjoint over the input space -----------------------------------------------------------------
 st.subheader("Adjoint over the input space")
@@ -145,22 +154,23 @@ else:
     with np.errstate(all="ignore"):
         yg = target.fn(xg)
     fields = adjoint_field(net, run.loss_fn, xg, yg)   # [mu_N, ..., mu_0], per point
+    low = "Dark regions" if target.dim == 2 else "Stretches at the bottom"
     st.markdown(
-        "For every input point x on a grid, the adjoint of that point's own loss ½‖z_N − y‖² "
-        "(so μ_N = −(z_N − y)), carried back through the current network. "
-        + ("Dark regions" if target.dim == 2 else "Stretches at zero")
-        + " are inputs whose error never reaches that layer: dead ReLU units or saturated sigmoids. "
-          "Each panel has its own colour scale; compare the maxima in the titles.")
-    log = st.toggle("Log colour scale", key="bp_field_log", value=False,
-                    help="Colour by log10 ‖μ‖ to see structure across many orders of magnitude "
-                         "(zeros take the darkest colour).") if target.dim == 2 else False
+        r"For every input point $x$ on a grid, the adjoint of that point's own loss $\frac{1}{2}\lVert z_N - y\rVert^2$ "
+        r"(so $\mu_N = -(z_N - y)$), carried back through the current network. "
+        f"{low} are inputs whose error never reaches that layer: dead ReLU units or saturated sigmoids.")
+    shared = st.toggle("One log scale for all panels", key="bp_field_shared", value=True,
+                       help="On: every panel on the same log scale, so the layers compare at a glance (a vanishing "
+                            "adjoint sinks panel by panel). Off: each panel on its own linear scale, to see its "
+                            "shape; compare the maxima in the titles.")
+    scale = bf.log_range(fields, bf.SHARED_SPAN) if shared else None
     axis = np.linspace(*target.domain, res)
     order = list(range(N, -1, -1))
     for row in range(0, len(order), PER_ROW):
         cols = st.columns(PER_ROW)
         for col, kk in zip(cols, order[row:row + PER_ROW]):
             vals = fields[N - kk]
-            fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, log=log) if target.dim == 2
-                   else bf.field_line(axis, vals, kk, N))
+            fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
+                   else bf.field_line(axis, vals, kk, N, shared=scale))
             with col:
-                st.plotly_chart(fig, width="stretch", key=f"bp_field_{kk}", config=theme.CONFIG)
+                st.plotly_chart(fig, width="stretch", key=f"bp_field_{kk}", config=plotly_config)

@@ -6,92 +6,104 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.notebook_traps import trap_report
-from ui import teaching, theme
+from ui import teaching
+from ui.device import chart_config
 from ui.session import get_run
 
 SIGMOID_DEMO = "linear-sigmoid"
 
+plotly_config = chart_config()
+
+st.html(teaching.EQUATION_CSS)
 st.title("Theory: backpropagation as an adjoint method")
 st.markdown(
     "Backpropagation is what you get when you differentiate a loss under constraints: the layer equations "
-    "are the constraints, and their Lagrange multipliers μᵢ are exactly the error signals that flow backward. "
+    r"are the constraints, and their Lagrange multipliers $\mu_i$ are exactly the error signals that flow backward. "
     "Below, the derivation in four steps, then where each symbol appears in the app, then two mistakes in the "
     "notebook this lab grew from, measured live.")
 
 st.header("1. A network is a chain of constraints")
 st.markdown("Write the forward pass as equations that every state must satisfy, and the loss as a function of "
             "the last state only:")
-st.latex(r"z_0 = x, \qquad z_i = \phi_i(z_{i-1};\,\theta_i) \quad (i = 1, \dots, N), \qquad "
-         r"\text{minimise } \mathcal{L}(z_N).")
-st.markdown("The chain rule straight from θᵢ to the loss would drag the sensitivity matrix ∂z_N/∂θᵢ through every "
-            "later layer, one matrix per parameter. The adjoint method avoids it: it attaches a multiplier vector "
-            "μᵢ to each constraint.")
+st.latex(r"z_0 = x, \qquad \allowbreak {z_i = \phi_i(z_{i-1};\,\theta_i) \quad (i = 1, \dots, N)}, \qquad \allowbreak "
+         r"\text{minimise } \mathcal{L}(z_N).")   # {...}: a narrow column breaks only at \allowbreak
+st.markdown(r"The chain rule straight from $\theta_i$ to the loss would drag the sensitivity matrix "
+            r"$\partial z_N / \partial \theta_i$ through every later layer, one matrix per parameter. The adjoint "
+            r"method avoids it: it attaches a multiplier vector $\mu_i$ to each constraint.")
 
 st.header("2. The Lagrangian")
 st.latex(r"\mathcal{J}(z, \theta, \mu) \;=\; \mathcal{L}(z_N) \;-\; \sum_{i=1}^{N} \mu_i^{\top}"
          r"\bigl(\phi_i(z_{i-1};\theta_i) - z_i\bigr)")
-st.markdown("Every forward pass satisfies the constraints, so the bracket is zero and 𝒥 = 𝓛 whatever μ is: "
-            "d𝒥/dθ = d𝓛/dθ. We are free to choose μ to make d𝒥/dθ cheap. Differentiating, the states "
-            "zᵢ enter through their (expensive) sensitivities dzᵢ/dθ; the choice of μ makes their coefficients vanish.")
+st.markdown(r"Every forward pass satisfies the constraints, so the bracket is zero and $\mathcal{J} = \mathcal{L}$ "
+            r"whatever $\mu$ is: $d\mathcal{J}/d\theta = d\mathcal{L}/d\theta$. We are free to choose $\mu$ to make "
+            r"$d\mathcal{J}/d\theta$ cheap. Differentiating, the states $z_i$ enter through their (expensive) "
+            r"sensitivities $dz_i/d\theta$; the choice of $\mu$ makes their coefficients vanish.")
 
 st.header("3. Stationarity: the backward recursion and the gradient")
 s1, s2 = st.columns(2)
 with s1:
-    st.markdown("**Stationary in z_N**, the output:")
+    st.markdown(r"**Stationary in $z_N$**, the output:")
     st.latex(r"\frac{\partial \mathcal{J}}{\partial z_N} = \frac{\partial \mathcal{L}}{\partial z_N} + \mu_N^{\top} = 0"
-             r"\;\;\Longrightarrow\;\; \mu_N = -\Bigl(\frac{\partial \mathcal{L}}{\partial z_N}\Bigr)^{\!\top}")
-    st.markdown("**Stationary in zᵢ**, i < N (zᵢ appears in its own constraint and in the next one):")
+             r"\;\;\Longrightarrow\;\; \allowbreak {\mu_N = -\Bigl(\frac{\partial \mathcal{L}}{\partial z_N}\Bigr)^{\!\top}}")
+    st.markdown(r"**Stationary in $z_i$**, $i < N$ ($z_i$ appears in its own constraint and in the next one):")
     st.latex(r"\mu_i^{\top} - \mu_{i+1}^{\top}\,\frac{\partial \phi_{i+1}}{\partial z_i} = 0"
-             r"\;\;\Longrightarrow\;\; \mu_i = \Bigl(\frac{\partial \phi_{i+1}}{\partial z_i}\Bigr)^{\!\top} \mu_{i+1}")
+             r"\;\;\Longrightarrow\;\; \allowbreak {\mu_i = \Bigl(\frac{\partial \phi_{i+1}}{\partial z_i}\Bigr)^{\!\top}"
+             r" \mu_{i+1}}")
 with s2:
     st.markdown("**What is left** is the explicit dependence on each layer's parameters:")
     st.latex(r"\frac{d\mathcal{L}}{d\theta_i} = -\,\mu_i^{\top}\,\frac{\partial \phi_i}{\partial \theta_i}")
-    st.markdown("μ_N is known from the loss, so the recursion runs **backward**, N → 0, one vector-Jacobian "
-                "product per layer and never a Jacobian matrix. Reading the result: μᵢ = −∂𝓛/∂zᵢ, "
-                "the direction in which the state zᵢ should move to lower the loss.")
+    st.markdown(r"$\mu_N$ is known from the loss, so the recursion runs **backward**, $N \to 0$, one "
+                r"vector-Jacobian product per layer and never a Jacobian matrix. Reading the result: "
+                r"$\mu_i = -\partial\mathcal{L}/\partial z_i$, the direction in which the state $z_i$ should move to "
+                "lower the loss.")
 
 st.header("4. Dense layers")
-st.markdown("For φᵢ(z) = σ(z Wᵢ + bᵢ) acting on a batch (one sample per row) with pre-activation "
-            "aᵢ = zᵢ₋₁Wᵢ + bᵢ, the Jacobian of φᵢ is diag(σ′(aᵢ)) times Wᵢ, and the products become:")
-st.latex(r"\delta_i = \mu_i \odot \sigma'(a_i), \qquad \mu_{i-1} = \delta_i\, W_i^{\top}, \qquad "
-         r"\frac{\partial \mathcal{L}}{\partial W_i} = -\,z_{i-1}^{\top}\,\delta_i, \qquad "
-         r"\frac{\partial \mathcal{L}}{\partial b_i} = -\sum_{k=1}^{B} \delta_{i,k}")
-st.markdown("For the batch loss 𝓛 = (1/2B) Σₖ ‖z_N,k − y_k‖², μ_N = −(1/B)(z_N − y): the batch mean lives in μ_N, "
-            "and the parameter terms are **sums** over the batch. The backward sweep costs about as much as the "
-            "forward pass, whereas finite differences need two forward passes per parameter.")
+st.markdown(r"For $\phi_i(z) = \sigma(z W_i + b_i)$ acting on a batch, one sample per row, with pre-activation "
+            r"$a_i = z_{i-1} W_i + b_i$: for one sample (a row $z_{i-1}$) the Jacobian is "
+            r"$\partial \phi_i / \partial z_{i-1} = \operatorname{diag}(\sigma'(a_i))\, W_i^{\top}$, and with the "
+            "adjoints as rows too, the products become:")
+st.latex(r"{\delta_i = \mu_i \odot \sigma'(a_i)}, \qquad \allowbreak {\mu_{i-1} = \delta_i\, W_i^{\top}}, \qquad "
+         r"\allowbreak {\frac{\partial \mathcal{L}}{\partial W_i} = -\,z_{i-1}^{\top}\,\delta_i}, \qquad \allowbreak "
+         r"{\frac{\partial \mathcal{L}}{\partial b_i} = -\sum_{k=1}^{B} \delta_{i,k}}")
+st.markdown(r"For the batch loss $\mathcal{L} = \frac{1}{2B} \sum_k \lVert z_{N,k} - y_k\rVert^2$, "
+            r"$\mu_N = -\frac{1}{B}(z_N - y)$: the batch mean lives in $\mu_N$, and the parameter terms are **sums** "
+            "over the batch. The backward sweep costs about as much as the forward pass, whereas finite differences "
+            "need two forward passes per parameter.")
 
 st.subheader("Where you see each symbol")
 st.markdown(r"""
 | symbol | meaning | where you see it |
 |---|---|---|
-| $z_0 = x$ | the input batch, B × d₀ | *Backward pass*: left column of the network diagram |
-| $z_i$ | output of layer i, B × dᵢ | *Backward pass*: the diagram's columns; *Train*: the fit is $z_N$ |
+| $z_0 = x$ | the input batch, $B \times d_0$ | *Backward pass*: left column of the network diagram |
+| $z_i$ | output of layer $i$, $B \times d_i$ | *Backward pass*: the diagram's columns; *Train*: the fit is $z_N$ |
 | $a_i$ | pre-activation $z_{i-1}W_i + b_i$ | *Backward pass*: inside $\sigma'(a_i)$, heatmap "σ′(aᵢ)" |
-| $\mu_N$ | $-\partial\mathcal{L}/\partial z_N$, the loss's error signal | *Backward pass*: the "Start" equation at layer N; *Train*: the first ‖μ‖ bar |
-| $\mu_i$ | $-\partial\mathcal{L}/\partial z_i$, adjoint of layer i's output | *Backward pass*: heatmap μᵢ, node colours, ‖μₖ‖ bars, adjoint over the input space; *Train*: ‖μᵢ‖ bars and heatmap |
+| $\mu_N$ | $-\partial\mathcal{L}/\partial z_N$, the loss's error signal | *Backward pass*: the "Start" equation at layer $N$; *Train*: the first ‖μ‖ bar |
+| $\mu_i$ | $-\partial\mathcal{L}/\partial z_i$, adjoint of layer $i$'s output | *Backward pass*: heatmap μᵢ, node colours, ‖μₖ‖ bars, adjoint over the input space; *Train*: ‖μᵢ‖ bars and heatmap |
 | $\delta_i$ | $\mu_i \odot \sigma'(a_i)$, adjoint of $a_i$ | *Backward pass*: equation 1 with its numbers |
 | $\partial\mathcal{L}/\partial W_i$ | $-z_{i-1}^\top \delta_i$ | *Backward pass*: heatmap ∂L/∂Wᵢ; *Gradient check*: rows Wᵢ; *Train*: gradient norms |
 | $\mu_0$ | $-\partial\mathcal{L}/\partial x$ | *Gradient check*: row "x (−μ₀)"; *Backward pass*: the last panel ‖μ₀(x)‖ |
-| $\lVert\mu_0\rVert / \lVert\mu_N\rVert$ | gradient health of the whole pass | *Backward pass*: metric beside the diagram; the two "Gradient health" presets |
+| $\lVert\mu_0\rVert / \lVert\mu_N\rVert$ | gradient health of the whole pass | *Backward pass*: metric beside the diagram; the presets "Vanishing μ" and "Exploding μ" |
 """)
 
 st.header("Two traps in the original notebook")
 t1, t2 = st.columns(2)
 with t1:
-    st.markdown("**Trap 1: σ′ at the output.** The notebook's backward step evaluated the activation's slope at "
-                "the layer's output zᵢ = σ(aᵢ) instead of at aᵢ:")
+    st.markdown(r"**Trap 1: $\sigma'$ at the output.** The notebook's backward step evaluated the activation's slope "
+                r"at the layer's output $z_i = \sigma(a_i)$ instead of at $a_i$:")
     st.latex(r"\delta_i^{\text{nb}} = \mu_i \odot \sigma'\bigl(\sigma(a_i)\bigr) \;\neq\; \mu_i \odot \sigma'(a_i)")
-    st.markdown("For **ReLU** nothing changes: σ(a) > 0 exactly when a > 0, and ReLU's slope only asks about the "
-                "sign. For the **sigmoid** it is a different number: σ(a) lies in (0, 1), so σ′(σ(a)) is always "
-                "between 0.197 and 0.25, as if no unit were ever saturated. The gradient is simply wrong.")
+    st.markdown(r"For **ReLU** nothing changes: $\sigma(a) > 0$ exactly when $a > 0$, and ReLU's slope only asks "
+                r"about the sign. For the **sigmoid** it is a different number: $\sigma(a)$ lies in $(0, 1)$, so "
+                r"$\sigma'(\sigma(a))$ is always between 0.197 and 0.25, as if no unit were ever saturated. The "
+                "gradient is simply wrong.")
 with t2:
-    st.markdown("**Trap 2: 1/B counted twice.** μ_N = −(1/B)(z_N − y) already carries the batch mean; the "
-                "notebook then averaged the per-sample parameter terms again:")
+    st.markdown(r"**Trap 2: $1/B$ counted twice.** $\mu_N = -\frac{1}{B}(z_N - y)$ already carries the batch mean; "
+                "the notebook then averaged the per-sample parameter terms again:")
     st.latex(r"\Bigl(\frac{\partial \mathcal{L}}{\partial W_i}\Bigr)^{\text{nb}} = -\frac{1}{B}\sum_{k=1}^{B} "
              r"z_{i-1,k}^{\top}\,\delta_{i,k} = \frac{1}{B}\,\frac{\partial \mathcal{L}}{\partial W_i}")
-    st.markdown("The direction is right and the length B times too small. With the update "
-                "m ← βm + (1−β)(g + wd·w), w ← w − lr·m, a gradient g/B with (lr, wd) is exactly the true gradient "
-                "with (lr/B, wd·B): the presets use those converted values.")
+    st.markdown(r"The direction is right and the length $B$ times too small. With the update "
+                r"$m \leftarrow \beta m + (1-\beta)(g + \mathrm{wd}\, w)$, $w \leftarrow w - \mathrm{lr}\, m$, a "
+                r"gradient $g/B$ with $(\mathrm{lr}, \mathrm{wd})$ is exactly the true gradient with "
+                r"$(\mathrm{lr}/B, \mathrm{wd} \cdot B)$: the presets use those converted values.")
 
 st.subheader("Live: both traps against finite differences")
 run = get_run()
@@ -129,4 +141,4 @@ with c1:
            f"- Trap 1 alone: error **{trap1.rel_error:.2f}**; the ratio FD / notebook ranges from "
            f"{trap1.ratio_min:.3g} to {trap1.ratio_max:.3g} across entries, so the direction is wrong too."))
 with c2:
-    st.plotly_chart(teaching.trap_bars(results), width="stretch", key="th_trap_chart", config=theme.CONFIG)
+    st.plotly_chart(teaching.trap_bars(results), width="stretch", key="th_trap_chart", config=plotly_config)

@@ -7,11 +7,13 @@ import plotly.graph_objects as go
 
 from . import theme
 from .arrays import plot_array
+from .figures import BAR_TEXT, BAR_TEXT_FIT
 
 Array = np.ndarray
 MAX_NODES = 16        # units drawn per layer column in the network diagram
 MAX_CELLS_SIDE = 256  # heatmap rows/columns sent to the browser
 LOG_SPAN = 8.0        # decades shown by log colour scales; smaller values share the darkest colour
+SHARED_SPAN = 10.0    # decades of the log scale the adjoint-field panels share (the vanishing demo spans 9)
 EDGE_GREY = "rgba(150, 160, 170, 0.18)"
 EDGE_HOT = "rgba(142, 68, 173, 0.45)"   # theme.MU, translucent
 
@@ -94,28 +96,23 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
             hovertemplate=f"z<sub>{k}</sub> unit %{{customdata[0]:.0f}}<br>mean |μ| = %{{customdata[1]:.3g}}"
                           "<extra></extra>")
     bottom = -(span - 1) / 2 - 1.0
-    crowded = n + 1 > 6
-    for k, d in enumerate(sizes):
-        role = "input" if k == 0 else "output" if k == n else "" if crowded else "hidden"
-        lines = [f"<b>z<sub>{k}</sub></b>" + (f" ({role})" if role else ""), f"{d} unit{'s' if d > 1 else ''}"]
-        if len(shown[k]) < d and not crowded:
-            lines.append(f"showing {len(shown[k])} of {d}")
-        fig.add_annotation(x=k, y=bottom, text="<br>".join(lines), showarrow=False, yanchor="top",
-                           font=dict(size=11 if crowded else 12))
+    for k, d in enumerate(sizes):   # short labels: a phone gives each of four columns about 70 px
+        fig.add_annotation(x=k, y=bottom, text=f"<b>z<sub>{k}</sub></b><br>{d}", showarrow=False, yanchor="top",
+                           font=dict(size=12))
     thinned = [(len(s), d) for s, d in zip(shown, sizes) if len(s) < d]
-    if thinned and crowded:
-        fig.add_annotation(x=1.0, y=1.0, xref="paper", yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
-                           text=" · ".join(dict.fromkeys(f"showing {a} of {d} units" for a, d in thinned))
-                           + " per wide layer",
-                           font=dict(size=11, color="#5b6570"))
+    note = "z<sub>0</sub> input → z<sub>%d</sub> output, with their widths" % n
+    if thinned:
+        note += "; " + ", ".join(dict.fromkeys(f"{a} of {d} units shown" for a, d in thinned))
+    fig.add_annotation(x=0.0, y=0.0, xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,
+                       text=note, font=dict(size=11, color="#5b6570"))
     fig.add_annotation(x=layer - 0.5, y=(span - 1) / 2 + 1.2, text=f"<b>layer {layer}: W<sub>{layer}</sub></b>  ← μ",
                        showarrow=False, font=dict(size=13, color=theme.MU))
-    _layout(fig, "The network: node colour = mean |μ| of that unit over the batch (log scale)", height,
+    _layout(fig, "Network: colour = mean |μ| per unit", height,
             coloraxis=dict(colorscale=theme.colorscale(theme.LOG_MU), cmin=cmin, cmax=cmax,
                            colorbar=dict(title="log₁₀ mean|μ|", thickness=12, len=0.9)))
     fig.update_xaxes(visible=False, range=[-0.5, n + 0.5])
-    fig.update_yaxes(visible=False, range=[bottom - (3.4 if thinned and not crowded else 2.4), (span - 1) / 2 + 1.9])
-    fig.update_layout(margin=dict(l=10, r=10, t=44, b=10))
+    fig.update_yaxes(visible=False, range=[bottom - 2.4, (span - 1) / 2 + 1.9])
+    fig.update_layout(margin=dict(l=10, r=10, t=44, b=30))
     return fig
 
 
@@ -148,6 +145,11 @@ def matrix_heatmap(z: Array, title: str, x_title: str, y_title: str, signed: boo
     return fig
 
 
+def _decade_step(span: tuple[float, float]) -> int:
+    """Whole decades between log-axis ticks, at most about five ticks."""
+    return max(1, int(np.ceil((span[1] - span[0]) / 5)))
+
+
 def _dtick(n: int) -> int:
     """A whole-number tick step giving about five ticks over 1..n."""
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500):
@@ -166,10 +168,10 @@ def norm_bars(mu_norms: Array, layer: int, height: int = 300) -> go.Figure:
     vals = np.asarray(mu_norms)[ks]
     colors = [theme.MU if k in (layer, layer - 1) else "#c9b3d6" for k in ks]
     fig = go.Figure()
-    fig.add_bar(x=[f"μ{_sub(k)}" for k in ks], y=plot_array(np.maximum(vals, 1e-300)), marker_color=colors,
-                text=[f"{v:.2g}" for v in vals] if n < 6 else None, textposition="outside", cliponaxis=False,
+    fig.add_bar(x=[f"μ{sub(k)}" for k in ks], y=plot_array(np.maximum(vals, 1e-300)), marker_color=colors,
+                texttemplate=BAR_TEXT, textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}: ‖μ‖ = %{y:.4g}<extra></extra>")
-    _layout(fig, "‖μₖ‖ along the backward pass →", height)
+    _layout(fig, "‖μₖ‖ along the backward pass →", height, uniformtext=BAR_TEXT_FIT)
     fig.update_yaxes(type="log", exponentformat="power", title="‖μₖ‖ (batch)")
     lo, hi = log_range([vals])
     fig.update_yaxes(range=[lo - 0.5, hi + 0.8])
@@ -179,7 +181,8 @@ def norm_bars(mu_norms: Array, layer: int, height: int = 300) -> go.Figure:
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _sub(k: int) -> str:
+def sub(k: int) -> str:
+    """k in subscript digits: 12 -> ₁₂."""
     return str(k).translate(_SUB)
 
 
@@ -187,12 +190,16 @@ def _role(k: int, n_layers: int) -> str:
     return " output" if k == n_layers else " input" if k == 0 else ""
 
 
-def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, log: bool = False, height: int = 290) -> go.Figure:
-    """||mu_k(x)|| over a 2D input grid, values (r, r) with rows at constant second input; dark = no signal."""
+def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, shared: tuple[float, float] | None = None,
+                  height: int = 290) -> go.Figure:
+    """||mu_k(x)|| over a 2D input grid, values (r, r) with rows at constant second input; dark = no signal.
+
+    Coloured on its own linear scale, or by log10 on the range ``shared`` (lo, hi) that every panel uses.
+    """
     finite = values[np.isfinite(values)]
     vmax = float(finite.max()) if finite.size else 0.0
-    if log:
-        lo, hi = log_range([values])
+    if shared:
+        lo, hi = shared
         z, zmin, zmax, cbar = _log10(values, lo), lo, hi, "log₁₀"
     else:
         z, zmin, zmax, cbar = values, 0.0, vmax if vmax > 0 else 1.0, ""
@@ -201,23 +208,32 @@ def field_heatmap(axis: Array, values: Array, k: int, n_layers: int, log: bool =
     fig.add_heatmap(x=a, y=a, z=plot_array(z), colorscale=theme.colorscale(theme.LOG_MU), zmin=zmin, zmax=zmax,
                     colorbar=dict(thickness=10, len=0.85, exponentformat="power", title=cbar),
                     hovertemplate="x₁=%{x:.2f}, x₂=%{y:.2f}<br>%{z:.3g}<extra></extra>")
-    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
+    _layout(fig, f"‖μ{sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
     fig.update_xaxes(constrain="domain", title=None)
     fig.update_yaxes(scaleanchor="x", constrain="domain", title=None)
     fig.update_layout(margin=dict(l=30, r=5, t=40, b=25))
     return fig
 
 
-def field_line(x: Array, values: Array, k: int, n_layers: int, height: int = 260) -> go.Figure:
-    """||mu_k(x)|| along a 1D input, (n,); zero stretches mean the error signal does not reach layer k there."""
+def field_line(x: Array, values: Array, k: int, n_layers: int, shared: tuple[float, float] | None = None,
+               height: int = 260) -> go.Figure:
+    """||mu_k(x)|| along a 1D input, (n,); zero stretches mean the error signal does not reach layer k there.
+
+    On its own linear y axis, or on the log10 range ``shared`` (lo, hi) that every panel uses (values below
+    it drawn at its floor).
+    """
     finite = values[np.isfinite(values)]
     vmax = float(finite.max()) if finite.size else 0.0
+    y = np.maximum(values, 10.0 ** shared[0]) if shared else values
     fig = go.Figure()
-    fig.add_scatter(x=plot_array(x), y=plot_array(values), mode="lines", line=dict(color=theme.MU, width=2.5),
+    fig.add_scatter(x=plot_array(x), y=plot_array(y), mode="lines", line=dict(color=theme.MU, width=2.5),
                     fill="tozeroy", fillcolor="rgba(142, 68, 173, 0.12)",
                     hovertemplate="x=%{x:.3f}<br>%{y:.3g}<extra></extra>")
-    _layout(fig, f"‖μ{_sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
-    fig.update_yaxes(rangemode="tozero", exponentformat="power")
+    _layout(fig, f"‖μ{sub(k)}(x)‖{_role(k, n_layers)}   max {short(vmax)}", height)
+    if shared:
+        fig.update_yaxes(type="log", range=list(shared), exponentformat="power", dtick=_decade_step(shared))
+    else:
+        fig.update_yaxes(rangemode="tozero", exponentformat="power")
     fig.update_xaxes(title="x")
     fig.update_layout(margin=dict(l=45, r=5, t=40, b=35))
     return fig

@@ -24,6 +24,8 @@ Array = np.ndarray
 Figure = dict[str, Any]
 MAX_POINTS = 500   # per line; longer histories are decimated before they are sent
 MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
+BAR_TEXT = "%{y:.1e}"                           # one number format for every bar label
+BAR_TEXT_FIT = {"mode": "hide", "minsize": 10}  # a label that would have to shrink below 10 px is left out
 
 
 _DTYPES = {"float32": "f4", "float64": "f8", "int8": "i1", "int16": "i2", "int32": "i4", "uint8": "u1"}
@@ -102,6 +104,8 @@ def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any
 
 
 LOG_AXIS = {"type": "log", "exponentformat": "power"}
+# One entry per layer, top to bottom at the right: a row of 5+ entries above the plot ran over the title.
+SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
 NO_STEPS = "No training steps yet: press Step, Epoch or Play"
 
 
@@ -166,9 +170,10 @@ def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Ar
                                             yaxis={"title": {"text": "y"}})}
 
 
-def _panels(n: int, gap: float = 0.07) -> list[tuple[float, float]]:
-    width = (1 - gap * (n - 1)) / n
-    return [(k * (width + gap), k * (width + gap) + width) for k in range(n)]
+# x domains of the target, prediction and error panels: the first two share the colour bar that stands in the
+# wide gap after the second, so its tick labels stay clear of the error panel even on a phone.
+FIT_PANELS = ((0.0, 0.27), (0.30, 0.57), (0.73, 1.0))
+FIT_COLORBAR = {"xanchor": "left", "xpad": 2, "len": 0.9, "thickness": 10, "nticks": 5, "tickfont": {"size": 11}}
 
 
 def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, float]) -> Figure:
@@ -179,9 +184,10 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     err = pred - target
     emax = nice_bound(float(np.nanmax(np.abs(err))) if np.isfinite(err).any() else 1.0)
     a = plot_array(axis)
-    titles = ("target", "prediction", "error = prediction − target")
-    data, layout = [], _layout("Fit over the input plane", theme.HEIGHT + 30, annotations=[])
-    for k, ((lo, hi), z, title) in enumerate(zip(_panels(3), (target, pred, err), titles), start=1):
+    titles = ("target", "prediction", "error")   # short: each panel is about 80 px wide on a phone
+    data, layout = [], _layout("Fit over the input plane (error = prediction − target)", theme.HEIGHT + 30,
+                               annotations=[])
+    for k, ((lo, hi), z, title) in enumerate(zip(FIT_PANELS, (target, pred, err), titles), start=1):
         sx = "" if k == 1 else str(k)
         data.append({"type": "heatmap", "x": a, "y": a, "z": plot_array(z), "xaxis": f"x{sx}", "yaxis": f"y{sx}",
                      "zsmooth": "fast",   # drawn at the grid's size and scaled: much cheaper than cell by cell
@@ -194,9 +200,9 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
                                       "yref": "paper", "showarrow": False, "yanchor": "bottom",
                                       "font": {"size": theme.FONT_SIZE}})
     layout["coloraxis"] = {"colorscale": theme.colorscale(theme.SEQUENTIAL), "cmin": zrange[0], "cmax": zrange[1],
-                           "colorbar": {"x": _panels(3)[1][1] + 0.005, "len": 0.9, "thickness": 12}}
+                           "colorbar": {**FIT_COLORBAR, "x": FIT_PANELS[1][1] + 0.005}}
     layout["coloraxis2"] = {"colorscale": theme.colorscale(theme.DIVERGING), "cmin": -emax, "cmax": emax,
-                            "colorbar": {"x": 1.0, "len": 0.9, "thickness": 12}}
+                            "colorbar": {**FIT_COLORBAR, "x": FIT_PANELS[2][1] + 0.005}}
     return {"data": data, "layout": layout}
 
 
@@ -233,9 +239,9 @@ def mu_bar_figure(mu_norms_last: Array) -> Figure:
     """||mu_i|| of the latest step in backward order, mu_N (output) to mu_0 (input), log y."""
     names = mu_names(len(mu_norms_last) - 1)
     bar = {"type": "bar", "x": names, "y": plot_array(mu_norms_last), "marker": {"color": theme.MU},
-           "text": [f"{v:.2g}" for v in mu_norms_last], "textposition": "outside", "cliponaxis": False,
+           "texttemplate": BAR_TEXT, "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
-    fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)",
+    fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)", uniformtext=BAR_TEXT_FIT,
                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
                                                    **_log_range(mu_norms_last)})}
     return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
@@ -260,7 +266,7 @@ def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
     data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8) for i, c in enumerate(colors)]
-    fig = {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖",
+    fig = {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
     return fig if len(step) else _no_steps(fig)

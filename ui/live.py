@@ -23,7 +23,7 @@ import streamlit.components.v1 as components_v1
 import adjoint_core as ac
 from adjoint_core.targets import grid
 
-from . import figures, theme
+from . import device, figures, messages, theme
 from .worker import Trainer
 
 ss = st.session_state
@@ -73,9 +73,7 @@ def status(run: ac.TrainingRun) -> None:
     for col, (label, value, help_text) in zip(st.columns(5), status_values(run, ss.get("trainer"))):
         col.metric(label, value, help=help_text)
     if run.diverged:
-        st.warning(f"**Training diverged**: {run.diverged}. Paused, and the parameters were set back to the "
-                   f"last state with a finite loss. Try a smaller learning rate (now {run.config.lr:g}), a smaller "
-                   "init scale, or the Adam optimiser, then press Play again.", icon=":material/warning:")
+        st.warning(messages.divergence_message(run), icon=":material/warning:")
 
 
 # --- figures -----------------------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def charts(run: ac.TrainingRun) -> None:
         shown = [(key, weight) for key, weight in row if key in figs]
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
         for col, (key, _) in zip(cols, shown):
-            col.plotly_chart(figs[key], width="stretch", key=key, config=theme.CONFIG, theme=None)
+            col.plotly_chart(figs[key], width="stretch", key=key, config=device.chart_config(), theme=None)
     show_board(figures.to_json({"plotly": PLOTLY_URL}).encode(), key="plotly_preload")
 
 

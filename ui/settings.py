@@ -37,7 +37,7 @@ def _fmt(v: float) -> str:
     return "0" if v == 0 else f"{v:g}"
 
 
-def widget_values(preset: str, config: ac.RunConfig, seed: int) -> dict[str, object]:
+def widget_values(preset: str | None, config: ac.RunConfig, seed: int) -> dict[str, object]:
     """The sidebar's session-state values for a config."""
     acts = config.activations
     return {W + "preset": preset, W + "target": config.target, W + "formula": config.formula or "sin(3*x)",
@@ -51,7 +51,7 @@ def widget_values(preset: str, config: ac.RunConfig, seed: int) -> dict[str, obj
             W + "epochs": config.epochs, W + "seed": seed}
 
 
-def load_into_widgets(preset: str, config: ac.RunConfig, seed: int) -> None:
+def load_into_widgets(preset: str | None, config: ac.RunConfig, seed: int) -> None:
     """Set every sidebar widget from a config (before the widgets are drawn, or in a callback)."""
     for key in [k for k in ss if str(k).startswith(W + "act_")]:
         del ss[key]
@@ -60,7 +60,13 @@ def load_into_widgets(preset: str, config: ac.RunConfig, seed: int) -> None:
 
 def _on_preset() -> None:
     name = ss[W + "preset"]
-    load_into_widgets(name, ac.presets[name], ss.get(W + "seed", 0))
+    if name is not None:
+        load_into_widgets(name, ac.presets[name], ss.get(W + "seed", 0))
+
+
+def preset_of(config: ac.RunConfig) -> str | None:
+    """The preset with exactly this setup (labels aside), or None."""
+    return next((name for name, preset in ac.presets.items() if preset == config), None)
 
 
 def _on_per_layer() -> None:
@@ -109,7 +115,7 @@ def sidebar() -> Choice:
     """Draw the sidebar and return what it asks for. Nothing here trains or validates by itself."""
     sb = st.sidebar
     sb.selectbox("Preset", list(ac.presets), key=W + "preset", persist_state="session", on_change=_on_preset,
-                 format_func=lambda n: ac.presets[n].label or n,
+                 format_func=lambda n: ac.presets[n].label or n, placeholder="Custom setup (loaded run)",
                  help="Load a ready-made setup: the notebook's four experiments and two gradient-health demos.")
     errors: list[str] = []
     data = None
@@ -147,12 +153,11 @@ def sidebar() -> Choice:
             n_hidden = len(ac.parse_hidden(ss[W + "hidden"]))
         except ac.ConfigError:
             n_hidden = 0
-        if per_layer and n_hidden:
-            cols = st.columns(min(n_hidden, 3))
+        if per_layer:   # one per row: a third of the sidebar cut the names to "re", "ta", "si"
             for i in range(n_hidden):
                 ss.setdefault(f"{W}act_{i}", ss[W + "activation"])
-                cols[i % len(cols)].selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}", persist_state="session",
-                                              help=f"σ of hidden layer {i + 1}.")
+                st.selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}", persist_state="session",
+                             help=f"σ of hidden layer {i + 1}.")
         st.selectbox("Initialisation", list(ac.network.INIT_SCHEMES), key=W + "init", persist_state="session",
                      help="notebook: hidden W, b ~ N(0, 1), output layer × scale. "
                           "xavier / he: W ~ N(0, 2/(fan_in + fan_out)) / N(0, 2/fan_in) × scale, b = 0.")
@@ -165,9 +170,10 @@ def sidebar() -> Choice:
                      help="Its derivative gives μ_N, the first adjoint.")
     with sb.expander("Optimiser", expanded=True):
         st.selectbox("Optimiser", list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
-                     format_func=lambda n: {"sgd": "SGD", "momentum": "Momentum (notebook's EMA)",
+                     format_func=lambda n: {"sgd": "SGD", "momentum": "Momentum (EMA)",
                                             "nesterov": "Nesterov", "adam": "Adam"}[n],
-                     help="Applies to the running model; a new optimiser starts with empty state.")
+                     help="Applies to the running model; a new optimiser starts with empty state. Momentum is the "
+                          "notebook's exponential moving average: m ← βm + (1−β)g, w ← w − lr·m.")
         st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
                                                        high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
                          key=W + "lr", persist_state="session", format_func=_fmt, help="Step size, on a log scale. Applies immediately.")
@@ -198,6 +204,8 @@ def _save_load(sb) -> None:
                          max_upload_size=20, help="A .zip saved with 'Download run'. Replaces the current run.")
         if ss.get("run_upload_error"):
             st.error(ss.run_upload_error)
+        if note := ss.pop("run_upload_note", None):   # once: the next full rerun clears it
+            st.success(note, icon=":material/check_circle:")
 
 
 def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
@@ -234,7 +242,10 @@ def _on_run_upload() -> None:
     ss["run_data"] = None
     if run.config.target == DATA_TARGET:   # its data is in the file: keep training on it
         ss["uploaded"] = ss["run_data"] = (run.data.x, run.data.y)
-    load_into_widgets(ss.get(W + "preset", "wave2d-relu"), run.config, run.seed)
+    preset = preset_of(run.config)
+    load_into_widgets(preset, run.config, run.seed)
+    setup = f"the preset {ac.presets[preset].label}" if preset else "a custom setup"
+    ss.run_upload_note = f"Loaded the run: {setup}, step {run.step_count:,}, epoch {run.epoch_count:,}."
 
 
 def _choice(errors: list[str], data) -> Choice:
@@ -259,6 +270,9 @@ def _choice(errors: list[str], data) -> Choice:
 
 def sync_url(config: ac.RunConfig, seed: int) -> None:
     """Mirror the setup in the URL so the address bar is a share link."""
-    params = urlstate.config_to_params(ss[W + "preset"], config, seed)
+    preset = ss[W + "preset"]   # None for a loaded custom setup: the link then names no preset
+    params = urlstate.config_to_params(preset, config, seed)
+    if preset is None:
+        del params[urlstate.PRESET_PARAM]
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
