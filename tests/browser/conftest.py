@@ -5,9 +5,11 @@ Modelled on the approach of Streamlit's own ``e2e_playwright/conftest.py``
 (start the server on a free port, poll ``/_stcore/health``, wait on the
 ``stApp`` data attributes), written for this project.
 
+* ``app_server_process`` (session): the running server, a ``Server`` (``proc``: its ``Popen``, ``url``).
 * ``app_server`` (session): base URL of the running app, e.g. ``http://127.0.0.1:41234``.
 * ``browser``    (session): a Playwright ``Browser`` (Debian ``/usr/bin/chromium``).
 * ``page``       (function): a fresh context (1400x1000) and page, closed afterwards.
+* ``quiet_server`` (autouse): each browser test starts once the server's process tree is idle.
 
 Chromium missing: the browser tests are skipped locally, but fail when the
 ``CI`` environment variable is set (``.ci/run`` installs Debian ``chromium``).
@@ -24,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -50,6 +53,18 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_STOP_GRACE_S = 10.0
+# The server is quiet when its process tree used less than QUIET_CORES of one core over QUIET_WINDOW_S.
+QUIET_CORES = 0.10
+QUIET_WINDOW_S = 0.5
+QUIET_TIMEOUT_S = 20.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+notes: list[str] = []   # lines for the terminal summary: waits for a quiet server, contexts left open
+
+
+class Server(NamedTuple):
+    proc: subprocess.Popen
+    url: str
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,6 +75,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    for line in notes:
+        terminalreporter.write_line(line)
     if browser_helpers.screenshot_dir_used():
         terminalreporter.write_line(f"browser screenshots: {browser_helpers.SCREENSHOT_DIR}")
 
@@ -89,9 +106,44 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=SERVER_STOP_GRACE_S)
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants, from ``/proc/<pid>/task/*/children``."""
+    tree, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        tree.append(parent)
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split()]
+            except OSError:   # the thread or process has just ended
+                pass
+    return tree
+
+
+def _cpu_ticks(pids: list[int]) -> dict[tuple[int, str], int]:
+    """utime + stime of each process, keyed by (pid, start time) so that a reused pid counts as a new process."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:   # the process has just ended
+            continue
+        ticks[(pid, fields[19])] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _tree_cpu_seconds(pid: int, window: float) -> float:
+    """CPU seconds used by ``pid`` and its descendants over the next ``window`` seconds (a process that ends
+    within the window is left out; one that starts in it counts from its start)."""
+    before = _cpu_ticks(_process_tree(pid))
+    time.sleep(window)
+    after = _cpu_ticks(_process_tree(pid))
+    return sum(ticks - before.get(key, 0) for key, ticks in after.items()) / CLOCK_TICKS
+
+
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory):
-    """Start ``streamlit run app.py`` on a free loopback port; yield its base URL."""
+def app_server_process(tmp_path_factory: pytest.TempPathFactory):
+    """Start ``streamlit run app.py`` on a free loopback port; yield it as a ``Server``."""
     if not APP_FILE.is_file():
         pytest.fail(f"{APP_FILE} does not exist: nothing to serve")
 
@@ -135,11 +187,17 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
 
     print(f"\n[browser] streamlit serving {APP_FILE.name} at {base_url} (log: {log_path})")
     try:
-        yield base_url
+        yield Server(proc, base_url)
     finally:
         _stop(proc)
         if proc.returncode not in (0, -15):  # -15: ended by our SIGTERM
             print(f"[browser] streamlit exited with {proc.returncode}:\n{server_output()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_server(app_server_process: Server) -> str:
+    """Base URL of the running app."""
+    return app_server_process.url
 
 
 @pytest.fixture(scope="session")
@@ -177,3 +235,31 @@ def page(browser):
         yield page
     finally:
         context.close()
+
+
+def _note(line: str) -> None:
+    """Print a line now and again in the terminal summary."""
+    print(line)
+    notes.append(line)
+
+
+@pytest.fixture(autouse=True)
+def quiet_server(request: pytest.FixtureRequest, browser, app_server_process: Server) -> None:
+    """Start each browser test on a quiet server and without contexts left open by earlier tests.
+
+    What earlier tests left running (a session keeps training up to 3 s after its page closes, in the server
+    process or its children) would compete with this test for the 2 cores: wait until the server's process
+    tree used less than QUIET_CORES of one core over QUIET_WINDOW_S, at most QUIET_TIMEOUT_S (then warn and go on).
+    """
+    for context in browser.contexts:
+        _note(f"[browser] WARNING {request.node.name}: closing a context an earlier test left open")
+        context.close()
+    t0, busy_windows = time.monotonic(), 0
+    while _tree_cpu_seconds(app_server_process.proc.pid, QUIET_WINDOW_S) >= QUIET_CORES * QUIET_WINDOW_S:
+        busy_windows += 1
+        if time.monotonic() - t0 > QUIET_TIMEOUT_S:
+            _note(f"[browser] WARNING {request.node.name}: the server was still busy after "
+                  f"{time.monotonic() - t0:.1f} s; going on")
+            return
+    if busy_windows:
+        _note(f"[browser] {request.node.name}: waited {time.monotonic() - t0:.1f} s for a quiet server")

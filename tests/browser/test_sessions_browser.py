@@ -15,8 +15,9 @@ pytestmark = pytest.mark.browser
 
 LONG = 120_000          # ms: 2 cores, five sessions training, and other test runs on the machine
 VIEWPORT = {"width": 1400, "height": 1000}
-# Five different presets; a high epoch limit so that Play runs until Pause is pressed.
-PRESETS = ["linear-sigmoid", "nonlinear-relu", "wave2d-relu", "deep-sigmoid-vanishing", "large-init-exploding"]
+# Five different presets that train on (the exploding-mu demo diverges and pauses itself by design); a high epoch
+# limit so that Play runs until Pause is pressed.
+PRESETS = ["linear-sigmoid", "nonlinear-relu", "wave2d-relu", "deep-sigmoid-vanishing", "linear-relu"]
 
 
 def steps(page) -> int:

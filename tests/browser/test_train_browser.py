@@ -25,10 +25,11 @@ def steps(page) -> int:
     return int(metric(page, 0).replace(",", ""))
 
 
-def open_train(page, base_url: str) -> float:
-    """Open the Train page; returns seconds from navigation to the first chart drawn."""
+def open_train(page, base_url: str, query: str = "") -> float:
+    """Open the Train page (``query``: a share link's ``?...``); returns seconds from navigation to the first
+    chart drawn."""
     t0 = time.perf_counter()
-    page.goto(base_url + "/")
+    page.goto(base_url + "/" + query)
     page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first.wait_for(timeout=LONG)
     first_chart = time.perf_counter() - t0
     wait_for_app_run(page)
@@ -36,15 +37,34 @@ def open_train(page, base_url: str) -> float:
     return first_chart
 
 
-def reruns_in(page, ms: int) -> int:
-    """How many script runs (full or fragment) the page starts within the next ``ms`` milliseconds."""
-    return page.evaluate("""(ms) => new Promise((resolve) => {
+def runs_started(page, within_ms: int, enough: int | None = None) -> int:
+    """How many script runs (full or fragment) the page starts within the next ``within_ms`` milliseconds;
+    returns as soon as ``enough`` have started."""
+    return page.evaluate("""([ms, enough]) => new Promise((resolve) => {
       const app = document.querySelector('[data-testid="stApp"]');
       let runs = 0;
-      const seen = new MutationObserver(() => { if (app.dataset.testScriptState === "running") runs += 1; });
-      seen.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
-      setTimeout(() => { seen.disconnect(); resolve(runs); }, ms);
-    })""", ms)
+      const done = () => { seen.disconnect(); clearTimeout(timer); resolve(runs); };
+      const seen = new MutationObserver((records) => {
+        // each record holds the state before its change: the states changed to are the next records' old
+        // values and, for the last one, the current state
+        const states = records.slice(1).map((r) => r.oldValue).concat(app.dataset.testScriptState);
+        runs += states.filter((state) => state === "running").length;
+        if (enough && runs >= enough) done();
+      });
+      seen.observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ["data-test-script-state"]});
+      const timer = setTimeout(done, ms);
+    })""", [within_ms, enough])
+
+
+def wait_for_pause(page) -> None:
+    """Press Pause and wait until it has landed: the Play button is back and no script run has started for
+    0.5 s (at most 30 s: a live view still redrawing itself keeps starting runs)."""
+    page.get_by_role("button", name="Pause", exact=True).dispatch_event("click")
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
+    wait_for_app_run(page)
+    deadline = time.monotonic() + 30
+    while runs_started(page, 500, enough=1) and time.monotonic() < deadline:
+        pass
 
 
 def play_until(page, done) -> None:
@@ -57,16 +77,15 @@ def play_until(page, done) -> None:
 
 
 def test_play_pause_step_on_the_wave(page, app_server):
-    print(f"\n[browser] Train page: first chart drawn {open_train(page, app_server):.2f} s after navigation")
+    first_chart = open_train(page, app_server, "?epochs=100000")   # an epoch limit Play never reaches here
+    print(f"\n[browser] Train page: first chart drawn {first_chart:.2f} s after navigation")
     assert steps(page) == 0
     play_until(page, lambda: int(metric(page, 1).replace(",", "")) >= 3)    # epoch 3
-    assert reruns_in(page, 1000) >= 3, "the live view does not redraw itself while playing"
-    page.get_by_role("button", name="Pause", exact=True).dispatch_event("click")
-    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
-    wait_for_app_run(page)
+    assert runs_started(page, 5000, enough=3) >= 3, "the live view did not redraw itself 3 times in 5 s of playing"
+    wait_for_pause(page)
     paused_at = steps(page)
     assert paused_at >= 3 * 160
-    assert reruns_in(page, 1000) == 0, "the live view's timer went on after Pause"
+    assert runs_started(page, 1500) == 0, "the live view's timer went on after Pause"
     assert steps(page) == paused_at, "training went on after Pause"
     charts = page.get_by_test_id("stPlotlyChart")
     assert charts.count() >= 6
@@ -84,7 +103,7 @@ def test_play_pause_step_on_the_wave(page, app_server):
 def test_preset_switch_and_bad_sizes(page, app_server):
     open_train(page, app_server)
     page.get_by_test_id("stSidebar").get_by_role("combobox", name="Preset").click()
-    page.get_by_role("option", name="Notebook: parabola 10(x-x²) (ReLU)").click()
+    page.get_by_role("option", name=ac.presets["nonlinear-relu"].label).click()
     wait_for_app_run(page)
     expect(page.get_by_test_id("stSidebar").get_by_role("textbox", name="Hidden layer sizes")).to_have_value("64, 64")
     notice = page.get_by_test_id("stAlertContentInfo")
