@@ -60,7 +60,7 @@ def live_view() -> None:
 
 def live_frames() -> None:
     """While playing: the live view again every TICK seconds, or slower when many sessions watch (ui/pace.py)."""
-    pace.keep_pace(live.TICK)
+    pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
     live_view()
 
 
@@ -88,7 +88,7 @@ def controls() -> None:
                           help="Training steps per second while playing; slow speeds let you watch single steps, "
                                "and Demo plays the whole run up to its epoch limit in about 20 s.")
     if playing:
-        st.fragment(live_frames, run_every=pace.interval(live.TICK, pace.watching() + 1))()
+        st.fragment(live_frames, run_every=pace.interval(live.TICK, pace.STUDENT_FRAME, first="room" in ss))()
     else:
         live.new_board()   # the next Play starts a new board
         with st.container():

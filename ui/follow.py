@@ -85,7 +85,7 @@ def follower_view(code: str) -> bool:
     cols[1].button("Stop following", on_click=_stop_following, key="btn_stop_following", width="stretch")
     ss["_seen"] = {}   # a full page run: the board is new
 
-    st.fragment(_frames, run_every=pace.interval(rooms.FOLLOW_TICK, pace.watching() + 1))(room.code)
+    st.fragment(_frames, run_every=pace.interval(rooms.FOLLOW_TICK, pace.FOLLOWER_FRAME))(room.code)
     return True
 
 
@@ -95,5 +95,5 @@ def _frames(code: str) -> None:
         room = rooms.find_room(code)
     except rooms.RoomError:   # the teacher closed the room or left: the full page says so
         st.rerun()
-    pace.keep_pace(rooms.FOLLOW_TICK)
+    pace.keep_pace(rooms.FOLLOW_TICK, pace.FOLLOWER_FRAME)
     live.show_board(room.payload(ss["_seen"]), key="follow_board")

@@ -1,44 +1,64 @@
-"""The pace of live frames: every watching session's share of the server's frames.
+"""The pace of live frames: every watching session's share of the server's time for frames.
 
 Each browser tab with a live fragment asks for a rerun every ``run_every`` seconds, whatever the server's load.
 When more frames are asked for than one interpreter can draw, the script runs pile up, the event loop that
 sends their output gets the GIL ever more rarely, and a run's output is dropped unsent when the next run of the
 same fragment starts (measured with benchmarks/bench_classroom.py: 30 students at 0.1 s, 548 of 588 frames
-dropped).  So each live frame sets its own timer: the server draws about FRAMES_PER_SECOND frames in all, shared
-evenly by the sessions that watched in the last WINDOW seconds (students playing and followers of a room), and
-never faster than the fragment's own interval.
+dropped).  So each live frame sets its own timer.  The server spends about BUDGET of one core on frames; a
+frame costs about its kind's seconds of server time (a student's frame with its own charts, or a follower's,
+assembled from its room's shared figures; measured, Streamlit's own work included).  A teacher with an open
+room draws at its own fastest pace; every other session that watched in the last WINDOW seconds gets the same
+share of the rest, never faster than its own fastest interval.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
 
-FRAMES_PER_SECOND = 150.0   # the server's live frames per second, over every watching session
-WINDOW = 2.0                # seconds: a session whose last frame is older no longer counts as watching
+BUDGET = 0.75             # of one core: the server's time for live frames, over every watching session
+STUDENT_FRAME = 0.005     # seconds of server time per frame of a playing student
+FOLLOWER_FRAME = 0.002    # ... of a follower of a room
+WINDOW = 2.0              # seconds: a session whose last frame is older no longer counts as watching
 
-_last_frame: dict[str, float] = {}   # session id -> time of its last live frame
+
+@dataclass
+class Watcher:
+    last: float        # time of its last live frame
+    cost: float        # server seconds per frame
+    fastest: float     # its own shortest interval
+    first: bool        # drawn at its fastest pace (a teacher with an open room)
+
+
+_watchers: dict[str, Watcher] = {}   # session id -> its latest frame
 _lock = threading.Lock()
 
 
-def watching() -> int:
-    """Sessions that drew a live frame in the last WINDOW seconds."""
+def _current() -> list[Watcher]:
+    """The sessions that drew a live frame in the last WINDOW seconds."""
     now = time.monotonic()
     with _lock:
-        for sid in [s for s, t in _last_frame.items() if now - t > WINDOW]:
-            del _last_frame[sid]
-        return len(_last_frame)
+        for sid in [s for s, w in _watchers.items() if now - w.last > WINDOW]:
+            del _watchers[sid]
+        return list(_watchers.values())
 
 
-def interval(fastest: float, sessions: int) -> float:
-    """Seconds between one session's frames when ``sessions`` share the server, at most 1/``fastest`` Hz."""
-    return max(fastest, sessions / FRAMES_PER_SECOND)
+def interval(fastest: float, cost: float, first: bool = False, others: list[Watcher] | None = None) -> float:
+    """Seconds between frames of a session (``cost`` server seconds each) among ``others`` (default: every
+    watching session): its fastest if ``first``, else an even share of what the firsts leave of BUDGET."""
+    if first:
+        return fastest
+    others = _current() if others is None else others
+    reserved = sum(w.cost / w.fastest for w in others if w.first)
+    shared = cost + sum(w.cost for w in others if not w.first)
+    return max(fastest, shared / max(BUDGET - reserved, BUDGET / 4))
 
 
-def keep_pace(fastest: float) -> None:
+def keep_pace(fastest: float, cost: float, first: bool = False) -> None:
     """Called by each live frame, inside its fragment: counts this session as watching and sets the fragment's
     timer in the browser to this session's share (an AutoRerun message for the running fragment, as
     ``st.fragment(run_every=...)`` sends when it is declared; the browser ignores one that changes nothing).
@@ -48,7 +68,10 @@ def keep_pace(fastest: float) -> None:
     if not fragment_id:
         return
     with _lock:
-        _last_frame[ctx.session_id] = time.monotonic()
+        _watchers.pop(ctx.session_id, None)
+    others = _current()
+    with _lock:
+        _watchers[ctx.session_id] = Watcher(time.monotonic(), cost, fastest, first)
     msg = ForwardMsg()
-    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = interval(fastest, watching()), fragment_id
+    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = interval(fastest, cost, first, others), fragment_id
     ctx.enqueue(msg)
