@@ -31,8 +31,8 @@ as trained/s, from the paused page's Step over Play click to Pause ack), and the
 click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
 all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
-later, after one more page load: a disconnected session is dropped only ``--ttl`` s after it left, when a later
-session ends).  Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
+later, with one more page load halfway: a disconnected session is dropped only ``--ttl`` s after it left, when
+a later session ends; the server gives freed memory back every 30 s).  Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
 harness reports how long the process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
 a room (sidebar, "Open a room") and plays while N followers (``?follow=CODE``) watch it; the table's
 student 0 is the teacher.
@@ -673,12 +673,12 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
     result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
-    if settle > 0:   # then a later visitor: the end of its session drops the sessions past their TTL
-        await asyncio.sleep(settle)
+    if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
+        await asyncio.sleep(settle / 2)
         later = Student(-2, ws_url, query)
         await later.load(LOAD_TIMEOUT)
         await later.close()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(settle / 2)
         monitor.sample()
         result.rss_settled_mb = _last_rss(monitor)
     _per_frame(result)
