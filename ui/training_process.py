@@ -47,7 +47,6 @@ class Progress:
     step_count: int
     epoch_count: int
     diverged: str | None
-    finished: str | None
     steps_per_second: float
     theta: np.ndarray
     steps_from: int
@@ -98,7 +97,7 @@ class Playing:
         if h.steps.compactions + h.epochs.compactions != compactions:
             n_steps = n_epochs = 0
         self.sent = (h.steps.compactions + h.epochs.compactions, h.steps.n, h.epochs.n)
-        return Progress(run.step_count, run.epoch_count, run.diverged, self.finished, self.steps_per_second,
+        return Progress(run.step_count, run.epoch_count, run.diverged, self.steps_per_second,
                         run.net.theta.copy(), n_steps, h.steps.data[n_steps:h.steps.n].copy(),
                         n_epochs, h.epochs.data[n_epochs:h.epochs.n].copy())
 

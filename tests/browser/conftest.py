@@ -7,7 +7,7 @@ Modelled on the approach of Streamlit's own ``e2e_playwright/conftest.py``
 
 * ``app_server_process`` (session): the running server, a ``Server`` (``proc``: its ``Popen``, ``url``).
 * ``app_server`` (session): base URL of the running app, e.g. ``http://127.0.0.1:41234``.
-* ``browser``    (session): a Playwright ``Browser`` (Debian ``/usr/bin/chromium``).
+* ``browser``    (module): a Playwright ``Browser`` (Debian ``/usr/bin/chromium``).
 * ``page``       (function): a fresh context (1400x1000) and page, closed afterwards.
 * ``quiet_server`` (autouse): each browser test starts once the server's process tree is idle.
 
@@ -200,7 +200,7 @@ def app_server(app_server_process: Server) -> str:
     return app_server_process.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")   # Playwright's sync API runs an event loop: gone before later tests
 def browser():
     """Headless Debian Chromium via Playwright (never Playwright's own download)."""
     if not Path(CHROMIUM).exists():

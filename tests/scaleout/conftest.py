@@ -58,7 +58,7 @@ def haproxy() -> str:
     return HAPROXY
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")   # Playwright's sync API runs an event loop: gone before later tests
 def chromium():
     """Headless Debian Chromium via Playwright (never `playwright install`)."""
     if not Path(CHROMIUM).exists():
