@@ -42,15 +42,15 @@ def test_the_first_frame_draws_everything_then_fast_charts_every_frame_and_heavy
 
 
 def test_a_frame_sends_the_status_and_the_charts_due(state):
-    run, heights = wave(), {}
-    first = live.board_payload(run, 0, heights, changed=True)
-    assert set(first["charts"]) == ALL_KEYS and set(heights) == ALL_KEYS
+    run, schedule = wave(), live.Schedule()
+    first = live.board_payload(run, schedule)
+    assert set(first["charts"]) == ALL_KEYS and set(schedule.heights) == ALL_KEYS
     assert [[key for key, _, _ in row] for row in first["rows"]] == [
         ["loss_chart", "mu_bar"], ["fit_chart"], ["slice_chart"], ["mu_heatmap", "grad_chart"]]
     assert dict(first["status"])["Step"] == "3" and dict(first["status"])["Epoch"] == "0"
     assert all(fig["config"] == {"staticPlot": True} for fig in first["charts"].values())
     run.run_steps(2)
-    second = live.board_payload(run, 1, heights, changed=True)
+    second = live.board_payload(run, schedule)
     assert set(second["charts"]) == {"loss_chart", "mu_bar"} and dict(second["status"])["Step"] == "5"
     assert second["rows"] == first["rows"], "the layout stays put"
     loss = second["charts"]["loss_chart"]["data"][0]
@@ -59,9 +59,9 @@ def test_a_frame_sends_the_status_and_the_charts_due(state):
 
 
 def test_a_frame_without_a_new_step_sends_only_the_status(state):
-    run, heights = wave(), {}
-    live.board_payload(run, 0, heights, changed=True)
-    idle = live.board_payload(run, 1, heights, changed=False)
+    run, schedule = wave(), live.Schedule()
+    live.board_payload(run, schedule)
+    idle = live.board_payload(run, schedule)        # no step since
     assert idle["charts"] == {} and dict(idle["status"])["Step"] == "3"
     assert len(figures.to_json(idle)) < 1000
 
@@ -84,6 +84,6 @@ def test_board_skips_charts_when_no_step_was_taken_and_restarts_after_new_board(
 def test_a_1d_target_has_no_slice_row(state):
     run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
     run.run_steps(2)
-    payload = live.board_payload(run, 0, {}, changed=True)
+    payload = live.board_payload(run, live.Schedule())
     assert [[key for key, _, _ in row] for row in payload["rows"]] == [
         ["loss_chart", "mu_bar"], ["fit_chart"], ["mu_heatmap", "grad_chart"]]

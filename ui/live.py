@@ -174,15 +174,30 @@ def board_status(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[str
     return [(label, value) for label, value, _ in status_values(run, trainer)]
 
 
-def board_payload(run: ac.TrainingRun, frame: int, heights: dict[str, int], changed: bool) -> dict:
-    """One frame of the live board: the status and the figures of the groups due (none if ``changed`` is
-    false: no step since the last frame).  ``heights``: each chart's height, filled in by the first frame
-    (which draws every chart), so the board's layout stays put between frames."""
-    figs = live_figures(run, due_groups(frame) if changed else [])
-    if not heights:
-        heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
-    return {"plotly": PLOTLY_URL, "status": board_status(run, ss.get("trainer")), "rows": board_rows(heights),
-            "charts": figs}
+class Schedule:
+    """What a live board's frames redraw: every chart group on its first frame, then the fast charts on each
+    frame and the heavy groups in turn (``due_groups``), nothing when no step was taken since the last frame;
+    and each chart's height, so the board's layout stays put between frames."""
+
+    def __init__(self) -> None:
+        self.frame, self.step = 0, -1
+        self.heights: dict[str, int] = {}
+
+    def next(self, run: ac.TrainingRun) -> dict[str, dict[str, dict]]:
+        """The next frame's figures by group, {group: {key: figure}} (empty: nothing new to draw)."""
+        if self.frame and run.step_count == self.step:   # a frame that draws nothing keeps the turns as they were
+            return {}
+        groups = {group: live_figures(run, [group]) for group in due_groups(self.frame)}
+        self.heights.update({key: fig["layout"]["height"] for figs in groups.values() for key, fig in figs.items()})
+        self.frame, self.step = self.frame + 1, run.step_count
+        return groups
+
+
+def board_payload(run: ac.TrainingRun, schedule: Schedule) -> dict:
+    """One frame of the live board: the status and the figures ``schedule`` says are due."""
+    figs = {key: fig for group in schedule.next(run).values() for key, fig in group.items()}
+    return {"plotly": PLOTLY_URL, "status": board_status(run, ss.get("trainer")),
+            "rows": board_rows(schedule.heights), "charts": figs}
 
 
 def show_board(payload: bytes, key: str = "live_board") -> None:
@@ -192,15 +207,10 @@ def show_board(payload: bytes, key: str = "live_board") -> None:
 
 def board(run: ac.TrainingRun) -> None:
     """A live frame: the board, drawn from the run as the last sync left it."""
-    frame = ss.get("_board_frame", 0)
-    changed = frame == 0 or run.step_count != ss.get("_board_step")
-    if frame == 0:
-        ss["_board_heights"] = {}
-    show_board(figures.to_json(board_payload(run, frame, ss["_board_heights"], changed)).encode())
-    if changed:   # a frame that drew nothing leaves the heavy groups' turns as they were
-        ss["_board_frame"], ss["_board_step"] = frame + 1, run.step_count
+    schedule = ss.setdefault("_board", Schedule())
+    show_board(figures.to_json(board_payload(run, schedule)).encode())
 
 
 def new_board() -> None:
     """The next live frame starts a new board (after Play, or a full page run while playing)."""
-    ss["_board_frame"] = 0
+    ss["_board"] = Schedule()

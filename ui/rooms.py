@@ -43,17 +43,16 @@ class Room:
         self.preset: str | None = None
         self._lock = threading.Lock()
         self._built_at = -math.inf
-        self._frame, self._step = 0, -1
+        self._schedule = live.Schedule()
         self._version = 0
         self._groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
-        self._heights: dict[str, int] = {}
         self._rows = ""                                  # the board's layout, as JSON
         self._head = ""                                  # the payload's "plotly", "status" and "rows" members
 
     def attach(self, run: ac.TrainingRun, trainer: Trainer | None, preset: str | None) -> None:
         """The teacher's page: this is the run (and its trainer, while playing) that followers see."""
         if run is not self.run:
-            self._frame, self._step, self._heights = 0, -1, {}
+            self._schedule = live.Schedule()
         self.run, self.trainer, self.preset = run, trainer, preset
 
     def _refresh(self) -> None:
@@ -64,15 +63,11 @@ class Room:
         self._built_at = now
         run, trainer = self.run, self.trainer
         with trainer.lock if trainer is not None else contextlib.nullcontext():   # not while a sync writes
-            if run.step_count != self._step or self._frame == 0:
-                for group in live.due_groups(self._frame):
-                    figs = live.live_figures(run, [group])
-                    self._heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
-                    self._version += 1
-                    self._groups[group] = (self._version, figures.to_json(figs)[1:-1])   # without its braces
-                self._frame, self._step = self._frame + 1, run.step_count
+            for group, figs in self._schedule.next(run).items():
+                self._version += 1
+                self._groups[group] = (self._version, figures.to_json(figs)[1:-1])   # without its braces
             status = live.board_status(run, trainer)
-        self._rows = json.dumps(live.board_rows(self._heights))
+        self._rows = json.dumps(live.board_rows(self._schedule.heights))
         self._head = f'"plotly":{json.dumps(live.PLOTLY_URL)},"status":{json.dumps(status)},"rows":{self._rows}'
 
     def payload(self, seen: dict[str, object]) -> bytes:
