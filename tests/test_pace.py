@@ -39,11 +39,11 @@ def test_only_sessions_with_a_recent_frame_count(monkeypatch):
     monkeypatch.setattr(pace, "_watchers", {
         "a": pace.Watcher(1000.0, 1.0, 0.1, False), "b": pace.Watcher(999.0, 1.0, 0.1, False),
         "c": pace.Watcher(1000.0 - pace.WINDOW - 0.1, 1.0, 0.1, False)})
-    assert len(pace._current()) == 2 and "c" not in pace._watchers
+    assert len(pace._others()) == 2 and "c" not in pace._watchers
     now[0] += pace.WINDOW - 0.5
-    assert len(pace._current()) == 1                 # b's last frame is now older than WINDOW
+    assert len(pace._others()) == 1                  # b's last frame is now older than WINDOW
     now[0] += 1.0
-    assert pace._current() == []
+    assert pace._others() == []
 
 
 def test_keep_pace_outside_a_fragment_does_nothing(monkeypatch):

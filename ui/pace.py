@@ -38,21 +38,26 @@ _watchers: dict[str, Watcher] = {}   # session id -> its latest frame
 _lock = threading.Lock()
 
 
-def _current() -> list[Watcher]:
-    """The sessions that drew a live frame in the last WINDOW seconds."""
+def _others(session_id: str | None = None) -> list[Watcher]:
+    """The sessions other than ``session_id`` that drew a live frame in the last WINDOW seconds."""
     now = time.monotonic()
     with _lock:
         for sid in [s for s, w in _watchers.items() if now - w.last > WINDOW]:
             del _watchers[sid]
-        return list(_watchers.values())
+        return [w for sid, w in _watchers.items() if sid != session_id]
+
+
+def _session_id() -> str | None:
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
 
 
 def interval(fastest: float, cost: float, first: bool = False, others: list[Watcher] | None = None) -> float:
     """Seconds between frames of a session (``cost`` server seconds each) among ``others`` (default: every
-    watching session): its fastest if ``first``, else an even share of what the firsts leave of BUDGET."""
+    other watching session): its fastest if ``first``, else an even share of what the firsts leave of BUDGET."""
     if first:
         return fastest
-    others = _current() if others is None else others
+    others = _others(_session_id()) if others is None else others
     reserved = sum(w.cost / w.fastest for w in others if w.first)
     shared = cost + sum(w.cost for w in others if not w.first)
     return max(fastest, shared / max(BUDGET - reserved, BUDGET / 4))
@@ -67,11 +72,8 @@ def keep_pace(fastest: float, cost: float, first: bool = False) -> None:
     fragment_id = ThreadState.get().fragment_id if ctx is not None else None
     if not fragment_id:
         return
-    with _lock:
-        _watchers.pop(ctx.session_id, None)
-    others = _current()
+    msg = ForwardMsg()
+    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = interval(fastest, cost, first), fragment_id
     with _lock:
         _watchers[ctx.session_id] = Watcher(time.monotonic(), cost, fastest, first)
-    msg = ForwardMsg()
-    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = interval(fastest, cost, first, others), fragment_id
     ctx.enqueue(msg)
