@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 import adjoint_core as ac
-from adjoint_core.config import DATA_TARGET
 
 from . import live, pace, rooms, session, settings, urlstate
 
@@ -58,10 +57,7 @@ def _take_copy(code: str) -> None:
         return
     trainer = room.trainer
     run = trainer.copy() if trainer is not None and trainer.alive else ac.TrainingRun.from_snapshot(room.run.snapshot())
-    session.set_run(run)
-    data = (run.data.x, run.data.y) if run.config.target == DATA_TARGET else None
-    ss["run_data"] = ss["uploaded"] = data
-    settings.load_into_widgets(room.preset, run.config, run.seed)
+    settings.adopt_run(run, room.preset)
     del st.query_params[urlstate.FOLLOW_PARAM]
 
 

@@ -227,8 +227,18 @@ def _run_zip() -> bytes:
     return pack_run(*run.export())
 
 
-def _on_run_upload() -> None:
+def adopt_run(run: ac.TrainingRun, preset: str | None) -> None:
+    """Make a run from elsewhere (a run file, a teacher's room) the session's run, paused, with the sidebar set
+    to its setup (``preset``: the preset box's entry, None for a custom setup)."""
     from .session import set_run
+    set_run(run)
+    ss["run_data"] = None
+    if run.config.target == DATA_TARGET:   # its data came with it: keep training on it
+        ss["uploaded"] = ss["run_data"] = (run.data.x, run.data.y)
+    load_into_widgets(preset, run.config, run.seed)
+
+
+def _on_run_upload() -> None:
     ss.run_upload_error = None
     file = ss.get("run_upload")
     if file is None:
@@ -238,12 +248,8 @@ def _on_run_upload() -> None:
     except ac.ConfigError as e:
         ss.run_upload_error = str(e)
         return
-    set_run(run)
-    ss["run_data"] = None
-    if run.config.target == DATA_TARGET:   # its data is in the file: keep training on it
-        ss["uploaded"] = ss["run_data"] = (run.data.x, run.data.y)
     preset = preset_of(run.config)
-    load_into_widgets(preset, run.config, run.seed)
+    adopt_run(run, preset)
     setup = f"the preset {ac.presets[preset].label}" if preset else "a custom setup"
     ss.run_upload_note = f"Loaded the run: {setup}, step {run.step_count:,}, epoch {run.epoch_count:,}."
 
