@@ -164,6 +164,6 @@ def main() -> None:
     serve(Connection(int(sys.argv[1])))
 
 
-if __name__ == "__main__":   # run as a script, this file is __main__: import it by its name, so that the
-    from ui.training_process import main   # classes it pickles are ui.training_process.Progress, not __main__.Progress
-    main()
+if __name__ == "__main__":   # this file runs as __main__: serve from the module imported by its name, so that
+    import ui.training_process   # what it pickles is ui.training_process.Progress, not __main__.Progress
+    ui.training_process.main()

@@ -31,25 +31,15 @@ from typing import NamedTuple
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # make `import browser_helpers` work from test modules
-    sys.path.insert(0, str(HERE))
+for folder in (HERE, HERE.parent):  # make `import browser_helpers` (and `local_app`) work from test modules
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 import browser_helpers  # noqa: E402
+from local_app import CHROMIUM, CHROMIUM_ARGS, streamlit_command  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = PROJECT_ROOT / "app.py"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    # The machines only reach package registries: without these flags Chromium
-    # keeps trying (and failing) to reach Google services at every start.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_STOP_GRACE_S = 10.0
@@ -150,13 +140,7 @@ def app_server_process(tmp_path_factory: pytest.TempPathFactory):
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]
+    cmd = streamlit_command(port)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

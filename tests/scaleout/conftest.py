@@ -18,23 +18,14 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # make `import scaleout_cluster` work from the test modules
-    sys.path.insert(0, str(HERE))
+for folder in (HERE, HERE.parent):  # make `import scaleout_cluster` (and `local_app`) work from the test modules
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
+from local_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from scaleout_cluster import Cluster, start_cluster  # noqa: E402
 
 HAPROXY = "/usr/sbin/haproxy"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    # The machines only reach package registries: keep Chromium from calling Google services.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,7 +16,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from local_app import streamlit_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = PROJECT_ROOT / "deploy" / "haproxy.cfg"
@@ -170,13 +170,7 @@ class Cluster:
 def start_replica(name: str, cookie_secret: str, log_dir: Path) -> Replica:
     port = free_port()
     log = log_dir / f"replica-{name}.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-    ]
+    cmd = streamlit_command(port)
     # The shared secret goes in the environment (as in deploy/), not on the command line where `ps` shows it.
     env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_SERVER_COOKIE_SECRET=cookie_secret)
     with open(log, "wb") as out:
