@@ -2,10 +2,14 @@
 
 import streamlit as st
 
-from ui import theme
+from ui import present, theme
 
-st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide")
+present_warning = present.init()
+st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide",
+                   initial_sidebar_state="collapsed" if present.active() else "auto")
 st.html(theme.PAGE_CSS)
+if present_warning:
+    st.warning(present_warning, icon=":material/link_off:")
 st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page("app_pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),

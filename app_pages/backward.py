@@ -6,8 +6,7 @@ import streamlit as st
 from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
 from adjoint_core.targets import grid
 from ui import backward_figures as bf
-from ui import teaching
-from ui.device import chart_config
+from ui import charts, teaching
 from ui.session import get_run
 
 MAX_BATCH = 64        # rows shown; larger batch sizes are capped for display
@@ -17,7 +16,6 @@ PER_ROW = 4
 
 ss = st.session_state
 run = get_run()
-plotly_config = chart_config()
 net, data = run.net, run.data
 N = net.n_layers
 
@@ -82,8 +80,7 @@ c_prev.button("Previous", icon=":material/arrow_forward:", on_click=_previous, d
 norms = trace.mu_norms()
 d1, d2 = st.columns([2.3, 1])
 with d1:
-    st.plotly_chart(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i),
-                    width="stretch", key="bp_diagram", config=plotly_config)
+    charts.show(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i), "bp_diagram")
 with d2:
     with np.errstate(all="ignore"):   # inf / inf for a diverged run is NaN, shown as such
         ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
@@ -94,7 +91,7 @@ with d2:
     m2.metric(f"‖μ₀‖ / ‖μ{bf.sub(N)}‖", bf.short(whole), help=f"The whole backward pass: below {teaching.VANISHING:g} "
               f"the input layers hardly learn (vanishing), above {1 / teaching.VANISHING:g} they take huge steps "
               "(exploding).")
-    st.plotly_chart(bf.norm_bars(norms, i, height=290), width="stretch", key="bp_norms", config=plotly_config)
+    charts.show(bf.norm_bars(norms, i, height=290), "bp_norms")
 note = teaching.output_layer_note(norms, float(np.linalg.norm(net.params[-1][0])), run.config)
 if note:
     st.info(note, icon=":material/lightbulb:")
@@ -139,8 +136,7 @@ panels = [
 ]
 for col, (key, z, title, xt, yt, signed) in zip(h, panels):
     with col:
-        st.plotly_chart(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), width="stretch",
-                        key=key, config=plotly_config)
+        charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key)
 
 # --- adjoint over the input space -----------------------------------------------------------------
 st.subheader("Adjoint over the input space")
@@ -173,4 +169,4 @@ else:
             fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
                    else bf.field_line(axis, vals, kk, N, shared=scale))
             with col:
-                st.plotly_chart(fig, width="stretch", key=f"bp_field_{kk}", config=plotly_config)
+                charts.show(fig, f"bp_field_{kk}")

@@ -7,8 +7,7 @@ from adjoint_core import check_gradients, dot_product_test
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.gradcheck import RTOL, verdict
 from adjoint_core.loss_increment import increment_loss
-from ui import teaching
-from ui.device import chart_config
+from ui import charts, teaching
 from ui.session import get_run
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
@@ -16,7 +15,6 @@ MAX_ALL = 5000        # "check all parameters" only for networks up to this size
 MAX_CHECK_BATCH = 256
 
 run = get_run()
-plotly_config = chart_config()
 net, data = run.net, run.data
 P = net.n_params()
 
@@ -101,7 +99,7 @@ st.caption("In float64 a correct gradient shows relative errors of about 1e-8 to
            "An error of 1e-2 or more means a wrong gradient; an isolated large one under ReLU can be a kink "
            "that ε happened to cross.")
 
-st.plotly_chart(teaching.check_scatter(checks), width="stretch", key="gc_scatter", config=plotly_config)
+charts.show(teaching.check_scatter(checks), "gc_scatter")
 st.markdown("**Dot-product test per layer**: for random u, v, ⟨u, J v⟩ by finite differences (FD) against "
             "⟨Jᵀu, v⟩ from the layer's vector-Jacobian product (VJP).")
 rng = np.random.default_rng(1)

@@ -6,13 +6,11 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.notebook_traps import trap_report
-from ui import teaching
-from ui.device import chart_config
+from ui import charts, teaching
 from ui.session import get_run
 
 SIGMOID_DEMO = "linear-sigmoid"
 
-plotly_config = chart_config()
 
 st.html(teaching.EQUATION_CSS)
 st.title("Theory: backpropagation as an adjoint method")
@@ -141,4 +139,4 @@ with c1:
            f"- Trap 1 alone: error **{trap1.rel_error:.2f}**; the ratio FD / notebook ranges from "
            f"{trap1.ratio_min:.3g} to {trap1.ratio_max:.3g} across entries, so the direction is wrong too."))
 with c2:
-    st.plotly_chart(teaching.trap_bars(results), width="stretch", key="th_trap_chart", config=plotly_config)
+    charts.show(teaching.trap_bars(results), "th_trap_chart")

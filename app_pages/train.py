@@ -3,15 +3,15 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import follow, live, pace, session, settings, urlstate
+from ui import follow, live, pace, present, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
 
 st.title("Train")
-st.caption("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
-           "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
-           "back to μ₀ with one vector-Jacobian product per layer.")
+present.intro("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
+              "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
+              "back to μ₀ with one vector-Jacobian product per layer.")
 
 if urlstate.FOLLOW_PARAM in st.query_params and follow.follower_view(st.query_params[urlstate.FOLLOW_PARAM]):
     st.stop()   # a follower's page: the teacher's run, nothing of its own
@@ -76,11 +76,11 @@ def controls() -> None:
     playing = ss.playing
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
-                   help="One mini-batch: forward, loss, the μ recursion, one update.")
+                   shortcut="Right", help="One mini-batch: forward, loss, the μ recursion, one update.")
     cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
                    help=f"{run.steps_per_epoch} steps: one pass over the training data.")
     cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,),
-                   type="primary", width="stretch", key="btn_play",
+                   type="primary", width="stretch", key="btn_play", shortcut="Space",
                    help="Train continuously, redrawing several times a second.")
     cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                    help="Start this setup again from step 0 (same seed, same initial weights).")

@@ -30,9 +30,7 @@ def short(v: float) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=theme.FONT_SIZE + 1)), height=height,
-                      margin=dict(l=50, r=10, t=44, b=36), font=dict(size=theme.FONT_SIZE - 1),
-                      template="plotly_white", **kw)
+    fig.update_layout(theme.layout(title, height, margin=dict(l=50, r=10, t=44, b=36), **kw))
     return fig
 
 

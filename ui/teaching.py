@@ -227,10 +227,9 @@ def check_scatter(checks, height: int = 470) -> go.Figure:
     note = "● weights  ■ biases  ◆ input  ✕ sign differs" + (f"<br>{n_zero} exact zeros not drawn" if n_zero else "")
     fig.add_annotation(text=note, xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",
                        align="left", showarrow=False, font=dict(size=12, color="#5b6570"))
-    fig.update_layout(title=dict(text="Adjoint vs finite differences, every checked entry", x=0.01,
-                                 font=dict(size=theme.FONT_SIZE)), height=height,
-                      margin=dict(l=60, r=10, t=84, b=40), font=dict(size=theme.FONT_SIZE - 1), template="plotly_white",
-                      legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11)))
+    fig.update_layout(theme.layout("Adjoint vs finite differences, every checked entry", height,
+                                   margin=dict(l=60, r=10, t=84, b=40),
+                                   legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11))))
     fig.update_xaxes(type="log", title="|central finite difference|", exponentformat="power")
     fig.update_yaxes(type="log", title="|adjoint gradient|", exponentformat="power")
     return fig
@@ -274,10 +273,8 @@ def trap_bars(results, height: int = 300) -> go.Figure:
     fig.add_hline(y=RTOL, line=dict(color=theme.TARGET, dash="dot", width=1))
     fig.add_annotation(text="pass mark 10⁻⁶", xref="paper", x=0.0, y=np.log10(RTOL), xanchor="left", yanchor="bottom",
                        showarrow=False, font=dict(size=12, color=theme.TARGET))
-    fig.update_layout(title=dict(text="Relative error against central finite differences", x=0.01,
-                                 font=dict(size=theme.FONT_SIZE)),
-                      height=height, margin=dict(l=60, r=10, t=44, b=40), font=dict(size=theme.FONT_SIZE - 1),
-                      template="plotly_white")
+    fig.update_layout(theme.layout("Relative error against central finite differences", height,
+                                   margin=dict(l=60, r=10, t=44, b=40)))
     fig.update_yaxes(type="log", exponentformat="power", range=[-17, 1.5])
     fig.update_xaxes(tickangle=0)
     return fig

@@ -28,10 +28,39 @@ GRID = "#e6e9ef"
 _AXIS = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "automargin": True}
 TEMPLATE = {"layout": {"font": {"family": FONT, "color": TEXT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
                        "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"font": {"family": FONT}}}}
-STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
+MARGIN = {"l": 60, "r": 15, "t": 45, "b": 45}
+STATIC = {"staticPlot": True}
+# Presentation mode's fonts (px): readable from the back of a classroom.
+PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "tick": FONT_SIZE + 1, "legend": 15}   # while training live: no hover/zoom layers to build on every redraw
 # Less empty space above each page's title (Streamlit's default is 6rem): at a projector's 1280x720 the Train
 # page's buttons, status, loss chart and mu flow then fit on the first screen.
 PAGE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>'
+
+
+def layout(title: str, height: int = HEIGHT, **kw) -> dict:
+    """Every chart's layout: its title at the top left, the template, fonts and margins (kw overrides)."""
+    return {"title": {"text": title, "x": 0.01, "font": {"size": FONT_SIZE + 1}}, "height": height,
+            "margin": MARGIN, "font": {"size": FONT_SIZE - 1},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+            "uirevision": "keep", "template": TEMPLATE, **kw}
+
+
+def projector(fig: dict) -> dict:
+    """A figure dict with PROJECTOR's fonts: the title, axis titles, tick labels, legend and notes."""
+    size = PROJECTOR
+    layout = {**fig["layout"], "font": {**fig["layout"].get("font", {}), "size": size["font"]}}
+    title = layout.get("title", {})
+    layout["title"] = {**title, "font": {**title.get("font", {}), "size": size["title"]}}
+    for name, axis in list(layout.items()):
+        if name[1:5] == "axis" and name[0] in "xy":
+            axis_title = axis.get("title", {})
+            axis_title = {"text": axis_title} if isinstance(axis_title, str) else axis_title
+            layout[name] = {**axis, "title": {**axis_title, "font": {"size": size["axis_title"]}},
+                            "tickfont": {**axis.get("tickfont", {}), "size": size["tick"]}}
+    layout["legend"] = {**layout.get("legend", {}), "font": {"size": size["legend"]}}
+    layout["annotations"] = [{**a, "font": {**a.get("font", {}), "size": round(a.get("font", {}).get(
+        "size", FONT_SIZE) * size["font"] / FONT_SIZE)}} for a in layout.get("annotations", [])]
+    return {**fig, "layout": layout}
 
 
 def layer_palette(n: int) -> list[str]:

@@ -1,0 +1,93 @@
+"""Presentation mode (?present=1): no intro, projector fonts on every chart, keyboard shortcuts; bad values warn."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from apptest_helpers import app, errors
+from ui import backward_figures as bf
+from ui import teaching, theme
+
+INTRO = "Train a small network by gradient descent"
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def axis_title_sizes(fig: dict) -> list[int]:
+    layout = fig["layout"]
+    return [layout[k]["title"]["font"]["size"] for k in layout if k[1:5] == "axis" and k[0] in "xy"]
+
+
+def test_present_hides_the_intro_and_lasts_for_the_session():
+    at = app({"present": "1"})
+    assert not at.exception and not errors(at)
+    assert at.session_state["present"] is True
+    assert INTRO not in captions(at)
+    at.query_params.clear()            # another page's address carries no present=
+    at.run()
+    assert INTRO not in captions(at)
+    at.query_params["present"] = "0"
+    at.run()
+    assert INTRO in captions(at)
+
+
+def test_without_present_the_intro_shows():
+    at = app()
+    assert INTRO in captions(at)
+    assert not at.warning
+
+
+@pytest.mark.parametrize("raw", ["2", "yes", "", "1; drop"])
+def test_a_bad_present_value_warns_in_one_line_and_the_page_works(raw):
+    at = app({"present": raw})
+    assert not at.exception and not errors(at)
+    warnings = [w.value for w in at.warning]
+    assert any("present=" in w and "\n" not in w for w in warnings), warnings
+    assert INTRO in captions(at)
+
+
+def test_play_and_step_have_keyboard_shortcuts():
+    at = app()
+    assert at.button(key="btn_play").proto.shortcut.lower() == "space"
+    assert at.button(key="btn_step").proto.shortcut.lower() == "right"
+
+
+def teaching_figures() -> list[dict]:
+    """A figure of each builder outside ui/figures.py, as a dict."""
+    mu = [np.random.default_rng(0).normal(size=(8, n)) for n in (2, 4, 4, 1)]
+    figs = [bf.network_diagram([2, 4, 4, 1], [np.abs(m).mean(0) for m in mu], 1),
+            bf.norm_bars(np.array([1.0, 0.5, 0.1, 0.01]), 1),
+            bf.matrix_heatmap(mu[1], "μ", "unit", "sample", signed=True)]
+    return [f.to_dict() for f in figs]
+
+
+def test_projector_fonts_reach_every_axis_title_and_the_title():
+    import adjoint_core as ac
+    from ui import live
+
+    run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
+    run.run_steps(5)
+    figs = list(live.live_figures(run, list(live.GROUPS)).values()) + teaching_figures()
+    for fig in figs:
+        big = theme.projector(fig)
+        sizes = axis_title_sizes(big)
+        assert sizes and min(sizes) >= 18, sizes
+        assert big["layout"]["title"]["font"]["size"] > fig["layout"]["title"]["font"]["size"]
+        assert big["layout"]["font"]["size"] > fig["layout"]["font"]["size"]
+        json.dumps(go.Figure(big).to_plotly_json(), default=str)   # still a valid figure
+
+
+def test_every_chart_shares_one_style():
+    import adjoint_core as ac
+
+    run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
+    checks = ac.check_gradients(run.net, run.loss_fn, run.data.x[:4], run.data.y[:4])
+    for fig in teaching_figures() + [teaching.check_scatter(checks).to_dict()]:
+        assert fig["layout"]["template"]["layout"]["font"]["family"] == theme.FONT
+        assert fig["layout"]["title"]["font"]["size"] == theme.FONT_SIZE + 1

@@ -1,0 +1,21 @@
+"""Every chart reaches the page here: the device's mode bar and, in presentation mode, projector fonts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from . import device, present, theme
+
+
+def for_screen(fig: dict | go.Figure) -> dict:
+    """The figure as a dict, with projector fonts in presentation mode."""
+    fig = fig if isinstance(fig, dict) else fig.to_dict()
+    return theme.projector(fig) if present.active() else fig
+
+
+def show(fig: dict | go.Figure, key: str, where: Any = st) -> None:
+    """Draw ``fig`` full width in ``where`` (st, a column or a container); it carries its whole look."""
+    where.plotly_chart(for_screen(fig), width="stretch", key=key, config=device.chart_config(), theme=None)

@@ -1,0 +1,31 @@
+"""Presentation mode (``?present=1``, for a projector): the sidebar starts collapsed, page intros are hidden and
+charts get larger fonts (theme.PROJECTOR). It lasts for the session, across pages, until ``?present=0``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PARAM = "present"
+KEY = "present"
+
+
+def init() -> str | None:
+    """Read ``present`` from the URL into the session; returns a warning for a value other than 0 or 1."""
+    if PARAM not in st.query_params:
+        return None
+    raw = st.query_params[PARAM]
+    if raw not in ("0", "1"):
+        return f"Ignored URL parameter present={raw[:40]!r}: use present=1 for presentation mode, present=0 to leave it."
+    st.session_state[KEY] = raw == "1"
+    return None
+
+
+def active() -> bool:
+    """True in presentation mode."""
+    return bool(st.session_state.get(KEY))
+
+
+def intro(text: str) -> None:
+    """A page's introduction, left out in presentation mode (the teacher says it)."""
+    if not active():
+        st.caption(text)
