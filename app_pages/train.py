@@ -74,13 +74,14 @@ def controls() -> None:
         getattr(st, kind)(text, icon=icon)
     run = session.get_run(keep_training=True)
     playing = ss.playing
+    keys = present.active()   # keyboard shortcuts (with their key shown on the button) for a projector
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
-                   shortcut="Right", help="One mini-batch: forward, loss, the μ recursion, one update.")
+                   shortcut="Right" if keys else None, help="One mini-batch: forward, loss, the μ recursion, one update.")
     cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
                    help=f"{run.steps_per_epoch} steps: one pass over the training data.")
     cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,),
-                   type="primary", width="stretch", key="btn_play", shortcut="Space",
+                   type="primary", width="stretch", key="btn_play", shortcut="Space" if keys else None,
                    help="Train continuously, redrawing several times a second.")
     cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                    help="Start this setup again from step 0 (same seed, same initial weights).")

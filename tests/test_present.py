@@ -52,8 +52,9 @@ def test_a_bad_present_value_warns_in_one_line_and_the_page_works(raw):
     assert INTRO in captions(at)
 
 
-def test_play_and_step_have_keyboard_shortcuts():
-    at = app()
+def test_in_present_mode_play_and_step_have_keyboard_shortcuts():
+    assert not app().button(key="btn_play").proto.shortcut
+    at = app({"present": "1"})
     assert at.button(key="btn_play").proto.shortcut.lower() == "space"
     assert at.button(key="btn_step").proto.shortcut.lower() == "right"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-PARAM = "present"
+from .urlstate import PRESENT_PARAM as PARAM
+
 KEY = "present"
 
 

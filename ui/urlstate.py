@@ -12,6 +12,7 @@ import adjoint_core as ac
 PRESET_PARAM = "preset"
 SEED_PARAM = "seed"
 FOLLOW_PARAM = "follow"   # a room code (ui/rooms.py): read by the Train page, not part of a setup
+PRESENT_PARAM = "present"   # presentation mode (ui/present.py), not part of a setup
 # Order matters when applying one field at a time: a formula needs its target, activations their layers.
 FIELDS = ("target", "dim", "formula", "samples", "noise", "test_fraction", "hidden", "activation", "init",
           "init_scale", "loss", "optimiser", "lr", "beta", "weight_decay", "batch_size", "epochs")
@@ -42,7 +43,7 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
         warnings.append(f"Unknown preset {str(preset)[:40]!r}: using {default_preset!r}.")
         preset = default_preset
     config = base = ac.presets[preset]
-    known = {PRESET_PARAM, SEED_PARAM, FOLLOW_PARAM, *FIELDS}
+    known = {PRESET_PARAM, SEED_PARAM, FOLLOW_PARAM, PRESENT_PARAM, *FIELDS}
     for key in params:
         if key not in known:
             warnings.append(f"Ignored unknown URL parameter {str(key)[:40]!r}.")
