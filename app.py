@@ -8,6 +8,7 @@ st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="w
 st.html(theme.PAGE_CSS)
 st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("app_pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),
     st.Page("app_pages/gradcheck.py", title="Gradient check", icon=":material/rule:"),
     st.Page("app_pages/theory.py", title="Theory", icon=":material/menu_book:"),
