@@ -151,7 +151,7 @@ def test_a_lesson_link_opens_its_setup_panel_and_hidden_controls(lesson_id):
     assert (run.config, run.seed, run.step_count) == (lesson.config, lesson.seed, 0)
     text = panel_text(at)
     assert lesson.title in text and lesson.goal in text and lesson.watch in text
-    assert lesson.explanation not in text                       # nothing revealed before a choice
+    assert lesson.explanation not in text and not at.success and not at.info   # nothing revealed before a choice
     question = at.radio(key=f"lesson_q_{lesson_id}")
     assert question.value is None and question.label == lesson.question
     assert question.options == list(lesson.choices)
@@ -168,11 +168,13 @@ def test_the_answer_and_explanation_appear_only_after_a_choice(right):
     pick = lesson.answer if right else (lesson.answer + 1) % len(lesson.choices)
     at.radio(key=f"lesson_q_{lesson.id}").set_value(pick).run()
     no_trouble(at)
-    assert lesson.explanation in panel_text(at)
     if right:
-        assert [s.value for s in at.success] == ["Right."] and not warnings(at)
+        assert [s.value for s in at.success] == [f"**Right.** {lesson.explanation}"] and not at.info
     else:
-        assert warnings(at) == [f"Not quite: the answer is “{lesson.choices[lesson.answer]}”."]
+        assert [i.value for i in at.info] == [
+            f"**Not quite: the answer is “{lesson.choices[lesson.answer]}”.** {lesson.explanation}"]
+        assert not at.success
+    assert not warnings(at)
 
 
 def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
@@ -190,7 +192,7 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     at.button(key="btn_epoch").click().run()
     no_trouble(at)
     assert run_of(at).config.lr == 2e-4 and not run_of(at).diverged and run_of(at).epoch_count == 1
-    assert lesson.explanation in panel_text(at) and params(at) == {"lesson": lesson.id}
+    assert lesson.explanation in at.success[0].value and params(at) == {"lesson": lesson.id}
 
 
 def test_previous_and_next_walk_the_lessons():

@@ -127,17 +127,16 @@ def panel() -> None:
         with right:
             choice = st.radio(lesson.question, range(len(lesson.choices)), index=None, key=_question_key(lesson),
                               format_func=lambda i: lesson.choices[i])
-            if choice is not None:
-                if choice == lesson.answer:
-                    st.success("Right.", icon=":material/check_circle:")
-                else:
-                    st.warning(f"Not quite: the answer is “{lesson.choices[lesson.answer]}”.", icon=":material/info:")
-                st.markdown(lesson.explanation)
+        if choice == lesson.answer:   # the answer across the panel, readable on a projector
+            st.success(f"**Right.** {lesson.explanation}", icon=":material/check_circle:")
+        elif choice is not None:
+            st.info(f"**Not quite: the answer is “{lesson.choices[lesson.answer]}”.** {lesson.explanation}",
+                    icon=":material/lightbulb:")
         nav = st.columns(4)
         nav[0].button("Previous", on_click=_go, args=(ids[max(k - 1, 0)],), disabled=k == 0, width="stretch",
                       icon=":material/arrow_back:", key="lesson_prev")
         nav[1].button("Next", on_click=_go, args=(ids[min(k + 1, len(ids) - 1)],), disabled=k == len(ids) - 1,
-                      width="stretch", icon=":material/arrow_forward:", key="lesson_next")
+                      width="stretch", icon=":material/arrow_forward:", icon_position="right", key="lesson_next")
         nav[2].button("Restart lesson", on_click=_restart, width="stretch", key="lesson_restart",
                       help="The lesson's setup again, from step 0.")
         nav[3].button("Leave lesson", on_click=_leave, width="stretch", key="lesson_leave",
