@@ -4,6 +4,7 @@ Restart and Leave, hidden controls, share links that keep them, and bad input (o
 from __future__ import annotations
 
 import re
+import time
 import tomllib
 
 import pytest
@@ -193,6 +194,24 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     no_trouble(at)
     assert run_of(at).config.lr == 2e-4 and not run_of(at).diverged and run_of(at).epoch_count == 1
     assert lesson.explanation in at.success[0].value and params(at) == {"lesson": lesson.id}
+
+
+def test_play_in_a_lesson_keeps_its_promise_the_exploding_run_pauses_itself():
+    lesson = LESSONS["exploding"]
+    at = app({"lesson": lesson.id})
+    at.radio(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
+    at.button(key="btn_play").click().run()
+    trainer = at.session_state["trainer"]
+    deadline = time.time() + 60
+    while trainer.alive and time.time() < deadline:
+        trainer.sync()                    # stands in for the page's redraws
+        time.sleep(0.05)
+    at.run()                              # the redraw that notices the divergence and pauses
+    no_trouble(at)
+    run = run_of(at)
+    assert at.session_state["playing"] is False and run.diverged and run.step_count < 10
+    assert any("Training diverged" in w for w in warnings(at))
+    assert at.radio(key=f"lesson_q_{lesson.id}").value == lesson.answer and params(at) == {"lesson": lesson.id}
 
 
 def test_previous_and_next_walk_the_lessons():

@@ -1,7 +1,7 @@
 """Lessons and hide= in real headless Chromium: the Lessons page's link opens a lesson's panel on the Train page,
 an answer reveals the explanation, and the lesson's (or a link's) hidden controls are gone from the sidebar.
 
-Screenshots: lesson_panel_before.png, lesson_panel_answered.png, hide_sidebar.png.
+Screenshots: lessons_page.png, lesson_panel_before.png, lesson_panel_answered.png, hide_sidebar.png.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
     wait_for_app_run(page)
     main = page.get_by_test_id("stMain")
     expect(main.get_by_test_id("stPageLink-NavLink")).to_have_count(len(LESSONS))
+    save_screenshot(page, "lessons_page")
     main.get_by_role("link", name=f"{NUMBER}. {LESSON.title}").click()
     wait_for_app_run(page)
     panel = page.locator(".st-key-lesson_panel")
