@@ -17,8 +17,9 @@ import adjoint_core as ac
 from .urlstate import CONTROLS
 
 FILE = Path(__file__).with_name("lessons.toml")
-PAGES = {"backward": ("app_pages/backward.py", "Backward pass"), "gradcheck": ("app_pages/gradcheck.py",
-         "Gradient check"), "theory": ("app_pages/theory.py", "Theory")}
+PAGES = {"backward": ("app_pages/backward.py", "Backward pass"),   # a lesson's `pages`: file and title
+         "gradcheck": ("app_pages/gradcheck.py", "Gradient check"),
+         "theory": ("app_pages/theory.py", "Theory")}
 ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 TEXTS = ("title", "goal", "watch", "question", "explanation")
 

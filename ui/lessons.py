@@ -78,9 +78,10 @@ def hide_controls() -> None:
     selectors = [f".st-key-{key}" for name in names for key in [settings.W + name, *EXTRA_KEYS.get(name, [])]]
     selectors += [f'[class*="st-key-{prefix}"]' for name in names for prefix in KEY_PREFIXES.get(name, [])]
     sidebar = '[data-testid="stSidebar"]'
-    empty = "".join(f":not({s})" for s in selectors)
-    st.sidebar.html(f"<style>{', '.join(f'{sidebar} {s}' for s in selectors)} {{display: none}} "
-            f'{sidebar} [data-testid="stExpander"]:not(:has([class*="st-key-"]{empty})) {{display: none}}</style>')
+    controls = ", ".join(f"{sidebar} {s}" for s in selectors)
+    only_hidden = "".join(f":not({s})" for s in selectors)   # an expander with no other keyed element
+    expanders = f'{sidebar} [data-testid="stExpander"]:not(:has([class*="st-key-"]{only_hidden}))'
+    st.sidebar.html(f"<style>{controls} {{display: none}} {expanders} {{display: none}}</style>")
 
 
 def _question_key(lesson: Lesson) -> str:

@@ -98,10 +98,13 @@ def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:
     if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
         return (), [f"Ignored URL parameter {HIDE_PARAM}: use a comma list of control names."]
     names = [n.strip() for n in text.split(",") if n.strip()]
+    known = tuple(c for c in CONTROLS if c in names)
     unknown = [n for n in names if n not in CONTROLS]
-    warnings = [f"Ignored unknown control name{'s' if len(unknown) > 1 else ''} in {HIDE_PARAM}=: "
-                + ", ".join(repr(n[:40]) for n in unknown[:5]) + f" (known: {', '.join(CONTROLS)})."] if unknown else []
-    return tuple(c for c in CONTROLS if c in names), warnings
+    if not unknown:
+        return known, []
+    listed = ", ".join(repr(n[:40]) for n in unknown[:5])
+    return known, [(f"Ignored unknown control name{'s' if len(unknown) > 1 else ''} in {HIDE_PARAM}=: {listed} "
+                    f"(known: {', '.join(CONTROLS)}).")]
 
 
 def _train_points(config: ac.RunConfig) -> int | None:
