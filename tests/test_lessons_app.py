@@ -188,7 +188,7 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
         no_trouble(at)
     run = run_of(at)
     assert run.diverged and run.step_count < 10                  # the lesson's promise, as the page shows it
-    assert any("Training diverged" in w for w in warnings(at))
+    assert any("Training diverged" in w and "gradients overflowed" in w for w in warnings(at))   # the question's premise
     at.select_slider(key=W + "lr").set_value(2e-4).run()        # the lesson's fix: a smaller lr, then Reset
     at.button(key="btn_reset").click().run()
     at.button(key="btn_epoch").click().run()
