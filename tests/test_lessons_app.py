@@ -189,8 +189,10 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     run = run_of(at)
     assert run.diverged and run.step_count < 10                  # the lesson's promise, as the page shows it
     assert any("Training diverged" in w and "gradients overflowed" in w for w in warnings(at))   # the question's premise
-    at.select_slider(key=W + "lr").set_value(2e-4).run()        # the lesson's fix: a smaller lr, then Reset
-    at.button(key="btn_reset").click().run()
+    at.select_slider(key=W + "lr").set_value(2e-4).run()        # a smaller lr alone: diverges again at once
+    at.button(key="btn_step").click().run()
+    assert any("diverged again" in w and "Reset" in w for w in warnings(at)), warnings(at)
+    at.button(key="btn_reset").click().run()                     # the lesson's fix: a smaller lr, then Reset
     at.button(key="btn_epoch").click().run()
     no_trouble(at)
     assert run_of(at).config.lr == 2e-4 and not run_of(at).diverged and run_of(at).epoch_count == 1
