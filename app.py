@@ -12,6 +12,7 @@ if present_warning:
     st.warning(present_warning, icon=":material/link_off:")
 st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("app_pages/backward.py", title="Backward pass", icon=":material/arrow_back:"),
     st.Page("app_pages/gradcheck.py", title="Gradient check", icon=":material/rule:"),
     st.Page("app_pages/theory.py", title="Theory", icon=":material/menu_book:"),

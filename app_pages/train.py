@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import follow, live, pace, present, session, settings, urlstate
+from ui import follow, lessons, live, pace, present, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -18,8 +18,8 @@ if urlstate.FOLLOW_PARAM in st.query_params and follow.follower_view(st.query_pa
 
 # One-off messages (a share link's ignored parameters, a new run started) are shown by the controls fragment,
 # so the next click there clears them; an error stays until the sidebar input is fixed (a full run).
-ss["_messages"] = [("warning", w, ":material/link_off:")
-                   for w in settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET)]
+ss["_messages"] = [("warning", w, ":material/link_off:") for w in lessons.from_url()
+                   + settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET)]
 choice = settings.sidebar()
 if choice.error:
     st.error(f"{choice.error}. The current run is kept.", icon=":material/error:")
@@ -29,13 +29,14 @@ else:
     except ac.ConfigError as e:
         st.error(f"{e}. The current run is kept.", icon=":material/error:")
     else:
-        settings.sync_url(choice.config, choice.seed)
+        settings.sync_url(choice.config, choice.seed, lessons.url_params())
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
 preset = ac.presets.get(ss.get(settings.W + "preset"))
 if preset is not None and preset.description:   # what the preset in the sidebar shows, shown with every page run
     st.caption(f"**{preset.label}**: {preset.description}")
+lessons.panel()
 
 
 def live_view() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 import adjoint_core as ac
 
-from . import live, pace, rooms, session, settings, urlstate
+from . import lessons, live, pace, rooms, session, settings, urlstate
 
 ss = st.session_state
 
@@ -35,7 +37,10 @@ def share_panel() -> None:
             if ss.get("room_error"):
                 st.error(ss["room_error"])
             return
-        link = (st.context.url or "").split("?")[0] + f"?{urlstate.FOLLOW_PARAM}={room.code}"
+        query = {urlstate.FOLLOW_PARAM: room.code}
+        if lessons.hidden():   # a copy taken by a follower hides what the teacher's page hides
+            query[urlstate.HIDE_PARAM] = ",".join(lessons.hidden())
+        link = (st.context.url or "").split("?")[0] + "?" + urlencode(query, safe=",")
         st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
         st.code(link, language=None)
         st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch")

@@ -274,11 +274,15 @@ def _choice(errors: list[str], data) -> Choice:
     return Choice(config, seed, data, None)
 
 
-def sync_url(config: ac.RunConfig, seed: int) -> None:
-    """Mirror the setup in the URL so the address bar is a share link."""
+def sync_url(config: ac.RunConfig, seed: int, view: dict[str, str] | None = None) -> None:
+    """Mirror the setup in the URL so the address bar is a share link, with ``view`` (ui/lessons.py: the open
+    lesson, hidden controls); a lesson's link stands for its own setup, so it carries no setup parameters."""
     preset = ss[W + "preset"]   # None for a loaded custom setup: the link then names no preset
     params = urlstate.config_to_params(preset, config, seed)
     if preset is None:
         del params[urlstate.PRESET_PARAM]
+    if view and urlstate.LESSON_PARAM in view:
+        params = {}
+    params.update(view or {})
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

@@ -13,10 +13,13 @@ PRESET_PARAM = "preset"
 SEED_PARAM = "seed"
 FOLLOW_PARAM = "follow"   # a room code (ui/rooms.py): read by the Train page, not part of a setup
 PRESENT_PARAM = "present"   # presentation mode (ui/present.py), not part of a setup
+LESSON_PARAM = "lesson"   # a lesson id (ui/lesson_book.py): the lesson's setup replaces the link's
+HIDE_PARAM = "hide"       # a comma list of CONTROLS to leave out of the sidebar
 # Order matters when applying one field at a time: a formula needs its target, activations their layers.
 FIELDS = ("target", "dim", "formula", "samples", "noise", "test_fraction", "hidden", "activation", "init",
           "init_scale", "loss", "optimiser", "lr", "beta", "weight_decay", "batch_size", "epochs")
 MAX_PARAM_CHARS = 300
+CONTROLS = (PRESET_PARAM, *FIELDS, SEED_PARAM)   # the sidebar's controls, by their URL parameter names
 
 
 def config_to_params(preset: str, config: ac.RunConfig, seed: int) -> dict[str, str]:
@@ -43,10 +46,7 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
         warnings.append(f"Unknown preset {str(preset)[:40]!r}: using {default_preset!r}.")
         preset = default_preset
     config = base = ac.presets[preset]
-    known = {PRESET_PARAM, SEED_PARAM, FOLLOW_PARAM, PRESENT_PARAM, *FIELDS}
-    for key in params:
-        if key not in known:
-            warnings.append(f"Ignored unknown URL parameter {str(key)[:40]!r}.")
+    warnings += [f"Ignored unknown URL parameter {str(key)[:40]!r}." for key in unknown_params(params)]
     values = {k: params[k] for k in FIELDS if k in params}
     for k, v in list(values.items()):
         if not isinstance(v, str) or len(v) > MAX_PARAM_CHARS:
@@ -81,6 +81,31 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
             warnings.append(f"Ignored URL parameter seed={str(raw)[:40]!r}: use a whole number from 0 to "
                             f"{ac.training.MAX_SEED}.")
     return preset, config, seed, warnings
+
+
+def unknown_params(params: Mapping[str, str]) -> list[str]:
+    """The parameter names the app does not read."""
+    known = {FOLLOW_PARAM, LESSON_PARAM, HIDE_PARAM, PRESENT_PARAM, *CONTROLS}
+    return [key for key in params if key not in known]
+
+
+def setup_params(params: Mapping[str, str]) -> list[str]:
+    """The parameter names that set up a run (a lesson link's setup replaces them)."""
+    return [key for key in params if key in CONTROLS]
+
+
+def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:
+    """``hide=`` text 'lr, optimiser' -> (the known control names, in CONTROLS order; warnings)."""
+    if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
+        return (), [f"Ignored URL parameter {HIDE_PARAM}: use a comma list of control names."]
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = tuple(c for c in CONTROLS if c in names)
+    unknown = [n for n in names if n not in CONTROLS]
+    if not unknown:
+        return known, []
+    listed = ", ".join(repr(n[:40]) for n in unknown[:5])
+    return known, [(f"Ignored unknown control name{'s' if len(unknown) > 1 else ''} in {HIDE_PARAM}=: {listed} "
+                    f"(known: {', '.join(CONTROLS)}).")]
 
 
 def _train_points(config: ac.RunConfig) -> int | None:

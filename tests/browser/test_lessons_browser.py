@@ -1,0 +1,79 @@
+"""Lessons and hide= in real headless Chromium: the Lessons page's link opens a lesson's panel on the Train page,
+an answer reveals the explanation, and the lesson's (or a link's) hidden controls are gone from the sidebar.
+
+Screenshots: lessons_page.png, lesson_panel_before.png, lesson_panel_answered.png, hide_sidebar.png.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from ui.lesson_book import LESSONS
+
+pytestmark = pytest.mark.browser
+
+LESSON = LESSONS["vanishing"]
+NUMBER = list(LESSONS).index(LESSON.id) + 1
+
+
+def control(page: Page, name: str):
+    """A sidebar control by its URL parameter name (its widget key is w_<name>)."""
+    return page.get_by_test_id("stSidebar").locator(f".st-key-w_{name}")
+
+
+def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, app_server):
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(f"{app_server}/lessons")
+    wait_for_app_run(page)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_test_id("stPageLink-NavLink")).to_have_count(len(LESSONS))
+    save_screenshot(page, "lessons_page")
+    main.get_by_role("link", name=f"{NUMBER}. {LESSON.title}").click()
+    wait_for_app_run(page)
+    panel = page.locator(".st-key-lesson_panel")
+    expect(panel).to_contain_text(f"Lesson {NUMBER} of {len(LESSONS)}: {LESSON.title}")
+    expect(panel).to_contain_text(LESSON.question)
+    assert page.url.endswith(f"/?lesson={LESSON.id}"), page.url
+    expect(panel.get_by_text(LESSON.explanation[:40])).to_have_count(0)
+    for name in LESSON.hide:                                   # the lesson's hidden controls
+        expect(control(page, name)).to_be_hidden()
+    expect(control(page, "init_scale")).to_be_visible()         # and the ones it leaves to the class
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    page.mouse.move(5, 5)
+    save_screenshot(page, "lesson_panel_before", full_page=False)
+
+    panel.get_by_test_id("stRadio").get_by_text(LESSON.choices[LESSON.answer]).click()
+    wait_for_app_run(page)
+    expect(panel.get_by_text(LESSON.explanation[:40])).to_be_visible()
+    expect(panel.get_by_test_id("stAlertContentSuccess")).to_contain_text("Right.")
+    assert_no_exception(page)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(500)
+    save_screenshot(page, "lesson_panel_answered", full_page=False)
+    assert not errors, errors
+
+
+def test_hide_removes_controls_and_empty_expanders(page, app_server):
+    page.goto(f"{app_server}/?preset=nonlinear-relu&hide=lr,optimiser,seed,epochs")
+    wait_for_app_run(page)
+    assert_no_exception(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    for name in ("lr", "optimiser"):
+        expect(control(page, name)).to_be_hidden()
+    expect(sidebar.get_by_text("Learning rate", exact=True)).to_be_hidden()
+    expect(control(page, "beta")).to_be_visible()
+    expect(sidebar.get_by_test_id("stExpander").filter(has_text="Optimiser")).to_be_visible()
+    expect(sidebar.locator('[data-testid="stExpander"]:visible')).to_have_count(
+        sidebar.get_by_test_id("stExpander").count() - 1)      # "Run" had only the seed and the epoch limit
+    assert "hide=optimiser,lr,epochs,seed" in unquote(page.url), page.url   # the sidebar's order
+    page.set_viewport_size({"width": 1400, "height": 1700})    # the whole sidebar on the screenshot
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(sidebar.get_by_role("textbox", name="Hidden layer sizes")).to_have_value("64, 64")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(500)
+    save_screenshot(page, "hide_sidebar", full_page=False)

@@ -1,0 +1,106 @@
+"""The lessons of ui/lessons.toml, read and checked once: each a setup, its text, a question and its promises.
+
+Pure (no Streamlit). A broken lesson file raises LessonError when this module is imported, naming the lesson
+and the field: the file is part of the app, so a mistake in it must stop the tests, not show a half lesson.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import adjoint_core as ac
+
+from .urlstate import CONTROLS
+
+FILE = Path(__file__).with_name("lessons.toml")
+PAGES = {"backward": ("app_pages/backward.py", "Backward pass"),   # a lesson's `pages`: file and title
+         "gradcheck": ("app_pages/gradcheck.py", "Gradient check"),
+         "theory": ("app_pages/theory.py", "Theory")}
+ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+TEXTS = ("title", "goal", "watch", "question", "explanation")
+
+
+class LessonError(ValueError):
+    """A lesson in the lesson file is malformed."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson: the run it sets up, what the panel says, and what tests check on that run."""
+
+    id: str
+    title: str
+    preset: str
+    config: ac.RunConfig
+    seed: int
+    hide: tuple[str, ...]          # control names (urlstate.CONTROLS)
+    pages: tuple[str, ...]         # keys of PAGES
+    goal: str
+    watch: str
+    question: str
+    choices: tuple[str, ...]
+    answer: int                    # index into choices
+    explanation: str
+    checks: tuple[dict[str, Any], ...]   # read by tests/test_lesson_promises.py
+
+
+def _lesson(raw: dict[str, Any]) -> Lesson:
+    """One [[lesson]] table -> Lesson; LessonError names what is wrong."""
+    name = str(raw.get("id", "?"))[:40]
+
+    def fail(problem: str) -> LessonError:
+        return LessonError(f"lesson {name!r} in {FILE.name}: {problem}")
+
+    unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "pages", "choices", "answer", "check", *TEXTS}
+    if unknown:
+        raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
+    if not isinstance(raw.get("id"), str) or not ID_PATTERN.fullmatch(raw["id"]):
+        raise fail("id must be lowercase letters, digits and dashes")
+    for key in TEXTS:
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise fail(f"{key} must be text")
+    if raw.get("preset") not in ac.presets:
+        raise fail(f"unknown preset {raw.get('preset')!r}")
+    try:
+        config = ac.RunConfig.from_mapping(raw.get("setup", {}), base=ac.presets[raw["preset"]])
+    except ac.ConfigError as e:
+        raise fail(f"setup: {e}") from None
+    hide, pages, choices = raw.get("hide", []), raw.get("pages", []), raw.get("choices")
+    if not isinstance(hide, list) or any(h not in CONTROLS for h in hide):
+        raise fail(f"hide must list control names from: {', '.join(CONTROLS)}")
+    if not isinstance(pages, list) or any(p not in PAGES for p in pages):
+        raise fail(f"pages must list page names from: {', '.join(PAGES)}")
+    if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) for c in choices):
+        raise fail("choices must be a list of at least two texts")
+    answer, seed = raw.get("answer"), raw.get("seed", 0)
+    if not isinstance(answer, int) or not 0 <= answer < len(choices):
+        raise fail("answer must be the index of one of the choices")
+    if not isinstance(seed, int) or not 0 <= seed <= ac.training.MAX_SEED:
+        raise fail("seed must be a whole number")
+    checks = raw.get("check", [])
+    if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):
+        raise fail("needs at least one [[lesson.check]] with a measure")
+    return Lesson(id=raw["id"], title=raw["title"], preset=raw["preset"], config=config, seed=seed,
+                  hide=tuple(c for c in CONTROLS if c in hide), pages=tuple(pages), goal=raw["goal"],
+                  watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
+                  explanation=raw["explanation"], checks=tuple(checks))
+
+
+def load(path: Path = FILE) -> dict[str, Lesson]:
+    """Lesson id -> Lesson, in the file's order."""
+    with open(path, "rb") as f:
+        tables = tomllib.load(f).get("lesson", [])
+    lessons: dict[str, Lesson] = {}
+    for raw in tables:
+        lesson = _lesson(raw)
+        if lesson.id in lessons:
+            raise LessonError(f"lesson {lesson.id!r} in {path.name}: the id is used twice")
+        lessons[lesson.id] = lesson
+    return lessons
+
+
+LESSONS = load()

@@ -1,0 +1,144 @@
+"""The Train page's side of the lessons (ui/lesson_book.py): opening one from a link, its panel, hidden controls.
+
+A lesson opened from a ``?lesson=ID`` link (or Previous / Next) replaces the run with the lesson's setup and
+seed; the link's own setup parameters are ignored, and the page says which. It stays open across pages until
+"Leave lesson". ``hide=`` names sidebar controls by their URL parameter names; a lesson hides its own list unless
+the link gives one. Hidden controls are left out of view with CSS on their widget keys (Streamlit's ``st-key-*``
+classes), so the sidebar code stays one list and the setup is still read from the session's widget values.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import adjoint_core as ac
+
+from . import settings, urlstate
+from .lesson_book import LESSONS, PAGES, Lesson
+
+ss = st.session_state
+OPEN = "lesson"   # session key: the open lesson's id
+HIDDEN = "hide"   # session key: the hidden controls' names, set once a session has read its first link
+EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
+KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
+
+
+def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
+    """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered."""
+    ss[OPEN], ss[HIDDEN] = lesson.id, hide
+    ss.pop(_question_key(lesson), None)
+    settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
+
+
+def from_url() -> list[str]:
+    """Before the sidebar is drawn: open the lesson the URL names (unless it is open) and read ``hide=`` (on the
+    session's first Train page or with a lesson). Returns one-line warnings for the page."""
+    params = st.query_params.to_dict()
+    hide, hide_warnings = urlstate.parse_hide(params[urlstate.HIDE_PARAM]) if urlstate.HIDE_PARAM in params \
+        else (None, [])
+    lesson_id = params.get(urlstate.LESSON_PARAM)
+    warnings: list[str] = []
+    if lesson_id is not None and lesson_id != ss.get(OPEN):
+        lesson = LESSONS.get(lesson_id)
+        if lesson is None:
+            warnings.append(f"Unknown lesson {str(lesson_id)[:40]!r}: the Lessons page lists them all.")
+            del st.query_params[urlstate.LESSON_PARAM]
+        else:
+            _open(lesson, lesson.hide if hide is None else hide)
+            ignored = urlstate.setup_params(params)
+            if ignored:
+                warnings.append(f"The lesson sets up its own run: ignored the link's {', '.join(ignored)}.")
+            return hide_warnings + warnings
+    if HIDDEN not in ss:
+        ss[HIDDEN] = hide or ()
+        return hide_warnings + warnings
+    return warnings
+
+
+def hidden() -> tuple[str, ...]:
+    """The names of the controls the sidebar leaves out."""
+    return ss.get(HIDDEN, ())
+
+
+def url_params() -> dict[str, str]:
+    """The address bar's lesson part: the open lesson, and hide= when it differs from the lesson's own."""
+    lesson = LESSONS.get(ss.get(OPEN))
+    hide = hidden()
+    params = {urlstate.LESSON_PARAM: lesson.id} if lesson else {}
+    if hide != (lesson.hide if lesson else ()):
+        params[urlstate.HIDE_PARAM] = ",".join(hide)
+    return params
+
+
+def hide_controls() -> None:
+    """Leave the hidden controls out of view, and any sidebar expander left with nothing to show."""
+    names = hidden()
+    if not names:
+        return
+    selectors = [f".st-key-{key}" for name in names for key in [settings.W + name, *EXTRA_KEYS.get(name, [])]]
+    selectors += [f'[class*="st-key-{prefix}"]' for name in names for prefix in KEY_PREFIXES.get(name, [])]
+    sidebar = '[data-testid="stSidebar"]'
+    controls = ", ".join(f"{sidebar} {s}" for s in selectors)
+    only_hidden = "".join(f":not({s})" for s in selectors)   # an expander with no other keyed element
+    expanders = f'{sidebar} [data-testid="stExpander"]:not(:has([class*="st-key-"]{only_hidden}))'
+    st.sidebar.html(f"<style>{controls} {{display: none}} {expanders} {{display: none}}</style>")
+
+
+def _question_key(lesson: Lesson) -> str:
+    return f"lesson_q_{lesson.id}"
+
+
+def _go(lesson_id: str) -> None:
+    """Previous / Next: open that lesson with its own hidden controls."""
+    lesson = LESSONS[lesson_id]
+    _open(lesson, lesson.hide)
+    st.query_params.from_dict({urlstate.LESSON_PARAM: lesson.id})
+
+
+def _restart() -> None:
+    _open(LESSONS[ss[OPEN]], hidden())
+
+
+def _leave() -> None:
+    """Close the lesson and show every control; the run stays."""
+    ss.pop(OPEN, None)
+    ss[HIDDEN] = ()
+    for key in (urlstate.LESSON_PARAM, urlstate.HIDE_PARAM):
+        st.query_params.pop(key, None)
+
+
+def panel() -> None:
+    """The hidden controls, and the open lesson above the buttons: goal, what to watch, the question (answered
+    only after a choice), links to other pages, and Previous / Next."""
+    hide_controls()
+    lesson = LESSONS.get(ss.get(OPEN))
+    if lesson is None:
+        return
+    ids = list(LESSONS)
+    k = ids.index(lesson.id)
+    with st.container(border=True, key="lesson_panel"):
+        st.markdown(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**")
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            st.markdown(lesson.goal)
+            st.markdown(f"**Watch:** {lesson.watch}")
+            for page in lesson.pages:
+                path, title = PAGES[page]
+                st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
+        with right:
+            choice = st.radio(lesson.question, range(len(lesson.choices)), index=None, key=_question_key(lesson),
+                              format_func=lambda i: lesson.choices[i])
+        if choice == lesson.answer:   # the answer across the panel, readable on a projector
+            st.success(f"**Right.** {lesson.explanation}", icon=":material/check_circle:")
+        elif choice is not None:
+            st.info(f"**Not quite: the answer is “{lesson.choices[lesson.answer]}”.** {lesson.explanation}",
+                    icon=":material/lightbulb:")
+        nav = st.columns(4)
+        nav[0].button("Previous", on_click=_go, args=(ids[max(k - 1, 0)],), disabled=k == 0, width="stretch",
+                      icon=":material/arrow_back:", key="lesson_prev")
+        nav[1].button("Next", on_click=_go, args=(ids[min(k + 1, len(ids) - 1)],), disabled=k == len(ids) - 1,
+                      width="stretch", icon=":material/arrow_forward:", icon_position="right", key="lesson_next")
+        nav[2].button("Restart lesson", on_click=_restart, width="stretch", key="lesson_restart",
+                      help="The lesson's setup again, from step 0.")
+        nav[3].button("Leave lesson", on_click=_leave, width="stretch", key="lesson_leave",
+                      help="Close the lesson and show every control; the run stays as it is.")
