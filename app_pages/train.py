@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import follow, live, pace, session, settings, urlstate
+from ui import export, follow, live, pace, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -55,6 +55,8 @@ def live_view() -> None:
         live.board(run)
     else:
         live.status(run)
+        tools = st.columns([2, 2, 5], vertical_alignment="bottom")   # keep, download, replay
+        export.download_button(run, tools[1])
         live.charts(run)
 
 
