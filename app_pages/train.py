@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import export, follow, live, pace, session, settings, urlstate
+from ui import compare, export, follow, live, pace, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -56,8 +56,9 @@ def live_view() -> None:
     else:
         live.status(run)
         tools = st.columns([2, 2, 5], vertical_alignment="bottom")   # keep, download, replay
+        compare.keep_button(run, tools[0])
         export.download_button(run, tools[1])
-        live.charts(run)
+        live.charts(run, compare.view(run, live.all_figures(run)))
 
 
 def live_frames() -> None:

@@ -22,6 +22,7 @@ from .arrays import plot_array
 
 Array = np.ndarray
 Figure = dict[str, Any]
+Kept = tuple[str, Array, Array, str]   # a kept run's line: (name, step (n,), value (n,), colour)
 MAX_POINTS = 500   # per line; longer histories are decimated before they are sent
 MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
 BAR_TEXT = "%{y:.1e}"                           # one number format for every bar label
@@ -142,8 +143,10 @@ def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     return {"range": [lo, hi], "dtick": next(d for d in (1, 2, 5, 10, 20, 50, 100, 1000) if d * 8 >= hi - lo)}
 
 
-def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int) -> Figure:
-    """Train loss per step (raw and smoothed) and the test loss per epoch, log y."""
+def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int,
+                kept: list[Kept] | tuple = ()) -> Figure:
+    """Train loss per step (raw and smoothed) and the test loss per epoch, log y; ``kept`` runs' train losses
+    (raw, smoothed here alike) as dotted lines over them."""
     sel = decimate(len(step))
     shown = [loss[sel]]
     data = [_line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
@@ -153,9 +156,38 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         shown.append(test_loss[esel])
         data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
                           mode="lines+markers", marker={"size": 4}))
-    fig = {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(step)},
-                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)})}
-    return fig if len(step) else _no_steps(fig)
+    for name, x, y, color in kept:
+        ksel = decimate(len(x))
+        shown.append(y[ksel])
+        data.append(_line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
+    xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
+    fig = {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
+                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)},
+                                           **({"legend": SIDE_LEGEND} if kept else {}))}
+    return fig if len(xs) else _no_steps(fig)
+
+
+def ratio_figure(lines: list[Kept]) -> Figure:
+    """||mu_0|| / ||mu_N|| per step of each run, log y: below 1 the adjoint shrinks on its way to the input."""
+    data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2) for name, x, y, color in lines]
+    xs = np.concatenate([x for _, x, _, _ in lines]) if lines else np.empty(0)
+    fig = {"data": data, "layout": _layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
+                                           xaxis={"title": {"text": "step"}, **_x_range(xs)},
+                                           yaxis={**LOG_AXIS, **_log_range(*(y for _, _, y, _ in lines))})}
+    return fig if len(xs) else _no_steps(fig)
+
+
+def titled(fig: Figure, title: str) -> Figure:
+    """The figure with another title."""
+    layout = fig["layout"]
+    return {**fig, "layout": {**layout, "title": {**layout["title"], "text": title}}}
+
+
+def step_marker(fig: Figure, step: int) -> Figure:
+    """The figure with a dotted vertical line at ``step`` on its x axis (the step a replay shows)."""
+    line = {"type": "line", "xref": "x", "yref": "paper", "x0": step, "x1": step, "y0": 0, "y1": 1,
+            "line": {"color": theme.TEXT, "width": 1.5, "dash": "dot"}}
+    return {**fig, "layout": {**fig["layout"], "shapes": [*fig["layout"].get("shapes", []), line]}}
 
 
 def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Array) -> Figure:
@@ -235,13 +267,13 @@ def mu_names(n_layers: int) -> list[str]:
             for k in range(n_layers + 1)]
 
 
-def mu_bar_figure(mu_norms_last: Array) -> Figure:
-    """||mu_i|| of the latest step in backward order, mu_N (output) to mu_0 (input), log y."""
+def mu_bar_figure(mu_norms_last: Array, title: str = "Adjoint flow ‖μᵢ‖, last step  (backward →)") -> Figure:
+    """||mu_i|| of the latest step (or another batch) in backward order, mu_N (output) to mu_0 (input), log y."""
     names = mu_names(len(mu_norms_last) - 1)
     bar = {"type": "bar", "x": names, "y": plot_array(mu_norms_last), "marker": {"color": theme.MU},
            "texttemplate": BAR_TEXT, "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
-    fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)", uniformtext=BAR_TEXT_FIT,
+    fig = {"data": [bar], "layout": _layout(title, uniformtext=BAR_TEXT_FIT,
                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
                                                    **_log_range(mu_norms_last)})}
     return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
