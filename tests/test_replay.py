@@ -57,19 +57,23 @@ def test_replay_shows_an_earlier_step_and_leaves_the_run_alone(preset):
     assert "shapes" not in figure(at, "loss_chart")["layout"]
 
 
-def test_after_a_replay_step_goes_on_from_the_run_as_it_was():
+def test_after_a_replay_step_goes_on_from_the_run_as_it_was_and_shows_it():
     at = app()
     at.selectbox(key=W + "preset").set_value("nonlinear-relu").run()
     for _ in range(5):
         at.button(key="btn_step").click().run()
     at.select_slider(key="replay_step").set_value(2).run()
+    at.select_slider(key=W + "lr").set_value(0.01).run()   # a full page run, no new step: still step 2
+    assert figure(at, "fit_chart")["layout"]["title"]["text"].endswith("step 2")
     at.button(key="btn_step").click().run()
     run = run_of(at)
-    alone = ac.TrainingRun(run.config, seed=run.seed)
-    alone.run_steps(6)
+    alone = ac.TrainingRun(run.config.replace(lr=ac.presets["nonlinear-relu"].lr), seed=run.seed)
+    alone.run_steps(5)
+    alone.set_hyperparameters(lr=0.01)
+    alone.run_steps(1)
     np.testing.assert_array_equal(run.net.theta, alone.net.theta)
-    assert at.select_slider(key="replay_step").value == 2   # still replaying that step
-    assert figure(at, "fit_chart")["layout"]["title"]["text"].endswith("step 2")
+    assert at.select_slider(key="replay_step").value == "now"   # the new step is what the page shows
+    assert "step" not in figure(at, "fit_chart")["layout"]["title"]["text"]
 
 
 def test_snapshots_come_back_from_the_training_process():

@@ -31,7 +31,8 @@ FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
 TICK = 0.1              # seconds between frames while playing
 HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
 HEAVY_EVERY = 2
-# The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice) is left out.
+# The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
+# chart, ui/compare.py) is left out.
 LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
           (("mu_heatmap", 1), ("grad_chart", 1)))
 

@@ -16,6 +16,7 @@ from . import figures, live
 
 ss = st.session_state
 KEY = "replay_step"
+SHOWN_FOR = "_replay_for"                              # (run id, step count) the slider was last shown for
 NOW = "now"                                            # the slider's last stop: the run as it is
 MARKED = ("loss_chart", "ratio_chart", "mu_heatmap", "grad_chart")   # charts over steps
 
@@ -26,12 +27,14 @@ def options(run: ac.TrainingRun) -> list[int | str]:
 
 
 def slider(run: ac.TrainingRun, where) -> int | str:
-    """The "Replay" slider in ``where`` (none before the first step); returns the chosen step, or NOW."""
-    stops = options(run)
+    """The "Replay" slider in ``where`` (none before the first step); returns the chosen step, or NOW.
+    A new run or new steps (Step, Epoch, Play) bring it back to NOW: the page then shows what they did."""
+    stops, shown_for = options(run), (id(run), run.step_count)
     if len(stops) == 1:
         return NOW
-    if ss.get(KEY) not in stops:   # a new run, or the step was thinned away: back to the present
+    if ss.get(KEY) not in stops or ss.get(SHOWN_FOR) != shown_for:
         ss[KEY] = NOW
+    ss[SHOWN_FOR] = shown_for
     return where.select_slider("Replay", stops, key=KEY,
                                format_func=lambda s: f"now (step {run.step_count:,})" if s == NOW else f"step {s:,}",
                                help="See the fit, the adjoints and the heatmaps as they were at an earlier step. "
