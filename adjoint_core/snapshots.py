@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 Array = np.ndarray
 MAX_SNAPSHOTS = 64
-MIN_SNAPSHOTS = 4
-BUDGET_BYTES = 4 * 2**20   # per run: wide networks keep fewer snapshots (at least MIN_SNAPSHOTS)
+MIN_SNAPSHOTS = 2          # the first step and one more
+BUDGET_BYTES = 4 * 2**20   # per run: wide networks keep fewer snapshots (the largest allowed: 2, 3.2 MB)
 ARRAY_STEPS, ARRAY_THETA, ARRAY_SPACING = "replay_steps", "replay_theta", "replay_spacing"   # in Snapshot.arrays
 
 
 def capacity_for(n_params: int) -> int:
-    """Snapshots kept for a theta of n_params float64: MAX_SNAPSHOTS within BUDGET_BYTES, even, >= MIN."""
+    """Snapshots kept for a theta of n_params float64: at most MAX_SNAPSHOTS within BUDGET_BYTES, even, and at
+    least MIN_SNAPSHOTS (within the budget up to network.MAX_PARAMS)."""
     fit = BUDGET_BYTES // (8 * max(1, n_params))
     return max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, fit) // 2 * 2)
 

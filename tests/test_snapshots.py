@@ -7,8 +7,8 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
-from adjoint_core.snapshots import (ARRAY_SPACING, ARRAY_STEPS, ARRAY_THETA, MAX_SNAPSHOTS, MIN_SNAPSHOTS,
-                                    ThetaSnapshots, capacity_for, model_at, replay)
+from adjoint_core.snapshots import (ARRAY_SPACING, ARRAY_STEPS, ARRAY_THETA, BUDGET_BYTES, MAX_SNAPSHOTS,
+                                    MIN_SNAPSHOTS, ThetaSnapshots, capacity_for, model_at, replay)
 
 TINY = ac.RunConfig(target="quadratic", samples=26, test_fraction=0.3, hidden=(5, 3), activation="tanh",
                     init="xavier", init_scale=1.0, optimiser="momentum", lr=0.05, beta=0.9, batch_size=4, epochs=1)
@@ -61,10 +61,10 @@ def test_theta_at_a_step_not_kept_is_a_key_error_and_a_copy_is_returned():
 
 
 def test_capacity_stays_within_the_memory_budget():
-    assert capacity_for(4353) == MAX_SNAPSHOTS                # the wave's 2-64-64-1
-    assert capacity_for(200_000) == MIN_SNAPSHOTS             # the largest network allowed
-    assert all(capacity_for(p) % 2 == 0 for p in (1, 10_000, 60_000, 123_457))
-    assert capacity_for(60_000) * 60_000 * 8 <= 4 * 2**20
+    assert capacity_for(4417) == MAX_SNAPSHOTS                # the wave's 2-64-64-1
+    assert capacity_for(ac.network.MAX_PARAMS) == MIN_SNAPSHOTS   # the largest network allowed
+    for p in (1, 10_000, 60_000, 123_457, ac.network.MAX_PARAMS):
+        assert capacity_for(p) % 2 == 0 and capacity_for(p) * p * 8 <= BUDGET_BYTES, p
 
 
 def test_snapshots_survive_snapshot_and_restore_like_the_training_process_round_trip():
@@ -137,11 +137,13 @@ def test_replay_mu_norms_are_the_engine_backward_pass_on_the_fixed_batch():
     np.testing.assert_allclose(r.mu_norms, [np.linalg.norm(m) for m in mus])   # mus: mu_N first
 
 
-def test_a_store_by_hand():
-    s = ThetaSnapshots(np.zeros(200_000))
-    assert s.capacity == MIN_SNAPSHOTS
-    for step in range(1, 40):
+@pytest.mark.parametrize("n_params, capacity, kept, spacing", [(100_000, 4, [0, 16, 32], 16),
+                                                               (ac.network.MAX_PARAMS, 2, [0, 32], 32)])
+def test_a_wide_network_keeps_fewer_snapshots_thinned_alike(n_params, capacity, kept, spacing):
+    s = ThetaSnapshots(np.zeros(n_params))
+    assert s.capacity == capacity
+    for step in range(1, 40):   # as the step path calls it
         if step >= s.due:
-            s.add(step, np.full(200_000, float(step)))
-    np.testing.assert_array_equal(s.steps, [0, 16, 32])
-    assert s.spacing == 16 and s.theta_at(32)[0] == 32
+            s.add(step, np.full(n_params, float(step)))
+    np.testing.assert_array_equal(s.steps, kept)
+    assert s.spacing == spacing and s.theta_at(32)[0] == 32
