@@ -85,7 +85,7 @@ class ThetaSnapshots:
             return
         steps, thetas = arrays[ARRAY_STEPS], arrays.get(ARRAY_THETA)
         spacing = arrays.get(ARRAY_SPACING, np.zeros(0))
-        n = len(steps)
+        n = steps.size
         if thetas is None or steps.ndim != 1 or thetas.shape != (n, theta.size) or not 0 < n <= self.capacity \
                 or spacing.shape != (1,) or not 1 <= spacing[0] <= 2**62 or spacing[0] != int(spacing[0]) \
                 or (steps != np.round(steps)).any() or (np.diff(steps) <= 0).any() \

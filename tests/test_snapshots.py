@@ -104,6 +104,7 @@ def test_a_snapshot_without_replay_arrays_keeps_the_current_theta():
     lambda a: a.update({ARRAY_SPACING: np.array([0.0])}),                          # bad spacing
     lambda a: a.pop(ARRAY_THETA),                                                  # thetas missing
     lambda a: a.update({ARRAY_STEPS: np.zeros(0), ARRAY_THETA: np.zeros((0, 38))}),  # empty
+    lambda a: a.update({ARRAY_STEPS: np.float64(0.0)}),                            # not a list
 ])
 def test_snapshots_that_do_not_fit_the_run_raise_config_error(change):
     run, _ = trained(10)
