@@ -58,7 +58,7 @@ def live_view() -> None:
         tools = st.columns([2, 2, 5], vertical_alignment="bottom")   # keep, download, replay
         compare.keep_button(run, tools[0])
         export.download_button(run, tools[1])
-        live.charts(run, replay.view(run, tools[2], compare.view(run, live.all_figures(run))))
+        live.charts(replay.view(run, tools[2], compare.view(run, live.all_figures(run))))
 
 
 def live_frames() -> None:

@@ -145,8 +145,8 @@ def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
 
 def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int,
                 kept: list[Kept] | tuple = ()) -> Figure:
-    """Train loss per step (raw and smoothed) and the test loss per epoch, log y; ``kept`` runs' train losses
-    (raw, smoothed here alike) as dotted lines over them."""
+    """Train loss per step (raw and smoothed) and the test loss per epoch, log y; and ``kept`` runs' raw train
+    losses, smoothed with the same window, as dotted lines."""
     sel = decimate(len(step))
     shown = [loss[sel]]
     data = [_line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
@@ -168,13 +168,13 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
 
 
 def ratio_figure(lines: list[Kept]) -> Figure:
-    """||mu_0|| / ||mu_N|| per step of each run, log y: below 1 the adjoint shrinks on its way to the input."""
+    """||mu_0|| / ||mu_N|| per step of each run (one line at least), log y: below 1 the adjoint shrinks on its
+    way to the input."""
     data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2) for name, x, y, color in lines]
-    xs = np.concatenate([x for _, x, _, _ in lines]) if lines else np.empty(0)
-    fig = {"data": data, "layout": _layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
-                                           xaxis={"title": {"text": "step"}, **_x_range(xs)},
-                                           yaxis={**LOG_AXIS, **_log_range(*(y for _, _, y, _ in lines))})}
-    return fig if len(xs) else _no_steps(fig)
+    xs = np.concatenate([x for _, x, _, _ in lines])
+    return {"data": data, "layout": _layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
+                                            xaxis={"title": {"text": "step"}, **_x_range(xs)},
+                                            yaxis={**LOG_AXIS, **_log_range(*(y for _, _, y, _ in lines))})}
 
 
 def titled(fig: Figure, title: str) -> Figure:

@@ -155,11 +155,11 @@ def all_figures(run: ac.TrainingRun) -> dict[str, dict]:
     return {key: fig for build in GROUPS.values() for key, fig in build(run).items()}
 
 
-def charts(run: ac.TrainingRun, figs: dict[str, dict] | None = None) -> None:
-    """The charts (``figs``, default: ``all_figures``), interactive (st.plotly_chart), in LAYOUT's rows; and an
-    empty board that makes the browser fetch plotly.js while paused, so the first Play does not wait for it."""
+def charts(figs: dict[str, dict]) -> None:
+    """The charts ``figs`` (``all_figures``, or as ui/compare.py and ui/replay.py change them), interactive
+    (st.plotly_chart), in LAYOUT's rows; and an empty board that makes the browser fetch plotly.js while paused,
+    so the first Play does not wait for it."""
     _serve_plotly()
-    figs = all_figures(run) if figs is None else figs
     for row in LAYOUT:
         shown = [(key, weight) for key, weight in row if key in figs]
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
