@@ -55,7 +55,7 @@ def live_view() -> None:
         live.board(run)
     else:
         live.status(run)
-        tools = st.columns([2, 2, 5], vertical_alignment="bottom")   # keep, download, replay
+        tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
         compare.keep_button(run, tools[0])
         export.download_button(run, tools[1])
         live.charts(replay.view(run, tools[2], compare.view(run, live.all_figures(run))))

@@ -118,8 +118,7 @@ def view(run: ac.TrainingRun, figs: dict[str, dict]) -> dict[str, dict]:
         return figs
     named = names(kept, run)
     cols = st.columns([1] + [2] * len(kept) + [2 * (MAX_PINS - len(kept)) + 1], vertical_alignment="center")
-    cols[0].markdown("**Kept runs**", help="Dotted on the loss chart, beside this run's ‖μ₀‖ / ‖μ_N‖ below it. "
-                                           "Click one to remove it.")
+    cols[0].markdown("**Kept runs**")
     for col, pin, name in zip(cols[1:], kept, named):
         col.button(f":{pin.color[1]}[●] {name}", key=f"btn_unpin_{pin.id}", on_click=remove, args=(pin.id,),
                    icon=":material/close:", width="stretch", help="Remove this kept run from the charts.")
