@@ -35,6 +35,9 @@ def test_labels_name_only_what_differs():
     assert labels([a, b, c]) == ["lr 0.01, adam, hidden 64-64", "lr 0.1, momentum, hidden 64-64",
                                  "lr 0.01, momentum, hidden 32"]
     assert labels([a, dict(a)]) == ["", ""]
+    d = {"lr": 0.1, "optimiser": "momentum", "hidden": (8,), "seed": 1, "beta": 0.5}
+    assert labels([{**a, "beta": 0.9}, d]) == ["lr 0.01, adam, hidden 64-64 +2 more",   # another preset
+                                                 "lr 0.1, momentum, hidden 8 +2 more"]
 
 
 def test_keep_two_runs_with_different_lr_then_remove_one():

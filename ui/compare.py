@@ -22,6 +22,7 @@ from . import figures, live, theme
 ss = st.session_state
 KEY = "pins"
 MAX_PINS = 4
+MAX_FIELDS = 3   # in a label
 # One colour per pin, apart from the run's own blues and orange: (chart colour, Streamlit's name for its button)
 COLORS = (("#d62728", "red"), ("#2ca02c", "green"), ("#9467bd", "violet"), ("#7f7f7f", "gray"))
 NOT_COMPARED = ("label", "description")                 # a preset's texts, not its setup
@@ -59,9 +60,11 @@ def _value(v: Any) -> str:
 
 def labels(setups: list[dict[str, Any]]) -> list[str]:
     """Each setup's label: the fields whose values are not the same in all of them, e.g. "lr 0.01, adam"
-    ("" when nothing differs)."""
+    ("" when nothing differs); the first MAX_FIELDS of them and how many more (another preset differs in many)."""
     differ = [k for k in setups[0] if len({_value(s.get(k)) for s in setups}) > 1] if setups else []
-    return [", ".join(f"{SHORT.get(k, k)} {_value(s[k])}".strip() for k in differ) for s in setups]
+    more = f" +{len(differ) - MAX_FIELDS} more" if len(differ) > MAX_FIELDS else ""
+    return [", ".join(f"{SHORT.get(k, k)} {_value(s[k])}".strip() for k in differ[:MAX_FIELDS]) + more
+            for s in setups]
 
 
 def pins() -> list[Pin]:
@@ -121,7 +124,7 @@ def view(run: ac.TrainingRun, figs: dict[str, dict]) -> dict[str, dict]:
     cols[0].markdown("**Kept runs**")
     for col, pin, name in zip(cols[1:], kept, named):
         col.button(f":{pin.color[1]}[●] {name}", key=f"btn_unpin_{pin.id}", on_click=remove, args=(pin.id,),
-                   icon=":material/close:", width="stretch", help="Remove this kept run from the charts.")
+                   icon=":material/close:", width="stretch", help=f"Remove {name} from the charts.")
     lines = [(name, p.step, p.loss, p.color[0]) for name, p in zip(named, kept)]
     h = run.history
     ratios = [("this run", h.step, h.mu_ratio, theme.TRAIN)] + \

@@ -163,7 +163,7 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
     xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
     fig = {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
                                            yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)},
-                                           **({"legend": SIDE_LEGEND} if kept else {}))}
+                                           **({"legend": SIDE_LEGEND, "showlegend": True} if kept else {}))}
     return fig if len(xs) else _no_steps(fig)
 
 
