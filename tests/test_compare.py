@@ -92,6 +92,7 @@ def test_kept_runs_outlive_a_preset_change_and_stop_at_the_limit():
     at.selectbox(key=W + "preset").set_value("wave2d-relu").run()
     assert not at.exception and len(pin_buttons(at)) == MAX_PINS
     assert names(figure(at, "loss_chart"))[-MAX_PINS:] == [f"seed {s}" for s in range(MAX_PINS)]
+    assert figure(at, "loss_chart")["layout"]["showlegend"]   # the new run's own traces are empty at step 0
     assert "slice_chart" in [e.key for e in at.get("plotly_chart")]   # the new preset's own charts
 
 
