@@ -54,7 +54,7 @@ def test_averaged_rows_keep_their_mean_step_and_epoch_ends_between_them_get_rows
         if step % 4 == 0:
             h.epochs.next_row()[:] = [step // 4, step, 0.5, 0.1 * step]
     assert h.steps.compactions == 1   # steps 1-4 became 1.5 and 3.5
-    header, values = parse(history_csv(h))
+    _, values = parse(history_csv(h))
     np.testing.assert_array_equal(values[:, 0], [1.5, 3.5, 4, 5, 6, 7, 8, 9, 10])
     np.testing.assert_array_equal(values[values[:, 0] == 4][0, 1:], [np.nan, 0.4, np.nan, np.nan, np.nan])
     np.testing.assert_array_equal(values[values[:, 0] == 8][0, 1:3], [1 / 8, 0.8])

@@ -25,7 +25,7 @@ def trained(steps: int, config: ac.RunConfig = TINY) -> tuple[ac.TrainingRun, li
 
 
 def test_first_steps_are_all_kept_until_full():
-    run, thetas = trained(MAX_SNAPSHOTS - 1)
+    run, _ = trained(MAX_SNAPSHOTS - 1)
     s = run.theta_snapshots
     np.testing.assert_array_equal(s.steps, np.arange(MAX_SNAPSHOTS))
     assert s.spacing == 1 and s.due == MAX_SNAPSHOTS
