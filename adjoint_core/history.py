@@ -82,6 +82,13 @@ class History:
         return np.sqrt(self.steps.data[:self.steps.n, 2:3 + self.n_layers])
 
     @property
+    def mu_ratio(self) -> Array:
+        """||mu_0|| / ||mu_N|| of each step, (n,): the share of the output's adjoint that reaches the input."""
+        rows = self.steps.data[:self.steps.n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(rows[:, 2 + self.n_layers] / rows[:, 2])
+
+    @property
     def grad_norms(self) -> Array:
         """||dL/dW_i||_F, (n, N), columns input side first (W_1, ..., W_N)."""
         return np.sqrt(self.steps.data[:self.steps.n, 3 + self.n_layers:])

@@ -16,7 +16,7 @@ Array = np.ndarray
 MAX_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED = 64 * 1024 * 1024  # all arrays together, as declared by the .npz: the largest run the limits
                                  # allow (1M parameters with Adam, 200,000 points) needs about 40 MB
-MAX_MEMBERS = 32                # arrays in the .npz (a run has 8 plus at most 2 optimiser slots)
+MAX_MEMBERS = 32                # arrays in the .npz (a run has 11 plus at most 2 optimiser slots)
 MAX_SLOTS = 2                   # optimiser state arrays per parameter vector (Adam: m and v)
 MAX_COUNT = 2**53               # counters stay exact as float64 history positions
 MAX_TEXT = 1000                 # the 'diverged' message is shown in the page

@@ -28,6 +28,7 @@ from .history import History
 from .losses import get_loss
 from .network import MLP
 from .optimisers import make_optimiser
+from .snapshots import ThetaSnapshots
 from .targets import Dataset, Target, get_target, make_dataset
 
 Array = np.ndarray
@@ -96,6 +97,7 @@ class TrainingRun:
         self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
         check_batch_size(config.batch_size, self.n_train)
         self.history = History(self.net.n_layers)
+        self.theta_snapshots = ThetaSnapshots(self.net.theta)   # for replay: theta at thinned steps
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
@@ -209,6 +211,8 @@ class TrainingRun:
         self.optimiser.step((theta,), (self._grad,), out=(self._theta_prev,))   # keeping these as a backup
         net.use_theta(self._theta_prev)
         self._theta_prev, self._can_undo = theta, True
+        if self.step_count >= self.theta_snapshots.due:
+            self.theta_snapshots.add(self.step_count, net.theta)
         self.diverged = None
         self._epoch_sum += loss
         self._epoch_steps += 1
@@ -288,6 +292,7 @@ class TrainingRun:
                   "x_test": self.data.x_test.copy(), "y_test": self.data.y_test.copy()}
         for i, s in enumerate(self._slots()):
             arrays[f"slot{i}"] = s.copy()
+        arrays.update(self.theta_snapshots.arrays())
         return Snapshot(json.loads(json.dumps(meta)), arrays)
 
     def restore(self, snap: Snapshot) -> None:
@@ -326,6 +331,7 @@ class TrainingRun:
             self.history.epochs.load(arrays["history_epochs"])
         except ValueError as e:
             raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
+        self.theta_snapshots.load(arrays, self.net.theta, self.step_count)
         self.diverged = diverged
         self._can_undo = False
 

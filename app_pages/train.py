@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import follow, lessons, live, pace, present, session, settings, urlstate
+from ui import compare, export, follow, lessons, live, pace, present, replay, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -56,7 +56,10 @@ def live_view() -> None:
         live.board(run)
     else:
         live.status(run)
-        live.charts(run)
+        tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
+        compare.keep_button(run, tools[0])
+        export.download_button(run, tools[1])
+        live.charts(replay.view(run, tools[2], compare.view(run, live.all_figures(run))))
 
 
 def live_frames() -> None:

@@ -92,3 +92,17 @@ def test_every_chart_shares_one_style():
     for fig in teaching_figures() + [teaching.check_scatter(checks).to_dict()]:
         assert fig["layout"]["template"]["layout"]["font"]["family"] == theme.FONT
         assert fig["layout"]["title"]["font"]["size"] == theme.FONT_SIZE + 1
+
+
+def test_present_fonts_reach_the_train_pages_charts():
+    from apptest_helpers import figure
+
+    at = app({"present": "1"})
+    at.button(key="btn_step").click().run()
+    for key in ("loss_chart", "mu_bar", "fit_chart"):
+        sizes = axis_title_sizes(figure(at, key))
+        assert sizes and min(sizes) >= 18, (key, sizes)
+    at = app()
+    at.button(key="btn_step").click().run()
+    assert max(axis_title_sizes(theme.projector(figure(at, "loss_chart")))) >= 18
+    assert "font" not in figure(at, "loss_chart")["layout"]["xaxis"].get("title", {})

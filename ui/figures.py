@@ -22,6 +22,7 @@ from .arrays import plot_array
 
 Array = np.ndarray
 Figure = dict[str, Any]
+Kept = tuple[str, Array, Array, str]   # a kept run's line: (name, step (n,), value (n,), colour)
 MAX_POINTS = 500   # per line; longer histories are decimated before they are sent
 MAX_COLUMNS = 300   # steps in the layer-by-step heatmap
 BAR_TEXT = "%{y:.1e}"                           # one number format for every bar label
@@ -89,13 +90,6 @@ def nice_bound(v: float) -> float:
     return float(next(m * 10**k for m in (1, 2, 5, 10) if m * 10**k >= v))
 
 
-def _layout(title: str, height: int = theme.HEIGHT, **kw: Any) -> dict[str, Any]:
-    return {"title": {"text": title, "x": 0.01, "font": {"size": theme.FONT_SIZE + 1}}, "height": height,
-            "margin": {"l": 60, "r": 15, "t": 45, "b": 45}, "font": {"size": theme.FONT_SIZE - 1},
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-            "uirevision": "keep", "template": theme.TEMPLATE, **kw}
-
-
 def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
     """A line trace; a single point (after one step) gets a marker, which a bare line would not show."""
     return {"type": "scatter", "x": plot_array(x), "y": plot_array(y), "name": name,
@@ -142,8 +136,10 @@ def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     return {"range": [lo, hi], "dtick": next(d for d in (1, 2, 5, 10, 20, 50, 100, 1000) if d * 8 >= hi - lo)}
 
 
-def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int) -> Figure:
-    """Train loss per step (raw and smoothed) and the test loss per epoch, log y."""
+def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int,
+                kept: list[Kept] | tuple = ()) -> Figure:
+    """Train loss per step (raw and smoothed) and the test loss per epoch, log y; and ``kept`` runs' raw train
+    losses, smoothed with the same window, as dotted lines."""
     sel = decimate(len(step))
     shown = [loss[sel]]
     data = [_line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
@@ -153,9 +149,38 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         shown.append(test_loss[esel])
         data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
                           mode="lines+markers", marker={"size": 4}))
-    fig = {"data": data, "layout": _layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(step)},
-                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)})}
-    return fig if len(step) else _no_steps(fig)
+    for name, x, y, color in kept:
+        ksel = decimate(len(x))
+        shown.append(y[ksel])
+        data.append(_line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
+    xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
+    fig = {"data": data, "layout": theme.layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
+                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)},
+                                           **({"legend": SIDE_LEGEND, "showlegend": True} if kept else {}))}
+    return fig if len(xs) else _no_steps(fig)
+
+
+def ratio_figure(lines: list[Kept]) -> Figure:
+    """||mu_0|| / ||mu_N|| per step of each run (one line at least), log y: below 1 the adjoint shrinks on its
+    way to the input."""
+    data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2) for name, x, y, color in lines]
+    xs = np.concatenate([x for _, x, _, _ in lines])
+    return {"data": data, "layout": theme.layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
+                                            xaxis={"title": {"text": "step"}, **_x_range(xs)},
+                                            yaxis={**LOG_AXIS, **_log_range(*(y for _, _, y, _ in lines))})}
+
+
+def titled(fig: Figure, title: str) -> Figure:
+    """The figure with another title."""
+    layout = fig["layout"]
+    return {**fig, "layout": {**layout, "title": {**layout["title"], "text": title}}}
+
+
+def step_marker(fig: Figure, step: int) -> Figure:
+    """The figure with a dotted vertical line at ``step`` on its x axis (the step a replay shows)."""
+    line = {"type": "line", "xref": "x", "yref": "paper", "x0": step, "x1": step, "y0": 0, "y1": 1,
+            "line": {"color": theme.TEXT, "width": 1.5, "dash": "dot"}}
+    return {**fig, "layout": {**fig["layout"], "shapes": [*fig["layout"].get("shapes", []), line]}}
 
 
 def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Array) -> Figure:
@@ -166,7 +191,7 @@ def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Ar
     if np.isfinite(target_y).all():
         data.append(_line(grid_x[:, 0], target_y[:, 0], "target", theme.TARGET, 2, line={"dash": "dash"}))
     data.append(_line(grid_x[:, 0], pred_y[:, 0], "prediction", theme.TRAIN, 3))
-    return {"data": data, "layout": _layout("Fit", theme.HEIGHT + 60, xaxis={"title": {"text": "x"}},
+    return {"data": data, "layout": theme.layout("Fit", theme.HEIGHT + 60, xaxis={"title": {"text": "x"}},
                                             yaxis={"title": {"text": "y"}})}
 
 
@@ -185,7 +210,7 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     emax = nice_bound(float(np.nanmax(np.abs(err))) if np.isfinite(err).any() else 1.0)
     a = plot_array(axis)
     titles = ("target", "prediction", "error")   # short: each panel is about 80 px wide on a phone
-    data, layout = [], _layout("Fit over the input plane (error = prediction − target)", theme.HEIGHT + 30,
+    data, layout = [], theme.layout("Fit over the input plane (error = prediction − target)", theme.HEIGHT + 30,
                                annotations=[])
     for k, ((lo, hi), z, title) in enumerate(zip(FIT_PANELS, (target, pred, err), titles), start=1):
         sx = "" if k == 1 else str(k)
@@ -210,7 +235,7 @@ def slice_figure(axis: Array, target_row: Array, pred_row: Array, at: float) -> 
     """The horizontal centre slice: target and prediction along x at fixed y."""
     data = [_line(axis, target_row, "target", theme.TARGET, 2, line={"dash": "dash"}),
             _line(axis, pred_row, "prediction", theme.TRAIN, 3)]
-    return {"data": data, "layout": _layout(f"Horizontal centre slice (y = {at:.2f})",
+    return {"data": data, "layout": theme.layout(f"Horizontal centre slice (y = {at:.2f})",
                                             xaxis={"title": {"text": "x"}})}
 
 
@@ -222,7 +247,7 @@ def data_2d_figure(axis: Array, pred: Array, x: Array, y: Array) -> Figure:
             {"type": "scatter", "x": plot_array(x[sel, 0]), "y": plot_array(x[sel, 1]), "mode": "markers",
              "name": "data", "marker": {"color": plot_array(y[sel, 0]), "coloraxis": "coloraxis", "size": 7,
                         "line": {"color": "white", "width": 0.5}}}]
-    layout = _layout("Prediction (heatmap) and your data (points)", theme.HEIGHT + 80,
+    layout = theme.layout("Prediction (heatmap) and your data (points)", theme.HEIGHT + 80,
                      coloraxis={"colorscale": theme.colorscale(theme.SEQUENTIAL), "cmin": float(np.min(y)),
                                 "cmax": float(np.max(y))},
                      yaxis={"scaleanchor": "x"})
@@ -235,13 +260,13 @@ def mu_names(n_layers: int) -> list[str]:
             for k in range(n_layers + 1)]
 
 
-def mu_bar_figure(mu_norms_last: Array) -> Figure:
-    """||mu_i|| of the latest step in backward order, mu_N (output) to mu_0 (input), log y."""
+def mu_bar_figure(mu_norms_last: Array, title: str = "Adjoint flow ‖μᵢ‖, last step  (backward →)") -> Figure:
+    """||mu_i|| of the latest step (or another batch) in backward order, mu_N (output) to mu_0 (input), log y."""
     names = mu_names(len(mu_norms_last) - 1)
     bar = {"type": "bar", "x": names, "y": plot_array(mu_norms_last), "marker": {"color": theme.MU},
            "texttemplate": BAR_TEXT, "textposition": "outside", "cliponaxis": False,
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
-    fig = {"data": [bar], "layout": _layout("Adjoint flow ‖μᵢ‖, last step  (backward →)", uniformtext=BAR_TEXT_FIT,
+    fig = {"data": [bar], "layout": theme.layout(title, uniformtext=BAR_TEXT_FIT,
                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
                                                    **_log_range(mu_norms_last)})}
     return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
@@ -256,7 +281,7 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
     heat = {"type": "heatmap", "x": plot_array(step[sel]), "y": mu_names(mu_norms.shape[1] - 1), "z": plot_array(z),
             "colorscale": theme.colorscale(theme.LOG_MU), "colorbar": {"title": {"text": "log₁₀‖μ‖"}, "thickness": 12},
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
-    fig = {"data": [heat], "layout": _layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
+    fig = {"data": [heat], "layout": theme.layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
                                              xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}
     return fig if len(step) else _no_steps(fig)
 
@@ -266,7 +291,7 @@ def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
     data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8) for i, c in enumerate(colors)]
-    fig = {"data": data, "layout": _layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
+    fig = {"data": data, "layout": theme.layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
     return fig if len(step) else _no_steps(fig)

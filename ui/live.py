@@ -23,7 +23,9 @@ import streamlit.components.v1 as components_v1
 import adjoint_core as ac
 from adjoint_core.targets import grid
 
-from . import device, figures, messages, theme
+from . import figures, messages, theme
+from .charts import for_screen
+from .charts import show as show_chart
 from .worker import Trainer
 
 ss = st.session_state
@@ -31,8 +33,9 @@ FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
 TICK = 0.1              # seconds between frames while playing
 HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
 HEAVY_EVERY = 2
-# The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice) is left out.
-LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("fit_chart", 1),), (("slice_chart", 1),),
+# The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
+# chart, ui/compare.py) is left out.
+LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
           (("mu_heatmap", 1), ("grad_chart", 1)))
 
 # plotly.js for the board: the page's own window.Plotly when there is one (Streamlit's chart bundle defines it
@@ -91,20 +94,35 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return cached[1], cached[2], cached[3]
 
 
+def smooth_window(run: ac.TrainingRun) -> int:
+    """Steps in the smoothed train loss's moving average: an epoch, at most 200."""
+    return max(1, min(run.steps_per_epoch, 200))
+
+
+def loss_chart(run: ac.TrainingRun, kept: list[figures.Kept] | tuple = ()) -> dict:
+    """The loss figure of the run, with ``kept`` runs' lines overlaid (paused, ui/compare.py)."""
+    h = run.history
+    return figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss, smooth_window(run), kept)
+
+
 def _fast(run: ac.TrainingRun) -> dict[str, dict]:
     """The loss and the latest adjoint flow."""
-    h = run.history
-    mu = h.mu_norms
-    return {"loss_chart": figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss,
-                                              max(1, min(run.steps_per_epoch, 200))),
+    mu = run.history.mu_norms
+    return {"loss_chart": loss_chart(run),
             "mu_bar": figures.mu_bar_figure(mu[-1] if len(mu) else np.full(run.net.n_layers + 1, np.nan))}
 
 
 def _fit(run: ac.TrainingRun) -> dict[str, dict]:
-    """The fit (1D curve or 2D heatmaps) and, for a 2D target, the slice through the centre."""
+    """The run's own fit."""
+    return fit_figures(run, run.net)
+
+
+def fit_figures(run: ac.TrainingRun, net: ac.MLP) -> dict[str, dict]:
+    """The fit of ``net`` (the run's, or a replayed one) to the run's target: 1D curve or 2D heatmaps and, for
+    a 2D target, the slice through the centre."""
     axis, pts, target_vals = _grid_cache(run)
     with np.errstate(all="ignore"):
-        pred = run.net.predict(pts)
+        pred = net.predict(pts)
     if run.data.target.dim == 1:
         return {"fit_chart": figures.fit_1d_figure(run.data.x, run.data.y, pts, target_vals, pred)}
     r = len(axis)
@@ -134,16 +152,21 @@ def _serve_plotly() -> None:
     components_v1.declare_component(PLOTLY_ASSETS, path=str(Path(plotly.__file__).parent / "package_data"))
 
 
-def charts(run: ac.TrainingRun) -> None:
-    """Every chart, interactive (st.plotly_chart), in LAYOUT's rows; and an empty board that makes the browser
-    fetch plotly.js while paused, so the first Play does not wait for it."""
+def all_figures(run: ac.TrainingRun) -> dict[str, dict]:
+    """Every chart's figure of the run as it is now, by key."""
+    return {key: fig for build in GROUPS.values() for key, fig in build(run).items()}
+
+
+def charts(figs: dict[str, dict]) -> None:
+    """The charts ``figs`` (``all_figures``, or as ui/compare.py and ui/replay.py change them), interactive
+    (st.plotly_chart), in LAYOUT's rows; and an empty board that makes the browser fetch plotly.js while paused,
+    so the first Play does not wait for it."""
     _serve_plotly()
-    figs = {key: fig for build in GROUPS.values() for key, fig in build(run).items()}
     for row in LAYOUT:
         shown = [(key, weight) for key, weight in row if key in figs]
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
         for col, (key, _) in zip(cols, shown):
-            col.plotly_chart(figs[key], width="stretch", key=key, config=device.chart_config(), theme=None)
+            show_chart(figs[key], key, col)
     show_board(figures.to_json({"plotly": PLOTLY_URL}).encode(), key="plotly_preload")
 
 
@@ -161,7 +184,8 @@ def due_groups(frame: int) -> list[str]:
 
 def live_figures(run: ac.TrainingRun, groups: list[str]) -> dict[str, dict]:
     """The figures of these chart groups, static (no hover or zoom layers to build on every redraw)."""
-    return {key: {**fig, "config": theme.STATIC} for group in groups for key, fig in GROUPS[group](run).items()}
+    return {key: {**for_screen(fig), "config": theme.STATIC}
+            for group in groups for key, fig in GROUPS[group](run).items()}
 
 
 def board_rows(heights: dict[str, int]) -> list[list]:

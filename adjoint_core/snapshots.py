@@ -1,0 +1,122 @@
+"""Parameter snapshots for replay: copies of theta at a thinned set of steps, in bounded memory.
+
+``ThetaSnapshots`` keeps theta at steps 0, k, 2k, ... (k = ``spacing``, starting at 1).  When it is full, every
+other snapshot is dropped and k doubles, like the history's compaction, so a run of any length keeps at most
+``capacity`` snapshots spread over its whole course, and each step pays only a comparison except every k-th,
+which copies theta.  ``replay`` rebuilds what a step looked like through the engine: a model with that
+step's theta and its adjoints on a fixed batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .adjoint_field import backward_trace, fixed_batch
+from .errors import ConfigError
+from .network import MLP
+
+if TYPE_CHECKING:
+    from .training import TrainingRun
+
+Array = np.ndarray
+MAX_SNAPSHOTS = 64
+MIN_SNAPSHOTS = 2          # the first step and one more
+BUDGET_BYTES = 4 * 2**20   # per run: wide networks keep fewer snapshots (the largest allowed: 2, 3.2 MB)
+ARRAY_STEPS, ARRAY_THETA, ARRAY_SPACING = "replay_steps", "replay_theta", "replay_spacing"   # in Snapshot.arrays
+
+
+def capacity_for(n_params: int) -> int:
+    """Snapshots kept for a theta of n_params float64: at most MAX_SNAPSHOTS within BUDGET_BYTES, even, and at
+    least MIN_SNAPSHOTS (within the budget up to network.MAX_PARAMS)."""
+    fit = BUDGET_BYTES // (8 * max(1, n_params))
+    return max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, fit) // 2 * 2)
+
+
+class ThetaSnapshots:
+    """Copies of theta (P,) at thinned steps; ``due`` is the next step to keep (the step path compares to it)."""
+
+    def __init__(self, theta: Array, step: int = 0) -> None:
+        self.capacity = capacity_for(theta.size)
+        self._theta = np.empty((self.capacity, theta.size))
+        self._steps = np.empty(self.capacity, dtype=np.int64)
+        self.n, self.spacing, self.due = 0, 1, 0
+        self.add(step, theta)
+
+    def add(self, step: int, theta: Array) -> None:
+        """Keep a copy of theta (P,) as the state after ``step``; thins first when full."""
+        if self.n == self.capacity:
+            keep = self.capacity // 2
+            self._theta[:keep] = self._theta[0:self.capacity:2]
+            self._steps[:keep] = self._steps[0:self.capacity:2]
+            self.n, self.spacing = keep, 2 * self.spacing
+        self._theta[self.n] = theta
+        self._steps[self.n] = step
+        self.n += 1
+        self.due = (step // self.spacing + 1) * self.spacing
+
+    @property
+    def steps(self) -> Array:
+        """The kept steps, ascending, (n,) int."""
+        return self._steps[:self.n].copy()
+
+    def theta_at(self, step: int) -> Array:
+        """A copy of theta (P,) kept at ``step``; KeyError when that step is not kept."""
+        i = np.searchsorted(self._steps[:self.n], step)
+        if i == self.n or self._steps[i] != step:
+            raise KeyError(f"no snapshot at step {step}")
+        return self._theta[i].copy()
+
+    def arrays(self) -> dict[str, Array]:
+        """Copies of the kept steps (n,), thetas (n, P) and the spacing (1,), for a run's Snapshot."""
+        return {ARRAY_STEPS: self.steps, ARRAY_THETA: self._theta[:self.n].copy(),
+                ARRAY_SPACING: np.array([self.spacing])}
+
+    def load(self, arrays: dict[str, Array], theta: Array, step_count: int) -> None:
+        """Take the snapshots of ``arrays`` (from ``arrays``); without them keep only theta at step_count.
+
+        Steps must ascend within 0..step_count and thetas match (P,): anything else raises ConfigError.
+        """
+        if ARRAY_STEPS not in arrays:
+            self.n, self.spacing = 0, 1
+            self.add(step_count, theta)
+            return
+        steps, thetas = arrays[ARRAY_STEPS], arrays.get(ARRAY_THETA)
+        spacing = arrays.get(ARRAY_SPACING, np.zeros(0))
+        n = steps.size
+        if thetas is None or steps.ndim != 1 or thetas.shape != (n, theta.size) or not 0 < n <= self.capacity \
+                or spacing.shape != (1,) or not 1 <= spacing[0] <= 2**62 or spacing[0] != int(spacing[0]) \
+                or (steps != np.round(steps)).any() or (np.diff(steps) <= 0).any() \
+                or steps[0] < 0 or steps[-1] > step_count or not np.isfinite(thetas).all():
+            raise ConfigError("run file", "the replay snapshots do not fit the run",
+                              "a run saved from the same architecture")
+        self.n, self.spacing = n, int(spacing[0])
+        self._steps[:n], self._theta[:n] = steps, thetas
+        self.due = (int(steps[-1]) // self.spacing + 1) * self.spacing
+
+
+def model_at(net: MLP, theta: Array) -> MLP:
+    """A new MLP with ``net``'s layers and activations and the parameters theta (P,) (copied)."""
+    model = MLP(net.sizes, net.activations[:-1], rng=np.random.default_rng(0))
+    np.copyto(model.theta, theta)
+    return model
+
+
+@dataclass
+class Replay:
+    """What the run looked like after ``step``: its model, and the adjoints on ``run``'s fixed batch."""
+
+    step: int
+    net: MLP
+    mu_norms: Array   # (N + 1,) ||mu_i|| over the batch, backward order mu_N, ..., mu_0
+
+
+def replay(run: TrainingRun, step: int) -> Replay:
+    """The model after ``step`` (a kept snapshot, KeyError otherwise) and its ||mu_i|| on a fixed batch of
+    batch_size training points (the same batch at every step, drawn with the run's seed).  The run is untouched."""
+    net = model_at(run.net, run.theta_snapshots.theta_at(step))
+    idx = fixed_batch(run.n_train, run.config.batch_size, seed=run.seed)
+    trace = backward_trace(net, run.loss_fn, run.data.x[idx], run.data.y[idx])
+    return Replay(step, net, trace.mu_norms()[::-1].copy())

@@ -1,0 +1,104 @@
+"""Compare runs (ui/compare.py): keep runs, labels from what differs, overlays on the loss and ratio charts,
+pins that outlive the run and the preset, and removing them one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import adjoint_core as ac
+from apptest_helpers import W, app, figure, run_of
+from ui.compare import MAX_PINS, labels
+
+SMALL = "nonlinear-relu"
+
+
+def names(fig: dict) -> list[str]:
+    return [t["name"] for t in fig["data"]]
+
+
+def pin_buttons(at) -> list[str]:
+    return [b.label for b in at.button if (b.key or "").startswith("btn_unpin_")]
+
+
+def trained(at, epochs: int = 3):
+    for _ in range(epochs):
+        at.button(key="btn_epoch").click().run()
+    assert not at.exception
+    return at
+
+
+def test_labels_name_only_what_differs():
+    a = {"lr": 0.01, "optimiser": "adam", "hidden": (64, 64), "seed": 0}
+    b = {"lr": 0.1, "optimiser": "momentum", "hidden": (64, 64), "seed": 0}
+    c = {"lr": 0.01, "optimiser": "momentum", "hidden": (32,), "seed": 0}
+    assert labels([a, b]) == ["lr 0.01, adam", "lr 0.1, momentum"]
+    assert labels([a, b, c]) == ["lr 0.01, adam, hidden 64-64", "lr 0.1, momentum, hidden 64-64",
+                                 "lr 0.01, momentum, hidden 32"]
+    assert labels([a, dict(a)]) == ["", ""]
+    d = {"lr": 0.1, "optimiser": "momentum", "hidden": (8,), "seed": 1, "beta": 0.5}
+    assert labels([{**a, "beta": 0.9}, d]) == ["lr 0.01, adam, hidden 64-64 +2 more",   # another preset
+                                                 "lr 0.1, momentum, hidden 8 +2 more"]
+
+
+def test_keep_two_runs_with_different_lr_then_remove_one():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()
+    assert at.button(key="btn_keep").disabled   # nothing to keep at step 0
+    trained(at)
+    first = run_of(at)
+    at.button(key="btn_keep").click().run()
+    assert at.button(key="btn_keep").disabled   # kept already, as it is now
+    kept_loss, kept_ratio = first.history.loss, first.history.mu_ratio
+
+    at.select_slider(key=W + "lr").set_value(0.01).run()
+    at.button(key="btn_reset").click().run()    # the same setup but lr, from step 0
+    trained(at)
+    assert run_of(at) is not first and run_of(at).config.lr == 0.01
+    at.button(key="btn_keep").click().run()
+    assert not at.exception
+
+    lr0 = f"lr {ac.presets[SMALL].lr:g}"
+    buttons = pin_buttons(at)
+    assert len(buttons) == 2 and buttons[0].endswith(lr0) and buttons[1].endswith("lr 0.01"), buttons
+    loss = figure(at, "loss_chart")
+    assert names(loss)[-2:] == [lr0, "lr 0.01"]
+    assert loss["layout"]["legend"]["orientation"] == "v"
+    ratio = figure(at, "ratio_chart")
+    assert names(ratio) == ["this run", lr0, "lr 0.01"]
+    np.testing.assert_allclose(ratio["data"][1]["y"], kept_ratio, rtol=1e-6)   # float32 on the way
+    np.testing.assert_allclose(loss["data"][3]["x"], first.history.step)
+    assert len(loss["data"][3]["y"]) == len(kept_loss)
+
+    unpin = [b.key for b in at.button if (b.key or "").startswith("btn_unpin_")]
+    at.button(key=unpin[0]).click().run()
+    remaining = pin_buttons(at)
+    assert len(remaining) == 1 and remaining[0].startswith(":green["), remaining   # it keeps its colour
+    assert lr0 not in names(figure(at, "loss_chart")) and len(names(figure(at, "ratio_chart"))) == 2
+    at.button(key=unpin[1]).click().run()
+    assert pin_buttons(at) == [] and "ratio_chart" not in [e.key for e in at.get("plotly_chart")]
+    assert names(figure(at, "loss_chart")) == ["train (batch)", "train (smoothed)", "test (per epoch)"]
+
+
+def test_kept_runs_outlive_a_preset_change_and_stop_at_the_limit():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()
+    for seed in range(MAX_PINS):
+        at.number_input(key=W + "seed").set_value(seed).run()
+        trained(at, 1)
+        at.button(key="btn_keep").click().run()
+    assert [b.split("] ")[1] for b in pin_buttons(at)] == [f"seed {s}" for s in range(MAX_PINS)]
+    trained(at, 1)
+    assert at.button(key="btn_keep").disabled   # four kept: remove one first
+    at.selectbox(key=W + "preset").set_value("wave2d-relu").run()
+    assert not at.exception and len(pin_buttons(at)) == MAX_PINS
+    assert names(figure(at, "loss_chart"))[-MAX_PINS:] == [f"seed {s}" for s in range(MAX_PINS)]
+    assert figure(at, "loss_chart")["layout"]["showlegend"]   # the new run's own traces are empty at step 0
+    assert "slice_chart" in [e.key for e in at.get("plotly_chart")]   # the new preset's own charts
+
+
+def test_mu_ratio_is_the_input_adjoint_over_the_output_adjoint():
+    run = ac.TrainingRun(ac.presets["deep-sigmoid-vanishing"], seed=0)
+    run.run_steps(5)
+    mu = run.history.mu_norms   # columns mu_N, ..., mu_0
+    np.testing.assert_allclose(run.history.mu_ratio, mu[:, -1] / mu[:, 0])
+    assert (run.history.mu_ratio < 1e-2).all()   # vanishing on its way through 8 sigmoid layers

@@ -1,0 +1,58 @@
+"""Export: the run's history as CSV text, and the button that downloads it."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+
+import numpy as np
+
+import adjoint_core as ac
+
+FILE_NAME = "adjoint-history.csv"
+
+
+def columns(n_layers: int) -> list[str]:
+    """The CSV header: step, batch_loss, test_loss, mu{N..0}_norm (backward order), grad_W{1..N}_norm."""
+    return (["step", "batch_loss", "test_loss"] + [f"mu{i}_norm" for i in range(n_layers, -1, -1)]
+            + [f"grad_W{i}_norm" for i in range(1, n_layers + 1)])
+
+
+def _cell(v: float) -> str:
+    """A number as the shortest text that reads back exactly; a missing value (NaN) as an empty cell."""
+    if math.isnan(v):
+        return ""
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+
+
+def history_csv(history: ac.History) -> str:
+    """The history as CSV text with a header row: one row per recorded step, and one per epoch end.
+
+    Rows are ordered by step; a step where an epoch ended carries its test loss, the other rows leave it empty.
+    Old rows that the bounded history averaged carry the mean of their steps (e.g. 2.5) and mean values; an
+    epoch end without a step row of its own (after such averaging) has only its test loss.
+    """
+    n = history.n_layers
+    step, epoch_step = history.step, history.epoch_step
+    steps = np.union1d(step, epoch_step)
+    table = np.full((len(steps), 3 + (n + 1) + n), np.nan)
+    table[:, 0] = steps
+    i = np.searchsorted(steps, step)
+    table[i, 1], table[i, 3:4 + n], table[i, 4 + n:] = history.loss, history.mu_norms, history.grad_norms
+    table[np.searchsorted(steps, epoch_step), 2] = history.test_loss
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns(n))
+    writer.writerows([_cell(v) for v in row] for row in table.tolist())
+    return out.getvalue()
+
+
+def download_button(run: ac.TrainingRun, where) -> None:
+    """"Download history (CSV)" in ``where``; the text is built on the click, from the history at that time."""
+    where.download_button("Download history (CSV)", data=functools.partial(history_csv, run.history),
+                          file_name=FILE_NAME, mime="text/csv", key="history_download", on_click="ignore",
+                          width="stretch", icon=":material/download:",
+                          help="Step, batch loss, test loss (at epoch ends), every ‖μᵢ‖ and ‖∂L/∂Wᵢ‖, one row "
+                               "per recorded step (older steps are averaged in pairs as a run grows).")
