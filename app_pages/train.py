@@ -34,7 +34,7 @@ else:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
 preset = ac.presets.get(ss.get(settings.W + "preset"))
-if preset is not None and preset.description:   # what the preset in the sidebar shows, shown with every page run
+if preset is not None and preset.description and lessons.current() is None:   # a lesson says what it shows
     st.caption(f"**{preset.label}**: {preset.description}")
 lessons.panel()
 

@@ -34,7 +34,7 @@ def hidden_keys(at) -> set[str]:
 
 
 def panel_text(at) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    return "\n".join([e.label for e in at.expander] + [m.value for m in at.markdown])
 
 
 def warnings(at) -> list[str]:

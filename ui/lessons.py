@@ -107,17 +107,22 @@ def _leave() -> None:
         st.query_params.pop(key, None)
 
 
+def current() -> Lesson | None:
+    """The open lesson, if any."""
+    return LESSONS.get(ss.get(OPEN))
+
+
 def panel() -> None:
     """The hidden controls, and the open lesson above the buttons: goal, what to watch, the question (answered
-    only after a choice), links to other pages, and Previous / Next."""
+    only after a choice), links to other pages, and Previous / Next. The panel folds away (a projector's screen
+    is short: the teacher shows the question, then the charts)."""
     hide_controls()
-    lesson = LESSONS.get(ss.get(OPEN))
+    lesson = current()
     if lesson is None:
         return
     ids = list(LESSONS)
     k = ids.index(lesson.id)
-    with st.container(border=True, key="lesson_panel"):
-        st.markdown(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**")
+    with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=True, key="lesson_panel"):
         left, right = st.columns([3, 2], gap="medium")
         with left:
             st.markdown(lesson.goal)

@@ -4,17 +4,20 @@ training (Right steps, Space plays and pauses). Screenshot: present_train.png.""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import PROJECT_ROOT, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
 PROJECTOR = {"width": 1280, "height": 720}
 LONG = 60_000
+DOCS = PROJECT_ROOT / "docs"
 
 
 @pytest.fixture
@@ -73,3 +76,25 @@ def test_present_fits_the_first_screen_and_the_keyboard_drives_training(projecto
     wait_for_app_run(page, timeout=LONG)
     assert steps(page) > 1
     assert_no_exception(page)
+
+
+def test_a_lesson_in_present_mode_screenshot_for_the_readme(browser, app_server):
+    """The vanishing-μ lesson in presentation mode after 20 epochs, its question answered, at a projector's width
+    and tall enough for the panel and the first charts (docs/ when UPDATE_DOCS=1)."""
+    context = browser.new_context(viewport={"width": PROJECTOR["width"], "height": 1250})
+    page = context.new_page()
+    page.goto(f"{app_server}/?lesson=vanishing&present=1")
+    wait_for_app_run(page, timeout=LONG)
+    expect(page.get_by_text("Lesson 7 of")).to_be_visible(timeout=LONG)
+    for epoch in range(1, 21):
+        page.get_by_role("button", name="Epoch", exact=True).dispatch_event("click")
+        expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text(str(epoch), timeout=LONG)
+    page.get_by_text("10⁴ or more times smaller").click()
+    expect(page.get_by_text("Right.")).to_be_visible(timeout=LONG)
+    wait_for_app_run(page, timeout=LONG)
+    page.wait_for_timeout(500)
+    assert_no_exception(page)
+    path = save_screenshot(page, "present_lesson", full_page=False)
+    context.close()
+    if os.environ.get("UPDATE_DOCS") == "1":
+        shutil.copyfile(path, DOCS / "lesson_present.png")
