@@ -20,8 +20,10 @@ from .losses import LOSSES, HuberLoss, MSELoss, get_loss
 from .network import MLP
 from .optimisers import OPTIMISERS, SGD, Adam, Momentum, Nesterov, Optimiser, make_optimiser
 from .presets import presets
-from .targets import TARGETS, Dataset, Target, get_target, make_dataset, parse_formula
-from .training import Snapshot, TrainingRun
+from .formula import parse_formula
+from .runfile import Snapshot
+from .targets import TARGETS, Dataset, Target, get_target, make_dataset
+from .training import TrainingRun
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "RunConfig", "parse_hidden", "ConfigError",

@@ -122,8 +122,7 @@ if i == N:
     st.markdown(f"**Start.** The loss of this batch ($B = {len(idx)}$):")
     st.latex(teaching.loss_equation(trace, run.loss_fn.formula))
     steps.insert(0, ("0. The loss's adjoint", f"minus the loss gradient at the output; the batch mean puts "
-                     f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.name,
-                                                                              run.loss_fn.mu_formula)))
+                     f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.mu_formula)))
 for title, text, caption, (head, nums) in steps:
     st.markdown(f"**{title}:** {text}")
     st.latex(head)

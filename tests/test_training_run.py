@@ -738,43 +738,6 @@ def test_optimiser_update_formulas(name, wd):
         assert opt.t == t
 
 
-@pytest.mark.parametrize("wd", [0.0, 0.1])
-@pytest.mark.parametrize("name", OPTIMISERS)
-def test_out_of_place_step_equals_in_place_and_undoes(name, wd):
-    """step(..., out=) writes exactly the in-place result into out, leaves the params and the previous state
-    untouched, and undo() returns to that state once."""
-    w0, gs = _arrays(seed=7)
-    inplace, twin = ac.make_optimiser(name, 0.05, 0.8, wd), ac.make_optimiser(name, 0.05, 0.8, wd)
-    w, cur, other = w0.copy(), w0.copy(), np.empty_like(w0)
-    for g in gs:
-        inplace.step([w], [g])
-        before = [[a.copy() for a in slots] for slots in twin.state]
-        cur_before = cur.copy()
-        twin.step([cur], [g], out=[other])
-        np.testing.assert_array_equal(other, w)
-        np.testing.assert_array_equal(cur, cur_before)
-        for slots_a, slots_b in zip(twin.state, inplace.state):
-            for a, b in zip(slots_a, slots_b):
-                np.testing.assert_array_equal(a, b)
-        assert twin.t == inplace.t
-        cur, other = other, cur
-    assert twin.undo() is True
-    assert twin.t == len(gs) - 1
-    for slots_a, slots_b in zip(twin.state, before):
-        for a, b in zip(slots_a, slots_b):
-            np.testing.assert_array_equal(a, b)
-    assert twin.undo() is False
-    assert twin.t == len(gs) - 1
-
-
-def test_an_in_place_step_cannot_be_undone():
-    opt = ac.Momentum(lr=0.1)
-    w = np.ones(3)
-    opt.step([w], [np.ones(3)], out=[np.empty(3)])
-    opt.step([w], [np.ones(3)])
-    assert opt.undo() is False and opt.t == 2
-
-
 def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_state():
     """The update before the change is undone on theta; the new optimiser's fresh state is kept."""
     run = ac.TrainingRun(tiny("momentum"), seed=0)
@@ -782,10 +745,10 @@ def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_s
     before_last = run.net.theta.copy()
     run.run_steps(1)
     run.set_hyperparameters(optimiser="adam")
-    run._undo_update()
+    run._restore_backup()
     np.testing.assert_array_equal(run.net.theta, before_last)
     assert run.optimiser.t == 0 and run.optimiser.state == []
-    run._undo_update()   # a second undo has nothing left to undo
+    run._restore_backup()   # a second restore has nothing left to restore
     np.testing.assert_array_equal(run.net.theta, before_last)
 
 
@@ -795,30 +758,9 @@ def test_undoing_the_first_update_leaves_the_initial_parameters_and_a_zero_state
     theta0 = run.net.theta.copy()
     run.step()
     assert any(np.any(a) for a in slots(run)) and run.optimiser.t == 1
-    run._undo_update()
+    run._restore_backup()
     np.testing.assert_array_equal(run.net.theta, theta0)
     assert not any(np.any(a) for a in slots(run)) and run.optimiser.t == 0
-
-
-def test_an_optimiser_state_set_from_outside_cannot_be_undone():
-    opt = ac.Momentum(lr=0.1)
-    opt.step([np.ones(3)], [np.ones(3)], out=[np.empty(3)])
-    opt.state = [[np.full(3, 7.0)]]
-    assert opt.undo() is False
-    np.testing.assert_array_equal(opt.state[0][0], 7.0)
-
-
-def test_use_theta_rebinds_every_view():
-    net = ac.MLP([2, 5, 3, 1], "tanh", seed=0)
-    x = np.random.default_rng(1).standard_normal((4, 2))
-    other = net.theta * 2.0
-    expected = ac.MLP([2, 5, 3, 1], "tanh", seed=0)
-    expected.theta *= 2.0
-    net.use_theta(other)
-    assert net.theta is other and all(np.shares_memory(W, other) for W, _ in net.params)
-    np.testing.assert_array_equal(net.predict(x), expected.predict(x))
-    with pytest.raises(ValueError):
-        net.use_theta(np.zeros(3))
 
 
 def test_adam_first_step_is_lr_times_sign():
