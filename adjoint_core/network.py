@@ -28,7 +28,7 @@ import numpy as np
 
 from .activations import get_activation
 from .errors import ConfigError
-from .layers import Cache, Dense
+from .layers import Cache, Dense, batch_sum
 from .limits import check, check_choice, check_seed, check_sizes
 
 Array = np.ndarray
@@ -136,6 +136,20 @@ class MLP:
             grads.append((dW, db))
             mus.append(mu)
         return grads[::-1], mus
+
+    def _backward_into(self, mu: Array, grad: Array, grads: list[tuple[Array, Array]]) -> list[Array]:
+        """``backward`` for TrainingRun's step, tested equal to it: dL/dtheta written into ``grad`` (P,), whose views
+        are ``grads`` (``views(grad)``), with one negation for all layers; returns [mu_N, ..., mu_0].  Fresh
+        arrays and a negation per layer cost the small networks 5-8% of a step."""
+        mus = [mu]
+        for layer, cache, (dW, db) in zip(reversed(self.layers), reversed(self._caches), reversed(grads)):
+            delta = layer.delta(cache, mu)
+            mu = np.dot(delta, layer.W.T)
+            np.dot(cache[0].T, delta, out=dW)     # x^T delta = -dL/dW
+            batch_sum(delta, out=db)              # sum_batch delta = -dL/db
+            mus.append(mu)
+        np.negative(grad, out=grad)           # dL/dtheta
+        return mus
 
     def flat(self, pairs: Sequence[tuple[Array, Array]], out: Array | None = None) -> Array:
         """Per-layer (W-shaped, b-shaped) pairs -> one (P,) vector in ``theta``'s order (into ``out`` if given)."""

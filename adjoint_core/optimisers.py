@@ -3,7 +3,9 @@
 ``step(params, grads)`` takes matching sequences of arrays, or of (W, b) pairs, and updates the arrays
 in place.  Each optimiser is one ``update(w, g, *slots)`` rule for one array w, its gradient g (weight
 decay already added: g = dL/dw + wd * w, L2 regularisation) and its ``n_slots`` state arrays, which it
-also updates in place.  lr, beta and weight_decay are plain attributes and may be changed between steps.
+also updates in place.  g is the optimiser's own array, which the rule may overwrite: the rules work in
+place, since a temporary the size of theta (over 128 KB) maps fresh pages from the OS at every step.
+lr, beta and weight_decay are plain attributes, checked when set, and may be changed between steps.
 
 To add an optimiser, add a subclass to ``OPTIMISERS`` here: the sidebar reads its ``label`` and the run
 files its ``n_slots``.
@@ -40,6 +42,7 @@ class Optimiser:
         self.lr, self.beta, self.weight_decay = lr, beta, weight_decay
         self.t = 0
         self.state: list[list[Array]] = []   # n_slots arrays per parameter array (empty before the first step)
+        self._g: list[Array] = []            # the decayed gradient of each parameter array, kept between steps
 
     def __setattr__(self, name: str, value: object) -> None:
         """lr, beta and weight_decay are checked whenever they are set."""
@@ -50,13 +53,19 @@ class Optimiser:
         ps, gs = _leaves(params), _leaves(grads)
         if len(self.state) != len(ps):
             self.state = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in ps]
+        if [g.shape for g in self._g] != [p.shape for p in ps]:
+            self._g = [np.empty_like(p) for p in ps]
         self.t += 1
-        wd = self.weight_decay
-        for w, g, slots in zip(ps, gs, self.state):
-            self.update(w, w * wd + g if wd else g, *slots)
+        for w, grad, g, slots in zip(ps, gs, self._g, self.state):
+            if self.weight_decay:
+                np.multiply(w, self.weight_decay, out=g)
+                g += grad                                  # g = dL/dw + wd w
+            else:
+                np.copyto(g, grad)
+            self.update(w, g, *slots)
 
     def update(self, w: Array, g: Array, *slots: Array) -> None:
-        """Update w and its state slots in place from g (with weight decay)."""
+        """Update w and its state slots in place from g (with weight decay; g may be overwritten)."""
         raise NotImplementedError
 
 
@@ -66,7 +75,8 @@ class SGD(Optimiser):
     name, label = "sgd", "SGD"
 
     def update(self, w: Array, g: Array) -> None:
-        w -= g * self.lr
+        g *= self.lr
+        w -= g
 
 
 class Momentum(Optimiser):
@@ -76,8 +86,10 @@ class Momentum(Optimiser):
 
     def update(self, w: Array, g: Array, m: Array) -> None:
         m *= self.beta
-        m += g * (1.0 - self.beta)
-        w -= m * self.lr
+        g *= 1.0 - self.beta
+        m += g                              # m = beta m + (1 - beta) g
+        np.multiply(m, self.lr, out=g)
+        w -= g                              # w = w - lr m
 
 
 class Nesterov(Optimiser):
@@ -86,10 +98,12 @@ class Nesterov(Optimiser):
     name, label, n_slots = "nesterov", "Nesterov", 1
 
     def update(self, w: Array, g: Array, m: Array) -> None:
-        g = g * (1.0 - self.beta)
+        g *= 1.0 - self.beta
         m *= self.beta
-        m += g
-        w -= (g + self.beta * m) * self.lr      # look ahead
+        m += g                              # m = beta m + (1 - beta) g
+        g += self.beta * m
+        g *= self.lr
+        w -= g                              # w = w - lr (beta m + (1 - beta) g): the look-ahead
 
 
 class Adam(Optimiser):
@@ -104,9 +118,14 @@ class Adam(Optimiser):
         m *= self.beta
         m += (1.0 - self.beta) * g                      # first moment
         v *= self.beta2
-        v += g * g * (1.0 - self.beta2)                 # second moment
-        v_hat = v / (1.0 - self.beta2 ** self.t)
-        w -= m / (np.sqrt(v_hat) + self.eps) * (self.lr / (1.0 - self.beta ** self.t))   # m_hat = m / (1 - beta^t)
+        g *= g
+        g *= 1.0 - self.beta2
+        v += g                                          # second moment
+        np.sqrt(v / (1.0 - self.beta2 ** self.t), out=g)   # sqrt(v_hat)
+        g += self.eps
+        np.divide(m, g, out=g)
+        g *= self.lr / (1.0 - self.beta ** self.t)      # lr m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - beta^t)
+        w -= g
 
 
 OPTIMISERS: dict[str, type[Optimiser]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adam)}

@@ -62,6 +62,8 @@ class TrainingRun:
         self.epoch_count = 0
         self.diverged: str | None = None
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
+        self._grads = self.net.views(self._grad)
+        self._dWs = [dW for dW, _ in self._grads]
         self._saved_theta = np.empty_like(self.net.theta)   # theta, optimiser state and t before the last update
         self._saved_state: list[Array] = []
         self._saved_t, self._saved_for = 0, self.optimiser
@@ -153,12 +155,14 @@ class TrainingRun:
             self._restore_backup()
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
-        grads, mus = net.backward(mu)
-        net.flat(grads, out=self._grad)
+        mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
         row = self.history.steps.next_row()   # step, loss, ||mu_N||^2 .. ||mu_0||^2, ||dL/dW_1||^2 .. ||dL/dW_N||^2
         row[0], row[1] = self.step_count, loss
-        row[2:] = [np.vdot(a, a) for a in mus + [dW for dW, _ in grads]]
-        if not math.isfinite(row[2:].sum()):
+        total = 0.0
+        for k, a in enumerate(mus + self._dWs, start=2):
+            row[k] = v = np.vdot(a, a)
+            total += v
+        if not math.isfinite(total):
             self.history.steps.n -= 1
             self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
             return loss

@@ -507,3 +507,19 @@ def test_loss_mu_is_minus_dl_dz(loss_name):
         fd[idx] = (loss_fn(z + e, y)[0] - loss_fn(z - e, y)[0]) / (2 * eps)
     err = ac.relative_error(-mu, fd)
     assert err <= TOL, f"-mu_N {(-mu).ravel()} vs FD {fd.ravel()}, rel error {err:.3e}"
+
+
+@pytest.mark.parametrize("activation", ACT_NAMES)
+@pytest.mark.parametrize("sizes", [[3, 2], [2, 7, 1], [1, 5, 6, 4, 2]])
+def test_the_training_runs_fused_backward_equals_backward(sizes, activation):
+    """MLP._backward_into (TrainingRun's step) gives exactly MLP.backward's gradient and adjoints."""
+    net = ac.MLP(sizes, activation=activation, seed=1)
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((9, sizes[0])), rng.standard_normal((9, sizes[-1]))
+    _, mu = ac.MSELoss()(net.forward(x), y)
+    grads, mus = net.backward(mu)
+    grad = np.full_like(net.theta, np.nan)
+    fused_mus = net._backward_into(mu, grad, net.views(grad))
+    np.testing.assert_array_equal(grad, net.flat(grads))
+    for a, b in zip(fused_mus, mus, strict=True):
+        np.testing.assert_array_equal(a, b)
