@@ -1,4 +1,5 @@
-"""adjoint_core is NumPy only (never imports streamlit or plotly) and exposes DESIGN.md section 4's API."""
+"""adjoint_core is NumPy only (never imports streamlit or plotly) and exposes the public API of its docstring
+and the README's "engine in ten lines"."""
 
 from __future__ import annotations
 

@@ -683,7 +683,7 @@ def test_thirty_sessions_of_every_preset_fit_the_budget():
 def _worst_allowed_config(batch_size: int) -> ac.RunConfig:
     """The largest setup the limits allow: the widest 2-w-w-1 net under MAX_PARAMS, 200,000 samples, Adam,
     test fraction 1."""
-    w = max(w for w in range(1, 1025) if 2 * w + w + w * w + w + w + 1 <= ac.network.MAX_PARAMS)
+    w = max(w for w in range(1, 1025) if 2 * w + w + w * w + w + w + 1 <= ac.limits.MAX_PARAMS)
     return ac.RunConfig(target="gauss2d", samples=200_000, test_fraction=1.0, hidden=(w, w), activation="relu",
                         init="he", init_scale=1.0, optimiser="adam", lr=1e-3, batch_size=batch_size)
 
@@ -691,15 +691,11 @@ def _worst_allowed_config(batch_size: int) -> ac.RunConfig:
 @pytest.mark.slow
 def test_worst_allowed_session_fits_its_share_of_the_budget():
     """One session of the worst setup the limits allow must fit 1 GB / 30 sessions, and no single action may
-    need more than the whole budget.
-
-    History: before the limits were lowered (1,000,000 parameters, any batch) and the test loss was chunked,
-    tracemalloc showed 69-372 MB resident per session and 2.3-4.9 GB at every epoch end's test loss (100,000
-    test points x 998 units in one pass). Now: 200,000 parameters, batch <= 1,000, and the test set evaluated in
-    chunks of TEST_CHUNK floats per layer, at least 32 rows (TrainingRun.test_loss)."""
+    need more than the whole budget (the limits on parameters and batch size, and the test loss evaluated in
+    chunks of TEST_CHUNK floats per layer, TrainingRun.test_loss, keep it there)."""
     cfg = _worst_allowed_config(batch_size=50)
     run, resident, peak = _traced(lambda: ac.TrainingRun(cfg, seed=0))
-    assert run.net.n_params() > 0.98 * ac.network.MAX_PARAMS and run.n_train > 199_000
+    assert run.net.n_params() > 0.98 * ac.limits.MAX_PARAMS and run.n_train > 199_000
 
     def two_steps():
         run.run_steps(2)
@@ -715,13 +711,9 @@ def test_worst_allowed_session_fits_its_share_of_the_budget():
 
 @pytest.mark.slow
 def test_the_largest_allowed_run_can_be_saved_and_loaded_back():
-    """'Download run' of a setup the limits allow must give a file 'Load a run' accepts.
-
-    BUG (for the lead: the limits in adjoint_core/network.py MAX_PARAMS vs runfile.MAX_RUN_BYTES and the 20 MB
-    upload cap in ui/settings.py). With Adam, theta and its two moment vectors are 3 x 8 bytes per parameter
-    and barely compress: ~1M parameters export to 22 MB with 1,000 samples and 29 MB with 200,000 samples
-    (measured), which unpack_run refuses ("larger than 20 MB"). Either cap the parameters lower (about
-    600,000 with Adam and the largest data), or allow run files up to ~32 MB (and the uploader to match)."""
+    """'Download run' of a setup the limits allow must give a file 'Load a run' accepts: with Adam, theta and
+    its two moment vectors are 3 x 8 bytes per parameter and barely compress, so limits.MAX_PARAMS must stay
+    well below what fits limits.MAX_RUN_BYTES."""
     cfg = _worst_allowed_config(batch_size=50)
     run = ac.TrainingRun(cfg, seed=0)
     run.run_steps(2)
