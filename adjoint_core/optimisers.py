@@ -53,7 +53,7 @@ class Optimiser:
         ps, gs = _leaves(params), _leaves(grads)
         if len(self.state) != len(ps):
             self.state = [[np.zeros_like(p) for _ in range(self.n_slots)] for p in ps]
-        if [g.shape for g in self._g] != [p.shape for p in ps]:
+        if len(self._g) != len(ps):
             self._g = [np.empty_like(p) for p in ps]
         self.t += 1
         for w, grad, g, slots in zip(ps, gs, self._g, self.state):

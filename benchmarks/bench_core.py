@@ -133,13 +133,14 @@ def torch_stepper(run: ac.TrainingRun, batches: Batches) -> Callable[[], None] |
 
 def interleaved(timers: dict[str, Callable[[int], float]], n: int, repeats: int, warmup: int
                 ) -> dict[str, list[float]]:
-    """name -> ms/step of each of ``repeats`` rounds; every round times each timer once, in turn."""
+    """name -> ms/step of each of ``repeats`` rounds; every round times each timer once, in turn (in reverse
+    order every other round, so that none always runs first)."""
     for timed in timers.values():
         timed(warmup)
     times: dict[str, list[float]] = {name: [] for name in timers}
-    for _ in range(repeats):
-        for name, timed in timers.items():
-            times[name].append(timed(n))
+    for r in range(repeats):
+        for name in list(timers)[::-1 if r % 2 else 1]:
+            times[name].append(timers[name](n))
     return times
 
 
