@@ -13,7 +13,8 @@ constant, so it has the same gradient, and for the MSE it factors without the la
 where z - z_ref is exact to rounding of z itself.  Finite differences of dL then reach the
 1e-8..1e-11 a correct gradient should show.  The Huber loss uses the same factorisation in its
 quadratic zone and d sign(r) (z - z_ref) where both residuals lie on the same linear side.
-Each loss holds its own form (``Loss.increment``).  ``LossIncrement`` returns the base loss's mu_N unchanged (the adjoint gradient is the same).
+Each loss holds its own form (``Loss.increment``).  ``LossIncrement`` returns the base loss's mu_N unchanged
+(the adjoint gradient is the same).
 """
 
 from __future__ import annotations
