@@ -14,7 +14,7 @@ from typing import Callable, Union
 import numpy as np
 
 from .errors import ConfigError
-from .limits import MAX_CONSTANT_EXPONENT, MAX_FORMULA_CHARS, MAX_FORMULA_DEPTH, MAX_FORMULA_NODES
+from .limits import MAX_CONSTANT_EXPONENT, MAX_FORMULA_CHARS, MAX_FORMULA_DEPTH, MAX_FORMULA_NODES, check
 
 Array = np.ndarray
 
@@ -123,12 +123,6 @@ def _compile(node: ast.AST, dim: int, depth: int = 1) -> _Compiled:
     raise _reject(node, _FORBIDDEN.get(type(node), f"{type(node).__name__} is not allowed"), dim)
 
 
-def check_dim(dim: object) -> None:
-    """ConfigError unless dim is 1 or 2 (an int)."""
-    if isinstance(dim, bool) or dim not in (1, 2):
-        raise ConfigError("dim", f"input dimension must be 1 or 2, got {dim!r}", allowed="1, 2")
-
-
 def parse_formula(text: str, dim: int) -> Callable[[Array], Array]:
     """Parse a safe formula in x (and y if dim == 2) into fn: x (n, dim) -> (n, 1) float64.
 
@@ -137,7 +131,7 @@ def parse_formula(text: str, dim: int) -> Callable[[Array], Array]:
     beyond +-64 raise ConfigError("formula", ...).  Evaluation is plain float64 NumPy with floating
     point warnings silenced, so a bad region yields inf/nan instead of an error.
     """
-    check_dim(dim)
+    dim = check("dim", dim)
     if not isinstance(text, str):
         raise ConfigError("formula", f"{str(text)[:40]!r} is not text", allowed=_allowed(dim))
     if not text.strip():

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ConfigError
-from .formula import check_dim, parse_formula
+from .formula import parse_formula
 from .limits import check
 
 Array = np.ndarray
@@ -70,7 +70,7 @@ def custom_target(formula: str, dim: int) -> Target:
 
     Rejected unless finite on at least 90% of a probe grid (64 points in 1D, 32 x 32 in 2D).
     """
-    check_dim(dim)
+    dim = check("dim", dim)
     fn = parse_formula(formula, dim)
     text = formula.strip()
     target = Target("custom", f"Custom: {text}", dim, _UNIT if dim == 1 else _SQUARE, fn, "uniform", text)
