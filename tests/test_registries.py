@@ -14,7 +14,7 @@ from apptest_helpers import APP, W, app
 ACT, LOSS, OPT = "twice_relu", "quarter_mse", "triple_ema"
 
 
-class QuarterMSE(ac.losses.Loss):
+class QuarterMSE(ac.Loss):
     """L = 0.25 mean_k ||z_k - y_k||^2; mu_N = -(z - y) / (2B)."""
 
     name, label = LOSS, "Quarter MSE"
