@@ -9,9 +9,9 @@ delta_i = mu_i * sigma'(a_i) (``Dense.delta``).
 l_k, the run's loss on point k alone, with the adjoint mu_N,k = -dl_k/dz_k (for the MSE -(z_k - y_k), for
 the Huber loss -clip(z_k - y_k, -d, d)).  The losses of ``losses.py`` are means over the batch and return
 mu_N = -(1/B) dl_k/dz_k for each row, so B * mu_N holds the per-point adjoints, and because the adjoint
-recursion acts on each row separately (mu_{i-1} = (mu_i * sigma'(a_i)) W_i^T, row by row), a single backward pass over the
-whole grid as one batch yields every point's own mu_i: the row norms of mu_i are the per-point
-adjoint norms ||mu_i(x)||.  A point where they vanish is one whose error signal does not reach that
+recursion acts on each row separately (mu_{i-1} = (mu_i * sigma'(a_i)) W_i^T, row by row), a single
+backward pass over the whole grid as one batch yields every point's own mu_i: the row norms of mu_i are the
+per-point adjoint norms ||mu_i(x)||.  A point where they vanish is one whose error signal does not reach that
 layer (dead ReLU units, saturated sigmoids).
 """
 
