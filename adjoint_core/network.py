@@ -14,7 +14,8 @@ matrix.  For the dense layer phi(x) = sigma(x W + b) these read (``layers.Dense.
     delta_i = mu_i * sigma'(a_i),   mu_{i-1} = delta_i W_i^T,
     dL/dW_i = -z_{i-1}^T delta_i,   dL/db_i = -sum_batch delta_i,
 
-and ``MLP.backward`` is the loop i = N, ..., 1 over them.
+and ``MLP.backward`` is the loop i = N, ..., 1 over them.  (TrainingRun's step uses ``MLP._backward_into``,
+the same loop writing into one flat gradient vector, tested equal to it.)
 
 All parameters live in one flat float64 vector ``theta`` and every (W, b) is a view into it, so an
 optimiser can update the whole network with a handful of vector operations.
