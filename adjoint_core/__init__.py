@@ -7,26 +7,31 @@
     ac.Momentum(lr=1e-3, beta=0.9).step(net.params, grads)
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0); run.run_epochs(5)
 
-NumPy only: never imports streamlit or plotly.
+An activation, a loss or an optimiser is added in one file (activations.py, losses.py, optimisers.py): the
+app reads names, labels and what else it needs from ``ACTIVATIONS``, ``LOSSES`` and ``OPTIMISERS``.  Every
+limit on input is in ``ac.limits``.  NumPy only: never imports streamlit or plotly.
 """
 
+from . import limits
 from .activations import ACTIVATIONS, Activation, get_activation
 from .config import RunConfig, parse_hidden
 from .errors import ConfigError
+from .formula import parse_formula
 from .gradcheck import check_gradients, dot_product_test, numeric_gradient, relative_error
 from .history import History
 from .layers import Dense
-from .losses import LOSSES, HuberLoss, MSELoss, get_loss
+from .losses import LOSSES, HuberLoss, Loss, MSELoss, get_loss
 from .network import MLP
 from .optimisers import OPTIMISERS, SGD, Adam, Momentum, Nesterov, Optimiser, make_optimiser
 from .presets import presets
-from .targets import TARGETS, Dataset, Target, get_target, make_dataset, parse_formula
-from .training import Snapshot, TrainingRun
+from .runfile import Snapshot
+from .targets import TARGETS, Dataset, Target, get_target, make_dataset
+from .training import TrainingRun
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "RunConfig", "parse_hidden", "ConfigError",
     "check_gradients", "dot_product_test", "numeric_gradient", "relative_error", "History", "Dense",
-    "LOSSES", "HuberLoss", "MSELoss", "get_loss", "MLP", "OPTIMISERS", "SGD", "Adam", "Momentum", "Nesterov",
+    "LOSSES", "HuberLoss", "Loss", "MSELoss", "get_loss", "MLP", "OPTIMISERS", "SGD", "Adam", "Momentum", "Nesterov",
     "Optimiser", "make_optimiser", "presets", "TARGETS", "Dataset", "Target", "get_target", "make_dataset",
-    "parse_formula", "TrainingRun", "Snapshot",
+    "parse_formula", "TrainingRun", "Snapshot", "limits",
 ]

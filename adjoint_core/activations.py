@@ -4,6 +4,9 @@ Each activation works on a pre-activation ``a`` of shape (batch, width).  ``deri
 sigma'(a), the diagonal of the Jacobian d sigma / d a; ``z = sigma(a)`` is passed in so that
 activations whose derivative is cheapest from their value (sigmoid, tanh) can reuse it.  The value
 is always that of sigma' *at a*, never sigma' applied to z (the notebook's first trap).
+
+To add an activation, add it to ``ACTIVATIONS`` here: the sidebar, the run files and the Theory page
+read everything they need from its entry.
 """
 
 from __future__ import annotations
@@ -20,35 +23,11 @@ Array = np.ndarray
 LEAKY_SLOPE = 0.01
 
 
-def _sigmoid_unguarded(a: Array) -> Array:
-    """1 / (1 + exp(-a)), accurate for all a: for a < -709 exp overflows to inf (a floating-point warning unless
-    the caller ignores overflow) and the result is 0."""
-    t = np.negative(a)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.divide(1.0, t, out=t)   # faster than np.reciprocal, which NumPy does not vectorise
-
-
 def _sigmoid(a: Array) -> Array:
-    """``_sigmoid_unguarded`` with the overflow silenced."""
-    with np.errstate(over="ignore"):
-        return _sigmoid_unguarded(a)
-
-
-def _relu(a: Array) -> Array:
-    return np.maximum(a, 0.0)
-
-
-def _relu_prime(a: Array, z: Array) -> Array:
-    return (a > 0).astype(a.dtype)
-
-
-def _leaky_relu(a: Array) -> Array:
-    return np.where(a > 0, a, LEAKY_SLOPE * a)
-
-
-def _leaky_relu_prime(a: Array, z: Array) -> Array:
-    return np.where(a > 0, 1.0, LEAKY_SLOPE)
+    """1 / (1 + exp(-a)); for a < -709 exp overflows to inf (a floating-point warning) and the result is 0."""
+    t = np.exp(-a)
+    t += 1.0
+    return np.divide(1.0, t, out=t)
 
 
 def _softplus(a: Array) -> Array:
@@ -65,6 +44,7 @@ class Activation:
     derivative_formula: str  # LaTeX of sigma'(a)
     forward: Callable[[Array], Array]
     derivative: Callable[[Array, Array], Array]
+    piecewise: bool = False  # piecewise linear: sigma'(a) depends only on the sign of a
 
     def jacobian(self, a: Array) -> Array:
         """Full Jacobian d sigma(a_k) / d a_k per sample: (batch, width) -> (batch, width, width), diagonal."""
@@ -78,11 +58,13 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", r"\frac{1}{1+e^{-a}}", r"\sigma(a)\,(1-\sigma(a))",
                    _sigmoid, lambda a, z: z * (1.0 - z)),
         Activation("tanh", r"\tanh a", r"1-\tanh^2 a", np.tanh, lambda a, z: 1.0 - z * z),
-        Activation("relu", r"\max(a, 0)", r"\mathbb{1}[a > 0]", _relu, _relu_prime),
+        Activation("relu", r"\max(a, 0)", r"\mathbb{1}[a > 0]",
+                   lambda a: np.maximum(a, 0.0), lambda a, z: (a > 0).astype(a.dtype), piecewise=True),
         Activation("leaky_relu", rf"\max(a, {LEAKY_SLOPE}\,a)", rf"1 \text{{ if }} a>0 \text{{ else }} {LEAKY_SLOPE}",
-                   _leaky_relu, _leaky_relu_prime),
+                   lambda a: np.where(a > 0, a, LEAKY_SLOPE * a), lambda a, z: np.where(a > 0, 1.0, LEAKY_SLOPE),
+                   piecewise=True),
         Activation("softplus", r"\log(1+e^{a})", r"\frac{1}{1+e^{-a}}", _softplus, lambda a, z: _sigmoid(a)),
-        Activation("identity", r"a", r"1", lambda a: a, lambda a, z: np.ones_like(a)),
+        Activation("identity", r"a", r"1", lambda a: a, lambda a, z: np.ones_like(a), piecewise=True),
     )
 }
 

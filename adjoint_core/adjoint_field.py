@@ -5,13 +5,13 @@ the loss and ``MLP.backward`` and keeps what they return, adding only the two in
 quantities a student wants to see per layer, sigma'(a_i) (``Activation.derivative``) and
 delta_i = mu_i * sigma'(a_i) (``Dense.delta``).
 
-``adjoint_field`` evaluates the adjoint of a *single-sample* loss at every point of an input grid.
-The loss of point k alone is l_k = 0.5 ||z_k - y_k||^2, whose adjoint is mu_N,k = -(z_k - y_k).
-The mean-over-batch losses of ``losses.py`` return mu_N = -(1/B) dl_k/dz_k for each row, so
-B * mu_N holds the per-point adjoints, and because the adjoint recursion acts on each row
-separately (mu_{i-1} = (mu_i * sigma'(a_i)) W_i^T, row by row), a single backward pass over the
-whole grid as one batch yields every point's own mu_i: the row norms of mu_i are the per-point
-adjoint norms ||mu_i(x)||.  A point where they vanish is one whose error signal does not reach that
+``adjoint_field`` evaluates the adjoint of a *single-sample* loss at every point of an input grid:
+l_k, the run's loss on point k alone, with the adjoint mu_N,k = -dl_k/dz_k (for the MSE -(z_k - y_k), for
+the Huber loss -clip(z_k - y_k, -d, d)).  The losses of ``losses.py`` are means over the batch and return
+mu_N = -(1/B) dl_k/dz_k for each row, so B * mu_N holds the per-point adjoints, and because the adjoint
+recursion acts on each row separately (mu_{i-1} = (mu_i * sigma'(a_i)) W_i^T, row by row), a single
+backward pass over the whole grid as one batch yields every point's own mu_i: the row norms of mu_i are the
+per-point adjoint norms ||mu_i(x)||.  A point where they vanish is one whose error signal does not reach that
 layer (dead ReLU units, saturated sigmoids).
 """
 
@@ -103,8 +103,8 @@ def backward_trace(net: MLP, loss_fn, x: Array, y: Array) -> BackwardTrace:
 def adjoint_field(net: MLP, loss_fn, x_grid: Array, y_grid: Array) -> list[Array]:
     """Per-point adjoint norms over an input grid: [||mu_N(x)||, ..., ||mu_0(x)||], each (n,).
 
-    x_grid (n, d_0), y_grid (n, d_N).  mu is the adjoint of the single-sample loss at each point
-    (for the MSE, mu_N = -(z - y), not divided by n); one vectorised forward and backward pass over
+    x_grid (n, d_0), y_grid (n, d_N).  mu is the adjoint of ``loss_fn`` on each point alone (n times the
+    batch loss's mu_N); one vectorised forward and backward pass over
     the grid as a batch (see the module docstring).  Points with a non-finite target give NaN.
     """
     n = len(x_grid)

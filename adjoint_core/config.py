@@ -7,29 +7,29 @@ Construct with keyword arguments, or from a mapping of strings (a URL query, a J
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .activations import ACTIVATIONS
+from .datafile import DATA_TARGET
 from .errors import ConfigError
+from .limits import (MAX_BATCH, MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_HIDDEN_TEXT, check, check_choice, check_sizes,
+                     check_text, number_from_text)
 from .losses import LOSSES
-from .network import INIT_SCHEMES, MAX_HIDDEN_LAYERS, validate_sizes
-from .optimisers import OPTIMISERS, make_optimiser
+from .network import INIT_SCHEMES
+from .optimisers import OPTIMISERS
+from .targets import get_target
 
-MAX_EPOCHS = 100_000
-MAX_BATCH = 1_000
-MAX_TEXT = 1000      # label and description
-DATA_TARGET = "data"  # target name of a run trained on uploaded data
+__all__ = ["DATA_TARGET", "MAX_BATCH", "MAX_EPOCHS", "RunConfig", "parse_hidden"]   # the UI reads these here
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'64, 128, 64' -> (64, 128, 64); '' or 'none' -> () (no hidden layer); bad text raises ConfigError."""
     if not isinstance(text, str):
         raise ConfigError("hidden", f"{text!r} is not text", "e.g. '64, 64'")
-    if len(text) > 200:
-        raise ConfigError("hidden", "the text is too long", "at most 10 comma-separated widths")
+    if len(text) > MAX_HIDDEN_TEXT:
+        raise ConfigError("hidden", "the text is too long", f"at most {MAX_HIDDEN_LAYERS} comma-separated widths")
     parts = [p.strip() for p in text.replace(";", ",").split(",")]
     if parts == [""] or [p.lower() for p in parts] == ["none"]:
         return ()
@@ -39,28 +39,8 @@ def parse_hidden(text: str) -> tuple[int, ...]:
             raise ConfigError("hidden", f"{p!r} is not a positive whole number",
                               "comma-separated widths such as '64, 64'")
         sizes.append(int(p))
-    validate_sizes([1, *sizes, 1])
+    check_sizes([1, *sizes, 1])
     return tuple(sizes)
-
-
-def _number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float | int:
-    """Coerce and range-check one numeric field."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        v = float(value.strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(name, f"{str(value)[:40]!r} is not a number", f"{low} to {high}") from None
-    if not math.isfinite(v) or not low <= v <= high or (integer and v != int(v)):
-        kind = "a whole number" if integer else "a number"
-        raise ConfigError(name, f"{str(value)[:40]!r} is out of range", f"{kind} from {low} to {high}")
-    return int(v) if integer else v
-
-
-def _choice(name: str, value: Any, allowed) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(name, f"unknown value {value!r}", ", ".join(allowed))
-    return value
 
 
 @dataclass(frozen=True)
@@ -89,44 +69,33 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
-        set_("dim", _number("dim", self.dim, 1, 2, integer=True))   # before the target: text '2' from a URL
+        set_("dim", check("dim", number_from_text("dim", self.dim)))   # before the target: text '2' from a URL
         if self.target != DATA_TARGET:
-            from .targets import get_target   # validates the name and any custom formula
-            get_target(self.target, self.formula or None, self.dim)
-        set_("samples", _number("samples", self.samples, 2, 200_000, integer=True))
-        set_("noise", _number("noise", self.noise, 0, 100))
-        set_("test_fraction", _number("test_fraction", self.test_fraction, 0, 1))
+            get_target(self.target, self.formula or None, self.dim)   # the name and any custom formula
+        for key in ("samples", "noise", "test_fraction", "init_scale", "lr", "beta", "weight_decay", "batch_size",
+                    "epochs"):
+            set_(key, check(key, number_from_text(key, getattr(self, key))))
         hidden = parse_hidden(self.hidden) if isinstance(self.hidden, str) else self.hidden
         if not isinstance(hidden, (tuple, list)):
             raise ConfigError("hidden", f"{hidden!r} is not a list of widths", "e.g. (64, 64)")
-        validate_sizes([1, *hidden, 1])
+        check_sizes([1, *hidden, 1])
         set_("hidden", tuple(int(h) for h in hidden))
         act = self.activation
         if isinstance(act, (list, tuple)):
             if len(act) != len(self.hidden):
                 raise ConfigError("activation", f"{len(act)} names for {len(self.hidden)} hidden layers",
                                   "one name, or one per hidden layer")
-            act = tuple(_choice("activation", a, ACTIVATIONS) for a in act)
+            act = tuple(check_choice("activation", a, ACTIVATIONS) for a in act)
             if len(set(act)) == 1:
                 act = act[0]
         else:
-            act = _choice("activation", act, ACTIVATIONS)
+            act = check_choice("activation", act, ACTIVATIONS)
         set_("activation", act)
-        _choice("init", self.init, INIT_SCHEMES)
-        set_("init_scale", _number("init_scale", self.init_scale, 1e-12, 100))
-        _choice("loss", self.loss, LOSSES)
-        _choice("optimiser", self.optimiser, OPTIMISERS)
-        set_("lr", _number("lr", self.lr, 1e-12, 10))
-        set_("beta", _number("beta", self.beta, 0, 0.999))
-        set_("weight_decay", _number("weight_decay", self.weight_decay, 0, 10))
-        set_("batch_size", _number("batch_size", self.batch_size, 1, MAX_BATCH, integer=True))
-        set_("epochs", _number("epochs", self.epochs, 1, MAX_EPOCHS, integer=True))
-        make_optimiser(self.optimiser, self.lr, self.beta, self.weight_decay)
-        for key in ("label", "description"):   # shown on every redraw: a run file must not inflate them
-            text = getattr(self, key)
-            if not isinstance(text, str) or len(text) > MAX_TEXT:
-                raise ConfigError(key, f"{str(text)[:40]!r} is not text of at most {MAX_TEXT} characters",
-                                  f"text of at most {MAX_TEXT} characters")
+        check_choice("init", self.init, INIT_SCHEMES)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimiser", self.optimiser, OPTIMISERS)
+        check_text("label", self.label)
+        check_text("description", self.description)
 
     @property
     def activations(self) -> tuple[str, ...]:

@@ -42,9 +42,8 @@ def loss_at(net: MLP, loss_fn, x: Array, y: Array) -> float:
 def adjoint_gradient(net: MLP, loss_fn, x: Array, y: Array) -> tuple[Array, list[Array]]:
     """(dL/dtheta (P,), [mu_N, ..., mu_0]) by one forward and one backward pass."""
     loss, mu = loss_fn(net.forward(x), y)
-    grad = np.empty_like(net.theta)
-    mus = net.backward_into(mu, net.views(grad))
-    return grad, mus
+    grads, mus = net.backward(mu)
+    return net.flat(grads), mus
 
 
 def rounding_scale(net: MLP, loss_fn, x: Array, y: Array) -> float:

@@ -13,12 +13,16 @@ constant, so it has the same gradient, and for the MSE it factors without the la
 where z - z_ref is exact to rounding of z itself.  Finite differences of dL then reach the
 1e-8..1e-11 a correct gradient should show.  The Huber loss uses the same factorisation in its
 quadratic zone and d sign(r) (z - z_ref) where both residuals lie on the same linear side.
-``LossIncrement`` returns the base loss's mu_N unchanged (the adjoint gradient is the same).
+Each loss holds its own form (``Loss.increment``).  ``LossIncrement`` returns the base loss's mu_N unchanged
+(the adjoint gradient is the same).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .losses import Loss
+from .network import MLP
 
 Array = np.ndarray
 
@@ -26,37 +30,20 @@ Array = np.ndarray
 class LossIncrement:
     """Callable (z, y) -> (L(z, y) - L(z_ref, y), mu_N of the base loss); z_ref (B, d_N) fixed."""
 
-    def __init__(self, base, z_ref: Array) -> None:
+    def __init__(self, base: Loss, z_ref: Array) -> None:
         self.base = base
         self.z_ref = np.array(z_ref, dtype=float)
-        self.name = getattr(base, "name", "loss")
-        self.formula = getattr(base, "formula", "")
-        self.mu_formula = getattr(base, "mu_formula", "")
+        self.name, self.formula, self.mu_formula = base.name, base.formula, base.mu_formula
 
     def value(self, z: Array, y: Array) -> float:
-        """L(z, y) - L(z_ref, y) without forming either loss."""
-        B = z.shape[0]
-        dz = z - self.z_ref
-        if self.name == "mse":
-            return 0.5 * float(np.sum(dz * (z + self.z_ref - 2.0 * y))) / B
-        if self.name == "huber":
-            d = self.base.d
-            r, r0 = z - y, self.z_ref - y
-            quad = (np.abs(r) <= d) & (np.abs(r0) <= d)
-            lin = (np.abs(r) > d) & (np.abs(r0) > d) & (np.sign(r) == np.sign(r0))
-            rest = ~(quad | lin)
-            h = lambda v: np.where(np.abs(v) <= d, 0.5 * v * v, d * (np.abs(v) - 0.5 * d))  # noqa: E731
-            total = (np.sum(0.5 * dz[quad] * (r[quad] + r0[quad])) + np.sum(d * np.sign(r[lin]) * dz[lin])
-                     + np.sum(h(r[rest]) - h(r0[rest])))
-            return float(total) / B
-        return float(self.base(z, y)[0] - self.base(self.z_ref.copy(), y)[0])
+        """L(z, y) - L(z_ref, y) without forming either loss (``Loss.increment``)."""
+        return self.base.increment(z, self.z_ref, y)
 
     def __call__(self, z: Array, y: Array) -> tuple[float, Array]:
         """z, y (B, d_N) -> (L(z) - L(z_ref), mu_N (B, d_N) of the base loss)."""
-        increment = self.value(z, y)
-        return increment, self.base(z, y)[1]
+        return self.value(z, y), self.base(z, y)[1]
 
 
-def increment_loss(net, loss_fn, x: Array) -> LossIncrement:
+def increment_loss(net: MLP, loss_fn: Loss, x: Array) -> LossIncrement:
     """The increment of ``loss_fn`` around the network's current prediction for x (B, d_0)."""
     return LossIncrement(loss_fn, net.predict(x))

@@ -43,12 +43,14 @@ def notebook_gradient(net: MLP, loss_fn, x: Array, y: Array, sigma_prime_at_outp
     """
     z_N = net.forward(x)
     _, mu = loss_fn(z_N, y)
-    grad = np.empty_like(net.theta)
-    for layer, cache, (dW, db) in zip(reversed(net.layers), reversed(net.caches()), reversed(net.views(grad))):
+    grads = []
+    for layer, cache in zip(reversed(net.layers), reversed(net.caches())):
         if sigma_prime_at_output:
             x_in, _, z = cache
             cache = (x_in, z, layer.activation.forward(z))  # Dense.delta now sees a := z
-        mu = layer.vjp(cache, mu, dW, db)[0]
+        mu, dW, db = layer.vjp(cache, mu)
+        grads.append((dW, db))
+    grad = net.flat(grads[::-1])
     if average_again:
         grad /= len(x)
     return grad

@@ -1,4 +1,5 @@
-"""Reading exported run files safely: JSON for the setup, .npz for arrays, never a pickle."""
+"""Run files: a run's Snapshot written as JSON (setup, counters) and .npz (arrays), and read back safely,
+never with a pickle; ``pack_run`` / ``unpack_run`` hold the two files in one .zip."""
 
 from __future__ import annotations
 
@@ -6,20 +7,19 @@ import io
 import json
 import math
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .config import DATA_TARGET, RunConfig
 from .errors import ConfigError
+from .limits import MAX_COUNT, MAX_RUN_BYTES, MAX_RUN_MEMBERS, MAX_TEXT, MAX_UNPACKED
+from .optimisers import OPTIMISERS
+from .targets import get_target
 
 Array = np.ndarray
-MAX_BYTES = 20 * 1024 * 1024
-MAX_UNPACKED = 64 * 1024 * 1024  # all arrays together, as declared by the .npz: the largest run the limits
-                                 # allow (1M parameters with Adam, 200,000 points) needs about 40 MB
-MAX_MEMBERS = 32                # arrays in the .npz (a run has 11 plus at most 2 optimiser slots)
-MAX_SLOTS = 2                   # optimiser state arrays per parameter vector (Adam: m and v)
-MAX_COUNT = 2**53               # counters stay exact as float64 history positions
-MAX_TEXT = 1000                 # the 'diverged' message is shown in the page
+FORMAT = "adjoint-backprop-lab/run-v1"
 REQUIRED_META = {"format": str, "config": dict, "seed": int, "step_count": int, "epoch_count": int,
                  "pos": int, "epoch_sum": float, "epoch_steps": int, "optimiser_t": int, "n_slots": int,
                  "rng": dict}
@@ -27,15 +27,34 @@ KINDS = {str: "text", dict: "an object", int: "a whole number >= 0", float: "a n
 REQUIRED_ARRAYS = ("theta", "perm", "history_steps", "history_epochs", "x", "y", "x_test", "y_test")
 
 
+@dataclass
+class Snapshot:
+    """The full mutable state of a run (``TrainingRun.snapshot``): scalars (JSON-ready) and arrays."""
+
+    meta: dict[str, Any]
+    arrays: dict[str, Array]
+
+
+def max_slots() -> int:
+    """The most optimiser state arrays a run can have: the largest ``n_slots`` in the registry."""
+    return max(cls.n_slots for cls in OPTIMISERS.values())
+
+
+def write_run_files(snap: Snapshot) -> tuple[str, bytes]:
+    """A snapshot -> (JSON text of config and counters, .npz bytes of every array)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **snap.arrays)
+    return json.dumps({"format": FORMAT, **snap.meta}, indent=1), buf.getvalue()
+
+
 def _fail(problem: str) -> ConfigError:
     return ConfigError("run file", problem, "the two files saved by 'Download run' (.json and .npz)")
 
 
-def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], dict[str, Array]]:
-    """Parse and check an exported run: (meta dict, arrays dict). Anything malformed raises ConfigError."""
-    from .training import FORMAT
-    if len(meta_json) > MAX_BYTES or len(npz) > MAX_BYTES:
-        raise _fail(f"a file is larger than {MAX_BYTES // 2**20} MB")
+def read_run_files(meta_json: str | bytes, npz: bytes) -> Snapshot:
+    """Parse and check the two files of ``write_run_files``; anything malformed raises ConfigError."""
+    if len(meta_json) > MAX_RUN_BYTES or len(npz) > MAX_RUN_BYTES:
+        raise _fail(f"a file is larger than {MAX_RUN_BYTES // 2**20} MB")
     try:
         meta = json.loads(meta_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -50,8 +69,8 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], 
             raise _fail(f"field {key!r} is missing or not {KINDS[kind]}")
         if kind is int and value > MAX_COUNT or kind is float and not math.isfinite(value):
             raise _fail(f"field {key!r} is out of range")
-    if meta["n_slots"] > MAX_SLOTS:
-        raise _fail(f"field 'n_slots' is {meta['n_slots']}, more than {MAX_SLOTS}")
+    if meta["n_slots"] > max_slots():
+        raise _fail(f"field 'n_slots' is {meta['n_slots']}, more than {max_slots()}")
     if "diverged" not in meta or not (meta["diverged"] is None or isinstance(meta["diverged"], str)):
         raise _fail("field 'diverged' is missing or not text")
     if meta["diverged"] is not None and len(meta["diverged"]) > MAX_TEXT:
@@ -79,7 +98,8 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> tuple[dict[str, Any], 
     slots = [arrays.get(f"slot{i}") for i in range(meta["n_slots"])]
     if any(s is None or s.shape != arrays["theta"].shape for s in slots):
         raise _fail("the optimiser state does not match the parameters")
-    return meta, arrays
+    del meta["format"]
+    return Snapshot(meta, arrays)
 
 
 def _read_npz(npz: bytes) -> dict[str, Array]:
@@ -89,8 +109,8 @@ def _read_npz(npz: bytes) -> dict[str, Array]:
     try:
         with zipfile.ZipFile(io.BytesIO(npz)) as z:
             infos = z.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise _fail(f"the arrays file holds {len(infos)} entries, more than {MAX_MEMBERS}")
+            if len(infos) > MAX_RUN_MEMBERS:
+                raise _fail(f"the arrays file holds {len(infos)} entries, more than {MAX_RUN_MEMBERS}")
             if sum(i.file_size for i in infos) > MAX_UNPACKED:
                 raise _fail("the arrays are too large once unpacked")
             for info in infos:
@@ -121,8 +141,6 @@ def _read_npz(npz: bytes) -> dict[str, Array]:
 
 def _check_data_width(config: dict[str, Any], width: int) -> None:
     """The data's input width must be the target's dimension (a custom formula in x, y needs 2 columns)."""
-    from .config import DATA_TARGET, RunConfig
-    from .targets import get_target
     try:
         cfg = RunConfig.from_mapping(config)
         dim = width if cfg.target == DATA_TARGET else get_target(cfg.target, cfg.formula or None, cfg.dim).dim
@@ -146,14 +164,14 @@ def pack_run(meta_json: str, npz: bytes) -> bytes:
 
 def unpack_run(data: bytes) -> tuple[bytes, bytes]:
     """A .zip from ``pack_run`` -> (meta JSON bytes, npz bytes); anything else raises ConfigError."""
-    if len(data) > MAX_BYTES:
-        raise _fail(f"the file is larger than {MAX_BYTES // 2**20} MB")
+    if len(data) > MAX_RUN_BYTES:
+        raise _fail(f"the file is larger than {MAX_RUN_BYTES // 2**20} MB")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = {i.filename: i for i in z.infolist()}
             if set(infos) != {META_NAME, ARRAYS_NAME}:
                 raise _fail(f"the .zip must hold exactly {META_NAME} and {ARRAYS_NAME}")
-            if sum(i.file_size for i in infos.values()) > MAX_BYTES:
+            if sum(i.file_size for i in infos.values()) > MAX_RUN_BYTES:
                 raise _fail("the files are too large once unpacked")
             return z.read(META_NAME), z.read(ARRAYS_NAME)
     except ConfigError:   # (a ValueError) our own, more precise message

@@ -6,74 +6,36 @@ notebook).  Same config and seed give bit-identical runs.
 
 Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when
 the loss is not finite the parameters and optimiser state are set back to those of the previous
-step, the last state whose loss was finite.  That costs no copying: each update is written into a second
-parameter vector (and the optimiser's second state), and the net switches to it (``MLP.use_theta``).
-NumPy floating-point warnings are silenced inside.
+step, the last state whose loss was finite: each step copies them before its update.
+NumPy's floating-point warnings (a sigmoid's exp overflowing, a diverging run's inf) are silenced here,
+once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .config import DATA_TARGET, RunConfig
+from .datafile import split_data
 from .errors import ConfigError
 from .history import History
+from .limits import MAX_SEED, check_batch_size, check_seed
 from .losses import get_loss
 from .network import MLP
 from .optimisers import make_optimiser
+from .runfile import Snapshot, read_run_files, write_run_files
 from .snapshots import ThetaSnapshots
-from .targets import Dataset, Target, get_target, make_dataset
+from .targets import Dataset, get_target, make_dataset
 
 Array = np.ndarray
-FORMAT = "adjoint-backprop-lab/run-v1"
-
-MAX_SEED = 2**32 - 1
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
 TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")
-
-
-def _validate_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ConfigError("seed", f"{seed!r} is not allowed", f"a whole number from 0 to {MAX_SEED}")
-    return int(seed)
-
-
-def check_batch_size(batch_size: int, n_train: int) -> None:
-    """ConfigError when a batch would be larger than the training set (RunConfig checks batch_size >= 1)."""
-    if batch_size > n_train:
-        raise ConfigError("batch_size", f"{batch_size} is larger than the {n_train} training points",
-                          f"1 to {n_train}")
-
-
-def data_target(x: Array) -> Target:
-    """The Target that stands for uploaded inputs x (n, d): no formula (NaN), domain spanning the data."""
-    lo, hi = float(x.min()), float(x.max())
-    return Target(name=DATA_TARGET, label="Your data", dim=x.shape[1], domain=(lo, hi if hi > lo else lo + 1.0),
-                  fn=lambda x: np.full((len(x), 1), np.nan), sampling="uniform", formula="(uploaded)")
-
-
-def split_data(x: Array, y: Array, test_fraction: float, rng: np.random.Generator) -> Dataset:
-    """Uploaded x (n, d), y (n, 1) -> a Dataset with a random ``test_fraction`` of the rows held out."""
-    perm = rng.permutation(len(x))
-    m = int(round(test_fraction * len(x)))
-    m = min(m, len(x) - 2)
-    test, train = perm[:m], perm[m:]
-    return Dataset(x=x[train], y=y[train], x_test=x[test], y_test=y[test], target=data_target(x))
-
-
-@dataclass
-class Snapshot:
-    """The full mutable state of a run: scalars (JSON-ready) and arrays."""
-
-    meta: dict[str, Any]
-    arrays: dict[str, Array]
+__all__ = ["MAX_SEED", "TUNABLE", "TrainingRun", "check_batch_size"]   # the UI reads MAX_SEED, check_batch_size here
 
 
 class TrainingRun:
@@ -81,7 +43,7 @@ class TrainingRun:
 
     def __init__(self, config: RunConfig, seed: int = 0, data: tuple[Array, Array] | None = None) -> None:
         self.config = config
-        self.seed = _validate_seed(seed)
+        self.seed = check_seed(seed)
         self.rng = np.random.default_rng(self.seed)
         if config.target == DATA_TARGET:
             if data is None:
@@ -101,11 +63,13 @@ class TrainingRun:
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
-        self._grad = np.zeros_like(self.net.theta)
+        self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
         self._grads = self.net.views(self._grad)
-        self._dWs = [dW for dW, _ in self._grads]   # the weight gradients, whose norms each step records
-        self._theta_prev = self.net.theta.copy()   # the parameters before the last update (the net uses the other)
-        self._can_undo = False
+        self._dWs = [dW for dW, _ in self._grads]
+        self._saved_theta = np.empty_like(self.net.theta)   # theta, optimiser state and t before the last update
+        self._saved_state: list[Array] = []
+        self._saved_t, self._saved_for = 0, self.optimiser
+        self._can_restore = False
         self._epoch_sum = 0.0
         self._epoch_steps = 0
         self._shuffle()
@@ -126,7 +90,7 @@ class TrainingRun:
         self._pos = 0
 
     def _permuted(self) -> tuple[Array, Array]:
-        """The training x, y in this epoch's order (np.take: 10x faster than x[perm] on (8000, 2))."""
+        """The training x, y in this epoch's order (np.take: faster than x[perm] for these shapes)."""
         return np.take(self.data.x, self._perm, axis=0), np.take(self.data.y, self._perm, axis=0)
 
     def _end_epoch(self) -> None:
@@ -138,7 +102,7 @@ class TrainingRun:
             row[2] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
             row[3] = test
         else:   # the last update made the model blow up on the test set
-            self._undo_update()
+            self._restore_backup()
             self.diverged = f"the test loss became {test} after step {self.step_count}"
         self._epoch_sum, self._epoch_steps = 0.0, 0
         self._shuffle()
@@ -147,10 +111,9 @@ class TrainingRun:
         """Loss of the current model on the test set (NaN when there is none).
 
         The test set is evaluated in chunks of ``test_chunk_rows`` points (the loss is a batch mean, so the
-        chunk losses are combined weighted by size).  That keeps memory at TEST_CHUNK floats per layer (more
-        on layers wider than TEST_CHUNK / 32: a chunk has at least 32 rows), and it is faster: arrays of 512 KB
-        and more were mapped fresh from the OS on every allocation, and a 2,000 x 64 pass in one piece took
-        3x longer here, most of it page faults.
+        chunk losses are combined weighted by size), which keeps memory at TEST_CHUNK floats per layer (more
+        on layers wider than TEST_CHUNK / 32: a chunk has at least 32 rows) and below malloc's threshold for
+        mapping fresh pages from the OS on every allocation.
         """
         with np.errstate(all="ignore"):
             return self._test_loss()
@@ -161,7 +124,7 @@ class TrainingRun:
         if not len(x):
             return math.nan
         rows = self.test_chunk_rows
-        predict = self.net.predict_unguarded   # callers hold an np.errstate
+        predict = self.net.predict
         if len(x) <= rows:
             return self.loss_fn(predict(x), y)[0]
         total = sum(self.loss_fn(predict(x[s:s + rows]), y[s:s + rows])[0] * min(rows, len(x) - s)
@@ -189,28 +152,24 @@ class TrainingRun:
         self._pos = pos + B
         self.step_count += 1
         net = self.net
-        z = net.forward_unguarded(xb)   # inside the step's np.errstate
-        loss, mu = self.loss_fn(z, yb)
+        loss, mu = self.loss_fn(net.forward(xb), yb)
         if not math.isfinite(loss):
-            self._undo_update()
+            self._restore_backup()
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
-        mus = net.backward_into(mu, self._grads, self._grad)
-        row = self.history.steps.next_row()
+        mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
+        row = self.history.steps.next_row()   # step, loss, ||mu_N||^2 .. ||mu_0||^2, ||dL/dW_1||^2 .. ||dL/dW_N||^2
         row[0], row[1] = self.step_count, loss
-        k, total = 2, 0.0
-        for a in mus + self._dWs:
+        total = 0.0
+        for k, a in enumerate(mus + self._dWs, start=2):
             row[k] = v = np.vdot(a, a)
             total += v
-            k += 1
         if not math.isfinite(total):
             self.history.steps.n -= 1
             self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
             return loss
-        theta = net.theta          # the update goes into the other vector and the optimiser's other state,
-        self.optimiser.step((theta,), (self._grad,), out=(self._theta_prev,))   # keeping these as a backup
-        net.use_theta(self._theta_prev)
-        self._theta_prev, self._can_undo = theta, True
+        self._back_up()
+        self.optimiser.step((net.theta,), (self._grad,))
         if self.step_count >= self.theta_snapshots.due:
             self.theta_snapshots.add(self.step_count, net.theta)
         self.diverged = None
@@ -223,13 +182,32 @@ class TrainingRun:
     def _slots(self) -> list[Array]:
         return [a for slots in self.optimiser.state for a in slots]
 
-    def _undo_update(self) -> None:
-        """Go back to the parameters and optimiser state before the last update, if it can still be undone."""
-        if self._can_undo:
-            theta = self.net.theta
-            self.net.use_theta(self._theta_prev)
-            self._theta_prev, self._can_undo = theta, False
-            self.optimiser.undo()   # False for an optimiser chosen since that update: its fresh state stays
+    def _back_up(self) -> None:
+        """Copy theta and the optimiser's state and t, before an update (into arrays kept between steps:
+        allocating arrays over 128 KB each step maps fresh pages from the OS, several times slower)."""
+        opt, state = self.optimiser, self._slots()
+        if opt is not self._saved_for or len(self._saved_state) != len(state):
+            self._saved_state = [np.empty_like(a) for a in state]
+        np.copyto(self._saved_theta, self.net.theta)
+        for saved, a in zip(self._saved_state, state):
+            np.copyto(saved, a)
+        self._saved_t, self._saved_for, self._can_restore = opt.t, opt, True
+
+    def _restore_backup(self) -> None:
+        """Go back to the parameters and optimiser state before the last update, once.  An optimiser chosen
+        since that update keeps its fresh state."""
+        if not self._can_restore:
+            return
+        np.copyto(self.net.theta, self._saved_theta)
+        opt = self.optimiser
+        if opt is self._saved_for:
+            if self._saved_state:
+                for a, saved in zip(self._slots(), self._saved_state):
+                    np.copyto(a, saved)
+            else:   # the first update: the state did not exist yet
+                opt.state = []
+            opt.t = self._saved_t
+        self._can_restore = False
 
     def run_steps(self, n: int) -> int:
         """Up to n steps, stopping early on divergence; returns the steps taken."""
@@ -281,7 +259,7 @@ class TrainingRun:
     # --- state ------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
-        meta = {"format": FORMAT, "config": self.config.to_dict(), "seed": self.seed,
+        meta = {"config": self.config.to_dict(), "seed": self.seed,
                 "step_count": self.step_count, "epoch_count": self.epoch_count, "pos": self._pos,
                 "epoch_sum": self._epoch_sum, "epoch_steps": self._epoch_steps,
                 "optimiser_t": self.optimiser.t, "n_slots": len(self._slots()),
@@ -333,20 +311,17 @@ class TrainingRun:
             raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
         self.theta_snapshots.load(arrays, self.net.theta, self.step_count)
         self.diverged = diverged
-        self._can_undo = False
+        self._can_restore = False
 
     def export(self) -> tuple[str, bytes]:
-        """(JSON text of config and counters, .npz bytes of every array); ``runfile.pack_run`` zips them."""
-        snap = self.snapshot()
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **snap.arrays)
-        return json.dumps(snap.meta, indent=1), buf.getvalue()
+        """(JSON text of config and counters, .npz bytes of every array): ``runfile.write_run_files``."""
+        return write_run_files(self.snapshot())
 
     @classmethod
     def load(cls, meta_json: str | bytes, npz: bytes) -> TrainingRun:
-        """Rebuild a run from ``export``'s two files; anything malformed raises ConfigError."""
-        from .runfile import read_run_files
-        return cls.from_snapshot(Snapshot(*read_run_files(meta_json, npz)))
+        """Rebuild a run from ``export``'s two files (``runfile.read_run_files``); malformed ones raise
+        ConfigError."""
+        return cls.from_snapshot(read_run_files(meta_json, npz))
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> TrainingRun:

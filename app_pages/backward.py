@@ -119,8 +119,7 @@ if i == N:
     st.markdown(f"**Start.** The loss of this batch ($B = {len(idx)}$):")
     st.latex(teaching.loss_equation(trace, run.loss_fn.formula))
     steps.insert(0, ("0. The loss's adjoint", f"minus the loss gradient at the output; the batch mean puts "
-                     f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.name,
-                                                                              run.loss_fn.mu_formula)))
+                     f"1/{len(idx)} in it.", "sample 1", teaching.mu_N_equation(trace, run.loss_fn.mu_formula)))
 for title, text, caption, (head, nums) in steps:
     st.markdown(f"**{title}:** {text}")
     st.latex(head)
@@ -152,8 +151,9 @@ else:
     fields = adjoint_field(net, run.loss_fn, xg, yg)   # [mu_N, ..., mu_0], per point
     low = "Dark regions" if target.dim == 2 else "Stretches at the bottom"
     st.markdown(
-        r"For every input point $x$ on a grid, the adjoint of that point's own loss $\frac{1}{2}\lVert z_N - y\rVert^2$ "
-        r"(so $\mu_N = -(z_N - y)$), carried back through the current network. "
+        r"For every input point $x$ on a grid, the adjoint of the run's loss on that point alone "
+        r"($\mu_N = -\partial \ell / \partial z_N$, the batch's $\mu_N$ without its $1/B$), carried back through "
+        r"the current network. "
         f"{low} are inputs whose error never reaches that layer: dead ReLU units or saturated sigmoids.")
     shared = st.toggle("One log scale for all panels", key="bp_field_shared", value=True,
                        help="On: every panel on the same log scale, so the layers compare at a glance (a vanishing "

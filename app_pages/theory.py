@@ -123,7 +123,7 @@ st.dataframe(teaching.trap_table(results, int(B)), width="stretch", hide_index=T
              column_config={"relative error vs FD": st.column_config.NumberColumn(format="%.2e"),
                             "FD / gradient (median)": st.column_config.NumberColumn(format="%.6g")})
 true, trap2, trap1 = results[0], results[1], results[2]
-piecewise = all(a in ("relu", "leaky_relu", "identity") for a in acts)
+piecewise = all(ac.ACTIVATIONS[a].piecewise for a in acts)
 c1, c2 = st.columns([1.1, 1])
 with c1:
     st.markdown(

@@ -1,20 +1,24 @@
-"""Milliseconds per training step of adjoint_core against a per-sample loop and PyTorch eager.
+"""Milliseconds per training step of adjoint_core against a minimal vectorised NumPy step, PyTorch eager, and
+optionally the engine of another checkout (an A/B).
 
-    python benchmarks/bench_core.py [--steps N] [--repeats R] [--quick]
+    python benchmarks/bench_core.py [--steps N] [--repeats R] [--quick] [--ab DIR]
 
 For each notebook preset (batch 50, float64) it times
   (a) ``ac.TrainingRun(cfg, seed=0).run_steps(n)``: forward, backward, update and history recording,
-  (b) ``loop_reference.LoopMLP.train_step`` on the same data, with N // 40 steps and at most 3 repeats,
+  (b) ``numpy_reference.NumpyStep`` on the same weights and batches: the minimal vectorised NumPy step,
   (c) PyTorch eager on CPU with the same weights and EMA momentum, when torch is installed,
-and prints median and best ms/step, the speed-up (b)/(a) of the medians, and the wave preset's
-engine-only wall time for its full run of epochs.  BLAS runs on one thread, as in the app's server (the
-matrices are batch x 64: a second thread gains nothing).  Numbers depend on machine load: run it on a quiet
-machine.
+  (d) with ``--ab DIR``: (a) for the adjoint_core package in DIR (e.g. ``git archive e70ee6e | tar -x -C DIR``),
+and prints median and best ms/step and the ratios (a)/(b) and (a)/(d) of the medians.  The timings are
+interleaved: each of the R rounds times every contender once, so drifting load on a shared machine falls on
+all of them alike.  It also prints the wave preset's engine-only wall time for its full run of epochs.  BLAS
+runs on one thread, as in the app's training process (the matrices are batch x 64: a second thread gains
+nothing).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import os
 import statistics
@@ -22,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,19 +34,31 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 import adjoint_core as ac  # noqa: E402
-from benchmarks.loop_reference import LoopMLP  # noqa: E402
+from benchmarks.numpy_reference import NumpyStep  # noqa: E402
 
 PRESETS = ("linear-sigmoid", "linear-relu", "nonlinear-relu", "wave2d-relu")
 Batches = list[tuple[np.ndarray, np.ndarray]]
 
 
 def environment() -> list[str]:
-    """Lines describing NumPy, its BLAS, the CPUs and the BLAS thread settings."""
+    """Lines describing NumPy, its BLAS, the CPUs, the BLAS thread settings and the load."""
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     threads = ", ".join(f"{k}={os.environ.get(k, 'unset')}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
     return [f"python {sys.version.split()[0]}, numpy {np.__version__}",
             f"BLAS: {blas.get('name')} {blas.get('version')} ({blas.get('openblas configuration', 'n/a')})",
-            f"CPUs: {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}); {threads}"]
+            f"CPUs: {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}); {threads}; "
+            f"load average {os.getloadavg()[0]:.2f}"]
+
+
+def other_engine(directory: str) -> ModuleType:
+    """The adjoint_core package of another checkout, imported as ``adjoint_core_ab`` beside this one."""
+    path = Path(directory).resolve() / "adjoint_core"
+    spec = importlib.util.spec_from_file_location("adjoint_core_ab", path / "__init__.py",
+                                                  submodule_search_locations=[str(path)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["adjoint_core_ab"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_batches(run: ac.TrainingRun, n: int, seed: int = 0) -> Batches:
@@ -54,41 +71,39 @@ def make_batches(run: ac.TrainingRun, n: int, seed: int = 0) -> Batches:
     return out[:n]
 
 
-def time_steps(step: Callable[[], object], n: int, repeats: int, warmup: int) -> list[float]:
-    """ms per call of ``step`` for each of ``repeats`` timings of n calls, after ``warmup`` calls."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
+def engine_timer(engine: ModuleType, name: str) -> Callable[[int], float]:
+    """(a) or (d): n -> ms per step of ``run_steps(n)`` for a run of preset ``name``, the app's hot path."""
+    run = engine.TrainingRun(engine.presets[name], seed=0)
+
+    def timed(n: int) -> float:
+        t0 = time.perf_counter()
+        done = run.run_steps(n)
+        if run.diverged:
+            raise RuntimeError(f"{run.diverged}: the timing would be meaningless")
+        return (time.perf_counter() - t0) * 1e3 / done
+
+    return timed
+
+
+def step_timer(step: Callable[[], object]) -> Callable[[int], float]:
+    """n -> ms per call of ``step`` over n calls."""
+    def timed(n: int) -> float:
         t0 = time.perf_counter()
         for _ in range(n):
             step()
-        times.append((time.perf_counter() - t0) * 1e3 / n)
-    return times
+        return (time.perf_counter() - t0) * 1e3 / n
+
+    return timed
 
 
-def time_engine(cfg: ac.RunConfig, n: int, repeats: int, warmup: int) -> list[float]:
-    """(a): ms/step of ``run_steps(n)``, the app's hot path."""
-    run = ac.TrainingRun(cfg, seed=0)
-    run.run_steps(warmup)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        done = run.run_steps(n)
-        times.append((time.perf_counter() - t0) * 1e3 / done)
-        if run.diverged:
-            raise RuntimeError(f"{run.diverged}: the timing would be meaningless")
-    return times
+def numpy_stepper(run: ac.TrainingRun, batches: Batches) -> Callable[[], object]:
+    """(b): the minimal NumPy step on the run's weights and the same batches, cycled."""
+    cfg, it = run.config, itertools.cycle(batches)
+    step = NumpyStep(run.net, cfg.lr, cfg.beta, cfg.weight_decay)
+    return lambda: step(*next(it))
 
 
-def time_loop(run: ac.TrainingRun, batches: Batches, n: int, repeats: int) -> list[float]:
-    """(b): ms/step of the per-sample loop reference on the same weights and batches."""
-    cfg, loop = run.config, LoopMLP(run.net)
-    it = itertools.cycle(batches)
-    return time_steps(lambda: loop.train_step(*next(it), cfg.lr, cfg.beta, cfg.weight_decay), n, repeats, 1)
-
-
-def torch_stepper(run: ac.TrainingRun, batches: Batches):
+def torch_stepper(run: ac.TrainingRun, batches: Batches) -> Callable[[], None] | None:
     """(c): a PyTorch eager float64 CPU step with the same weights and EMA momentum, or None without torch."""
     try:
         import torch
@@ -116,49 +131,57 @@ def torch_stepper(run: ac.TrainingRun, batches: Batches):
     return step
 
 
-def fmt(times: Sequence[float] | None) -> tuple[str, str]:
-    """(median, best) as text, or ('-', '-')."""
-    return ("-", "-") if not times else (f"{statistics.median(times):.3f}", f"{min(times):.3f}")
+def interleaved(timers: dict[str, Callable[[int], float]], n: int, repeats: int, warmup: int
+                ) -> dict[str, list[float]]:
+    """name -> ms/step of each of ``repeats`` rounds; every round times each timer once, in turn (in reverse
+    order every other round, so that none always runs first)."""
+    for timed in timers.values():
+        timed(warmup)
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for r in range(repeats):
+        for name in list(timers)[::-1 if r % 2 else 1]:
+            times[name].append(timers[name](n))
+    return times
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=2000, help="engine and torch steps per timing (default 2000)")
-    parser.add_argument("--repeats", type=int, default=5, help="timings per measurement (default 5)")
+    parser.add_argument("--steps", type=int, default=2000, help="steps per timing (default 2000)")
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds (default 9)")
     parser.add_argument("--quick", action="store_true", help="tiny counts, a smoke test (numbers meaningless)")
+    parser.add_argument("--ab", metavar="DIR", help="also time the adjoint_core package of the checkout in DIR")
     args = parser.parse_args(argv)
     steps, repeats = (20, 2) if args.quick else (args.steps, args.repeats)
-    warmup, loop_steps, loop_repeats = max(1, steps // 10), max(2, steps // 40), min(3, repeats)
+    warmup = max(1, steps // 10)
+    other = other_engine(args.ab) if args.ab else None
 
     threadpool_limits(limits=1, user_api="blas")
     print("\n".join(environment()))
     print("BLAS threads in use: " + ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()
                                              if p["user_api"] == "blas"))
-    try:
-        import torch
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    except ImportError:
-        print("torch: not installed")
-    print(f"engine/torch: {repeats} x {steps} steps after {warmup} warm-up; loop: {loop_repeats} x {loop_steps}; "
-          "ms per step, median / best\n")
-
-    head = f"{'preset':<16}{'sizes':<15}{'B':>4}{'engine med':>12}{'best':>8}{'loop med':>10}{'best':>8}" \
-           f"{'torch med':>11}{'best':>8}{'loop/engine':>13}"
+    print(f"{repeats} interleaved rounds of {steps} steps after {warmup} warm-up; ms per step, median / best"
+          + (f"; A/B against {args.ab}" if other else "") + "\n")
+    head = (f"{'preset':<16}{'sizes':<15}{'engine med':>11}{'best':>7}{'numpy med':>10}{'best':>7}"
+            f"{'torch med':>10}{'engine/numpy':>13}" + (f"{'A/B med':>9}{'engine/A/B':>11}" if other else ""))
     print(head)
     print("-" * len(head))
     for name in PRESETS:
-        cfg = ac.presets[name]
-        run = ac.TrainingRun(cfg, seed=0)
-        batches = make_batches(run, max(steps, loop_steps))
-        engine = time_engine(cfg, steps, repeats, warmup)
-        loop = time_loop(run, batches, loop_steps, loop_repeats)
+        run = ac.TrainingRun(ac.presets[name], seed=0)
+        batches = make_batches(run, 512)
+        timers = {"engine": engine_timer(ac, name), "numpy": step_timer(numpy_stepper(run, batches))}
         torch_step = torch_stepper(run, batches)
-        torch_times = time_steps(torch_step, steps, repeats, warmup) if torch_step else None
-        sizes = "-".join(map(str, run.net.sizes))
-        speedup = statistics.median(loop) / statistics.median(engine)
-        print(f"{name:<16}{sizes:<15}{cfg.batch_size:>4}{fmt(engine)[0]:>12}{fmt(engine)[1]:>8}"
-              f"{fmt(loop)[0]:>10}{fmt(loop)[1]:>8}{fmt(torch_times)[0]:>11}{fmt(torch_times)[1]:>8}"
-              f"{speedup:>12.0f}x")
+        if torch_step:
+            timers["torch"] = step_timer(torch_step)
+        if other:
+            timers["ab"] = engine_timer(other, name)
+        times = interleaved(timers, steps, repeats, warmup)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        torch_med = f"{med['torch']:.4f}" if "torch" in med else "-"
+        row = (f"{name:<16}{'-'.join(map(str, run.net.sizes)):<15}{med['engine']:>11.4f}{min(times['engine']):>7.4f}"
+               f"{med['numpy']:>10.4f}{min(times['numpy']):>7.4f}{torch_med:>10}{med['engine'] / med['numpy']:>12.2f}x")
+        if other:
+            row += f"{med['ab']:>9.4f}{med['engine'] / med['ab']:>10.3f}x"
+        print(row)
 
     cfg = ac.presets["wave2d-relu"]
     run, epochs = ac.TrainingRun(cfg, seed=0), 1 if args.quick else cfg.epochs

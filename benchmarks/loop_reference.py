@@ -1,11 +1,12 @@
-"""A deliberately straightforward per-sample-loop MLP trainer, the baseline for ``bench_core.py``.
+"""A deliberately straightforward per-sample-loop MLP trainer: an independent oracle for the engine's gradient
+(tests/test_loop_reference.py).
 
 This is the style of a first implementation that follows the adjoint equations literally: Python loops
 over the samples of a batch and over the layers, forming each layer's Jacobian d phi / d z
 = diag(sigma'(a)) W^T for the sample and multiplying mu by its transpose, as the notebook did.  It is
 slow on purpose but mathematically correct (sigma' at the pre-activation a; mu_N = -(z - y) / B and
 the per-sample terms summed, not averaged), so it computes exactly the gradient that ``adjoint_core``
-computes and the benchmark compares equal results.
+computes, by another route.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""adjoint_core is NumPy only (never imports streamlit or plotly) and exposes DESIGN.md section 4's API."""
+"""adjoint_core is NumPy only (never imports streamlit or plotly) and exposes the public API of its docstring
+and the README's "engine in ten lines"."""
 
 from __future__ import annotations
 
@@ -96,3 +97,15 @@ def test_api_example_from_design_runs():
     h = run.history
     assert len(h.loss) == 5 and h.mu_norms.shape == (5, 4) and h.grad_norms.shape == (5, 3)
     assert len(h.test_loss) == 2
+
+
+def test_the_readme_engine_block_runs():
+    """The README's "engine in ten lines" runs as printed; its last line shows bad input raising ConfigError."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## The engine in ten lines", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    rng = np.random.default_rng(0)
+    namespace = {"x": rng.random((8, 2)), "y": rng.random((8, 1))}
+    with pytest.raises(ac.ConfigError, match="sizes"):
+        exec(block, namespace)
+    assert len(namespace["grads"]) == 3 and len(namespace["mus"]) == 4 and namespace["run"].step_count == 1000
+    assert all(c.passed for c in namespace["checks"])

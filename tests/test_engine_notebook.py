@@ -1,4 +1,4 @@
-"""The notebook's two gradient traps (DESIGN.md section 2), pinned down against our engine.
+"""The notebook's two gradient traps (adjoint_core/notebook_traps.py), pinned down against our engine.
 
 ``notebook_gradient`` below is a deliberately naive per-sample reference written from the maths:
 for each sample k it runs the chain forward, starts from mu_N = -(z_k - y_k) / B, and walks back

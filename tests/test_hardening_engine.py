@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
-from adjoint_core.datafile import MAX_CSV_BYTES, MAX_ROWS, parse_csv
-from adjoint_core.runfile import MAX_BYTES, MAX_UNPACKED, pack_run, read_run_files, unpack_run
+from adjoint_core.datafile import parse_csv
+from adjoint_core.limits import MAX_CSV_BYTES, MAX_CSV_ROWS
+from adjoint_core.limits import MAX_RUN_BYTES, MAX_UNPACKED
+from adjoint_core.runfile import pack_run, read_run_files, unpack_run
 from safety_helpers import UNPICKLED, Evil, no_code_execution
 
 OPTIMISERS = ["sgd", "momentum", "nesterov", "adam"]
@@ -266,7 +268,7 @@ BAD_CSV = [
     ("huge value", b"x,target\n1,1e300\n2,3", "not a finite number"),
     ("hex", b"x,target\n0x1p3,2\n3,4", "is not a number"),
     ("huge cell", b"x,target\n" + b"1" * 200_000 + b",2\n3,4", "not a readable CSV"),
-    ("too many rows", _rows(MAX_ROWS + 1), f"{MAX_ROWS + 1} data rows"),
+    ("too many rows", _rows(MAX_CSV_ROWS + 1), f"{MAX_CSV_ROWS + 1} data rows"),
     ("over 1 MB", b"x,target\n" + b"0.5,0.5\n" * (MAX_CSV_BYTES // 8 + 1), "more than 1,000,000"),
 ]
 
@@ -280,7 +282,7 @@ GOOD_CSV = [
     ("old Mac line ends", b"x,target\r1,2\r3,4", (2, 1)),
     ("Windows line ends", b"x,target\r\n1,2\r\n3,4\r\n", (2, 1)),
     ("BOM, spaces, capitals, blank line", "\ufeffX , Target\n 1 , 2 \n\n3,4".encode(), (2, 1)),
-    ("20,000 rows", _rows(MAX_ROWS), (MAX_ROWS, 1)),
+    ("20,000 rows", _rows(MAX_CSV_ROWS), (MAX_CSV_ROWS, 1)),
     ("2D", _rows(5, 3), (5, 2)),
 ]
 
@@ -409,9 +411,9 @@ def _bad_run_file(case: str) -> bytes:
         np.savez_compressed(buf, **arrays, padding=np.zeros(9 * 2**20))     # 72 MB of zeros, 70 kB packed
         return pack_run(meta_json, buf.getvalue())
     if case == "over 20 MB":
-        return b"PK" + b"\0" * (MAX_BYTES + 1)
+        return b"PK" + b"\0" * (MAX_RUN_BYTES + 1)
     if case == "unpacks over 20 MB":
-        return zip_of({"run.json": meta_json.encode(), "arrays.npz": b"\0" * (MAX_BYTES + 1)}, zipfile.ZIP_DEFLATED)
+        return zip_of({"run.json": meta_json.encode(), "arrays.npz": b"\0" * (MAX_RUN_BYTES + 1)}, zipfile.ZIP_DEFLATED)
     raise KeyError(case)
 
 
@@ -550,21 +552,27 @@ def test_overflow_in_exp_is_silent(activation, optimiser):
         assert any(np.array_equal(run.net.theta, t) for t in thetas[-2:])
 
 
-def test_public_passes_silence_sigmoid_overflow_and_the_unguarded_ones_leave_it_to_the_caller():
-    """net.forward, net.predict and Dense.forward silence exp's overflow themselves; the unguarded variants
-    (TrainingRun's, inside its own np.errstate) do not, so the guard is what keeps the public ones quiet."""
+def test_sigmoid_overflow_is_exact_and_silenced_by_the_training_run():
+    """exp's overflow in a saturated sigmoid gives exactly 0 with NumPy's overflow warning, which the engine's
+    passes leave to their caller; TrainingRun silences it (its step, run_steps, run_for and test_loss)."""
     net = ac.MLP([1, 4, 1], "sigmoid", seed=0)
     net.params[0][0][...] = 1e6   # a = 1e6 x: x = -1 gives exp(-a) = exp(1e6)
     x = np.array([[-1.0], [0.5]])
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        z = net.forward(x)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(net.layers[0].forward(x)[0][0], 0.0)
+        np.testing.assert_array_equal(net.predict(x), z)
+    cfg = ac.RunConfig(target="linear", samples=20, hidden=(4,), activation="sigmoid", init="he", init_scale=100.0,
+                       lr=1e-3, batch_size=10)
+    run = ac.TrainingRun(cfg, seed=0)
+    run.net.params[0][0][...] = 1e6
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        z = net.forward(x)
-        np.testing.assert_array_equal(net.predict(x), z)
-        np.testing.assert_array_equal(net.layers[0].forward(x)[0][0], 0.0)
-        with pytest.warns(RuntimeWarning, match="overflow"):
-            net.forward_unguarded(x)
-        with np.errstate(over="ignore"):
-            np.testing.assert_array_equal(net.predict_unguarded(x), z)
+        run.step()
+        run.run_steps(3)
+        run.run_for(0.01, max_steps=2)
+        run.test_loss()
 
 
 @pytest.mark.parametrize("optimiser", OPTIMISERS)
@@ -603,8 +611,8 @@ def test_sample_limit():
 
 def test_upload_size_limits():
     expect_config_error(lambda: parse_csv(b"x" * (MAX_CSV_BYTES + 1)), "data", "more than 1,000,000")
-    expect_config_error(lambda: parse_csv(_rows(MAX_ROWS + 1)), "data", "20001 data rows", "20,000 rows")
-    big = b"\0" * (MAX_BYTES + 1)
+    expect_config_error(lambda: parse_csv(_rows(MAX_CSV_ROWS + 1)), "data", "20001 data rows", "20,000 rows")
+    big = b"\0" * (MAX_RUN_BYTES + 1)
     expect_config_error(lambda: unpack_run(big), "run file", "larger than 20 MB")
     expect_config_error(lambda: read_run_files(big, b""), "run file", "larger than 20 MB")
     expect_config_error(lambda: read_run_files("{}", big), "run file", "larger than 20 MB")
@@ -675,7 +683,7 @@ def test_thirty_sessions_of_every_preset_fit_the_budget():
 def _worst_allowed_config(batch_size: int) -> ac.RunConfig:
     """The largest setup the limits allow: the widest 2-w-w-1 net under MAX_PARAMS, 200,000 samples, Adam,
     test fraction 1."""
-    w = max(w for w in range(1, 1025) if 2 * w + w + w * w + w + w + 1 <= ac.network.MAX_PARAMS)
+    w = max(w for w in range(1, 1025) if 2 * w + w + w * w + w + w + 1 <= ac.limits.MAX_PARAMS)
     return ac.RunConfig(target="gauss2d", samples=200_000, test_fraction=1.0, hidden=(w, w), activation="relu",
                         init="he", init_scale=1.0, optimiser="adam", lr=1e-3, batch_size=batch_size)
 
@@ -683,15 +691,11 @@ def _worst_allowed_config(batch_size: int) -> ac.RunConfig:
 @pytest.mark.slow
 def test_worst_allowed_session_fits_its_share_of_the_budget():
     """One session of the worst setup the limits allow must fit 1 GB / 30 sessions, and no single action may
-    need more than the whole budget.
-
-    History: before the limits were lowered (1,000,000 parameters, any batch) and the test loss was chunked,
-    tracemalloc showed 69-372 MB resident per session and 2.3-4.9 GB at every epoch end's test loss (100,000
-    test points x 998 units in one pass). Now: 200,000 parameters, batch <= 1,000, and the test set evaluated in
-    chunks of TEST_CHUNK floats per layer, at least 32 rows (TrainingRun.test_loss)."""
+    need more than the whole budget (the limits on parameters and batch size, and the test loss evaluated in
+    chunks of TEST_CHUNK floats per layer, TrainingRun.test_loss, keep it there)."""
     cfg = _worst_allowed_config(batch_size=50)
     run, resident, peak = _traced(lambda: ac.TrainingRun(cfg, seed=0))
-    assert run.net.n_params() > 0.98 * ac.network.MAX_PARAMS and run.n_train > 199_000
+    assert run.net.n_params() > 0.98 * ac.limits.MAX_PARAMS and run.n_train > 199_000
 
     def two_steps():
         run.run_steps(2)
@@ -707,13 +711,9 @@ def test_worst_allowed_session_fits_its_share_of_the_budget():
 
 @pytest.mark.slow
 def test_the_largest_allowed_run_can_be_saved_and_loaded_back():
-    """'Download run' of a setup the limits allow must give a file 'Load a run' accepts.
-
-    BUG (for the lead: the limits in adjoint_core/network.py MAX_PARAMS vs runfile.MAX_BYTES and the 20 MB
-    upload cap in ui/settings.py). With Adam, theta and its two moment vectors are 3 x 8 bytes per parameter
-    and barely compress: ~1M parameters export to 22 MB with 1,000 samples and 29 MB with 200,000 samples
-    (measured), which unpack_run refuses ("larger than 20 MB"). Either cap the parameters lower (about
-    600,000 with Adam and the largest data), or allow run files up to ~32 MB (and the uploader to match)."""
+    """'Download run' of a setup the limits allow must give a file 'Load a run' accepts: with Adam, theta and
+    its two moment vectors are 3 x 8 bytes per parameter and barely compress, so limits.MAX_PARAMS must stay
+    well below what fits limits.MAX_RUN_BYTES."""
     cfg = _worst_allowed_config(batch_size=50)
     run = ac.TrainingRun(cfg, seed=0)
     run.run_steps(2)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import adjoint_core as ac
 from adjoint_core.config import RunConfig
-from adjoint_core.targets import _FUNCTIONS, parse_formula
+from adjoint_core.formula import _FUNCTIONS, parse_formula
 from ui import urlstate
 from safety_helpers import no_code_execution
 
@@ -163,7 +163,7 @@ def test_any_query_gives_a_valid_setup_and_warnings(params):
     with no_code_execution():
         preset, config, seed, warns = urlstate.params_to_config(params, "wave2d-relu")
     assert preset in ac.presets and isinstance(config, RunConfig)
-    assert isinstance(seed, int) and 0 <= seed <= ac.training.MAX_SEED
+    assert isinstance(seed, int) and 0 <= seed <= ac.limits.MAX_SEED
     assert all(isinstance(w, str) and len(w) < 2000 for w in warns)
     assert RunConfig.from_mapping(config.to_dict()) == config           # the result is itself valid
     if config.target != "data":

@@ -1,4 +1,5 @@
-"""The benchmark's per-sample loop reference computes adjoint_core's gradient, so both do equal work."""
+"""The per-sample loop reference computes adjoint_core's gradient (an independent oracle), and the benchmark's
+minimal NumPy step trains exactly as the engine does, so bench_core compares equal work."""
 
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import adjoint_core as ac  # noqa: E402
 from benchmarks import bench_core  # noqa: E402
 from benchmarks.loop_reference import LoopMLP  # noqa: E402
+from benchmarks.numpy_reference import NumpyStep  # noqa: E402
 
 
 def batch(sizes, seed=1, B=7):
@@ -50,3 +52,16 @@ def test_bench_quick_prints_every_preset(capsys):
     rows = capsys.readouterr().out.splitlines()
     for name in ("linear-sigmoid", "linear-relu", "nonlinear-relu", "wave2d-relu"):
         assert any(row.startswith(name + " ") for row in rows), f"no table row for {name}"
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_the_minimal_numpy_step_trains_as_the_engine(activation):
+    net = ac.MLP([2, 8, 8, 1], activation=activation, seed=0)
+    step, opt = NumpyStep(net, 0.05, 0.9, 1e-3), ac.Momentum(lr=0.05, beta=0.9, weight_decay=1e-3)
+    for seed in range(5):
+        x, y = batch(net.sizes, seed, B=50)
+        loss, mu = ac.MSELoss()(net.forward(x), y)
+        opt.step(net.params, net.backward(mu)[0])
+        assert step(x, y) == pytest.approx(loss, rel=1e-12)
+    theta = np.concatenate([p.ravel() for pair in step.params for p in pair])
+    np.testing.assert_allclose(theta, net.theta, rtol=1e-10)

@@ -2,7 +2,7 @@
 
 ReLU presets: with lr / B and wd * B the true gradient reproduces the notebook, so the median final
 epoch loss over seeds 0, 1, 2 must be within 2.5x of the notebook's published value. The sigmoid
-notebook gradient was wrong (DESIGN.md section 2), so "linear-sigmoid" only has to reach <= 1.6e-2.
+notebook gradient was wrong (adjoint_core/notebook_traps.py), so "linear-sigmoid" only has to reach <= 1.6e-2.
 """
 
 from __future__ import annotations

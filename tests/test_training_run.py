@@ -375,8 +375,7 @@ def test_load_rejects_bad_field_values(exported, key, value):
 
 
 def test_load_rejects_missing_diverged_field(exported):
-    # BUG (adjoint_core/training.py TrainingRun.restore + runfile.REQUIRED_META): "diverged" is not checked
-    # by read_run_files, and restore reads meta["diverged"] -> KeyError escapes instead of ConfigError.
+    # read_run_files requires the field, so restore never meets a KeyError
     meta = copy.deepcopy(exported[2])
     del meta["diverged"]
     with pytest.raises(ac.ConfigError):
@@ -385,10 +384,7 @@ def test_load_rejects_missing_diverged_field(exported):
 
 @pytest.mark.parametrize("n_slots, drop, optimiser", [(1, "slot1", "adam"), (3, None, "adam"), (2, None, "sgd")])
 def test_load_rejects_slot_count_not_matching_optimiser(exported, n_slots, drop, optimiser):
-    # BUG (adjoint_core/training.py TrainingRun.restore): n_slots is only checked against the arrays present,
-    # not against the optimiser's slots per array. Adam with n_slots 1 (slot1 absent) or 3 (slot2 present)
-    # raises KeyError('slot1'/'slot3'); config optimiser "sgd" with n_slots 2 raises
-    # ValueError("range() arg 3 must not be zero"). Expected: ConfigError("run file", ...).
+    # n_slots must be 0 or the optimiser's n_slots, not only match the arrays present
     meta = copy.deepcopy(exported[2])
     arrays = dict(exported[3])
     meta["n_slots"] = n_slots
@@ -403,9 +399,8 @@ def test_load_rejects_slot_count_not_matching_optimiser(exported, n_slots, drop,
 
 @pytest.mark.parametrize("where", ["config.samples", "config.lr", "rng.state"])
 def test_load_rejects_out_of_range_integers(exported, where):
-    # BUG: json.loads gives exact Python ints; out-of-range ones escape as OverflowError:
-    # config.samples = 10**400 -> OverflowError in config._number (float(int)), and a negative
-    # PCG64 state -> OverflowError in restore (only TypeError/ValueError/KeyError are caught).
+    # json.loads gives exact Python ints: float(10**400) and a negative PCG64 state raise OverflowError,
+    # which must come out as ConfigError
     meta = copy.deepcopy(exported[2])
     if where == "config.samples":
         meta["config"]["samples"] = 10**400
@@ -418,10 +413,7 @@ def test_load_rejects_out_of_range_integers(exported, where):
 
 
 def test_load_rejects_fewer_training_points_than_the_batch(exported):
-    # BUG (adjoint_core/training.py TrainingRun.restore): the data arrays come from the file, but the
-    # batch size is checked against the data the constructor generated, before they are replaced. A run
-    # file with 3 training points and batch_size 4 loads, and every step then silently trains on a
-    # 3-point batch and ends an epoch (TrainingRun(...) itself rejects batch_size > n_train).
+    # the batch size is checked against the file's training points, not those the constructor generated
     meta = copy.deepcopy(exported[2])
     arrays = dict(exported[3])
     arrays["x"], arrays["y"], arrays["perm"] = arrays["x"][:3], arrays["y"][:3], np.arange(3)
@@ -570,17 +562,9 @@ def test_huge_targets_diverge_cleanly(optimiser):
 
 @pytest.mark.parametrize("case", [f"{p}-{lr}-{o}" for p, lr, o in LR_DIVERGENCE] + [f"huge-targets-{o}" for o in OPTIMISERS])
 def test_divergence_leaves_only_finite_history(case):
-    """Every recorded history value stays finite when a run diverges.
-
-    BUG (adjoint_core/training.py TrainingRun.step and _end_epoch), fails on 4 of these 10 cases:
-    - step() records the squared norms ||mu_i||_F^2 but checks only the dW columns (row[k0:]) for
-      overflow, so ||mu_i||^2 = inf (mu ~ 1e155, values still finite) is kept: history.mu_norms has inf
-      (nonlinear-relu-10.0-sgd rows 4-7.., column 1 = mu_2; huge-targets-adam row 2, column 3 = mu_0;
-      linear-relu-5.0-momentum row 3, columns 3-4 = mu_1, mu_0).
-    - _end_epoch() records test_loss() of the parameters after the epoch's last update without a
-      finiteness check, so history.test_loss holds inf (nonlinear-relu-10.0-nesterov row 33 = epoch 34,
-      linear-relu-5.0-momentum row 1 = epoch 2) just before the next step detects the divergence.
-    """
+    """Every recorded history value stays finite when a run diverges: a step's row is dropped when any squared
+    norm ||mu_i||^2 or ||dL/dW_i||^2 overflowed (mu ~ 1e155 is finite, its square is not), and an epoch whose
+    test loss is not finite is not recorded (the last update is undone instead)."""
     if case.startswith("huge-targets-"):
         run = ac.TrainingRun(huge_target_config(case.rsplit("-", 1)[1]), seed=0)
     else:
@@ -738,43 +722,6 @@ def test_optimiser_update_formulas(name, wd):
         assert opt.t == t
 
 
-@pytest.mark.parametrize("wd", [0.0, 0.1])
-@pytest.mark.parametrize("name", OPTIMISERS)
-def test_out_of_place_step_equals_in_place_and_undoes(name, wd):
-    """step(..., out=) writes exactly the in-place result into out, leaves the params and the previous state
-    untouched, and undo() returns to that state once."""
-    w0, gs = _arrays(seed=7)
-    inplace, twin = ac.make_optimiser(name, 0.05, 0.8, wd), ac.make_optimiser(name, 0.05, 0.8, wd)
-    w, cur, other = w0.copy(), w0.copy(), np.empty_like(w0)
-    for g in gs:
-        inplace.step([w], [g])
-        before = [[a.copy() for a in slots] for slots in twin.state]
-        cur_before = cur.copy()
-        twin.step([cur], [g], out=[other])
-        np.testing.assert_array_equal(other, w)
-        np.testing.assert_array_equal(cur, cur_before)
-        for slots_a, slots_b in zip(twin.state, inplace.state):
-            for a, b in zip(slots_a, slots_b):
-                np.testing.assert_array_equal(a, b)
-        assert twin.t == inplace.t
-        cur, other = other, cur
-    assert twin.undo() is True
-    assert twin.t == len(gs) - 1
-    for slots_a, slots_b in zip(twin.state, before):
-        for a, b in zip(slots_a, slots_b):
-            np.testing.assert_array_equal(a, b)
-    assert twin.undo() is False
-    assert twin.t == len(gs) - 1
-
-
-def test_an_in_place_step_cannot_be_undone():
-    opt = ac.Momentum(lr=0.1)
-    w = np.ones(3)
-    opt.step([w], [np.ones(3)], out=[np.empty(3)])
-    opt.step([w], [np.ones(3)])
-    assert opt.undo() is False and opt.t == 2
-
-
 def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_state():
     """The update before the change is undone on theta; the new optimiser's fresh state is kept."""
     run = ac.TrainingRun(tiny("momentum"), seed=0)
@@ -782,10 +729,10 @@ def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_s
     before_last = run.net.theta.copy()
     run.run_steps(1)
     run.set_hyperparameters(optimiser="adam")
-    run._undo_update()
+    run._restore_backup()
     np.testing.assert_array_equal(run.net.theta, before_last)
     assert run.optimiser.t == 0 and run.optimiser.state == []
-    run._undo_update()   # a second undo has nothing left to undo
+    run._restore_backup()   # a second restore has nothing left to restore
     np.testing.assert_array_equal(run.net.theta, before_last)
 
 
@@ -795,30 +742,9 @@ def test_undoing_the_first_update_leaves_the_initial_parameters_and_a_zero_state
     theta0 = run.net.theta.copy()
     run.step()
     assert any(np.any(a) for a in slots(run)) and run.optimiser.t == 1
-    run._undo_update()
+    run._restore_backup()
     np.testing.assert_array_equal(run.net.theta, theta0)
     assert not any(np.any(a) for a in slots(run)) and run.optimiser.t == 0
-
-
-def test_an_optimiser_state_set_from_outside_cannot_be_undone():
-    opt = ac.Momentum(lr=0.1)
-    opt.step([np.ones(3)], [np.ones(3)], out=[np.empty(3)])
-    opt.state = [[np.full(3, 7.0)]]
-    assert opt.undo() is False
-    np.testing.assert_array_equal(opt.state[0][0], 7.0)
-
-
-def test_use_theta_rebinds_every_view():
-    net = ac.MLP([2, 5, 3, 1], "tanh", seed=0)
-    x = np.random.default_rng(1).standard_normal((4, 2))
-    other = net.theta * 2.0
-    expected = ac.MLP([2, 5, 3, 1], "tanh", seed=0)
-    expected.theta *= 2.0
-    net.use_theta(other)
-    assert net.theta is other and all(np.shares_memory(W, other) for W, _ in net.params)
-    np.testing.assert_array_equal(net.predict(x), expected.predict(x))
-    with pytest.raises(ValueError):
-        net.use_theta(np.zeros(3))
 
 
 def test_adam_first_step_is_lr_times_sign():

@@ -165,13 +165,11 @@ def sidebar() -> Choice:
                                   high=100)
         st.select_slider("Init scale", scale_opts, key=W + "init_scale", persist_state="session", format_func=_fmt,
                          help="Multiplies the initial weights (notebook scheme: the output layer only).")
-        st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", persist_state="session", format_func=lambda n: {"mse": "MSE ½‖z−y‖²",
-                                                                                       "huber": "Huber (d = 1)"}[n],
-                     help="Its derivative gives μ_N, the first adjoint.")
+        st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", persist_state="session",
+                     format_func=lambda n: ac.LOSSES[n].label, help="Its derivative gives μ_N, the first adjoint.")
     with sb.expander("Optimiser", expanded=True):
         st.selectbox("Optimiser", list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
-                     format_func=lambda n: {"sgd": "SGD", "momentum": "Momentum (EMA)",
-                                            "nesterov": "Nesterov", "adam": "Adam"}[n],
+                     format_func=lambda n: ac.OPTIMISERS[n].label,
                      help="Applies to the running model; a new optimiser starts with empty state. Momentum is the "
                           "notebook's exponential moving average: m ← βm + (1−β)g, w ← w − lr·m.")
         st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],

@@ -81,17 +81,14 @@ def loss_equation(trace: BackwardTrace, loss_formula: str) -> str:
     return loss_formula + " = " + num(trace.loss, 4)
 
 
-def mu_N_equation(trace: BackwardTrace, loss_name: str, mu_formula: str) -> tuple[str, str]:
-    """(mu_N = -dL/dz_N with shapes and B, the first sample's numbers)."""
+def mu_N_equation(trace: BackwardTrace, mu_formula: str) -> tuple[str, str]:
+    """(mu_N = -dL/dz_N with shapes and B, the first sample's numbers); ``mu_formula`` is the loss's."""
     N, B = trace.n_layers, trace.batch_size
     mu = trace.mu(N)
     muN, zN = _s(r"\mu", N), _s("z", N)
     d = mu.shape[1]
-    if loss_name == "mse":
-        head = (_ub(muN, dims(*mu.shape)) + " = -" + _dL(zN) + r" = -\frac{1}{" + str(B) + r"}\,\bigl("
-                + _ub(zN, dims(*mu.shape)) + r" - y\bigr)")
-    else:
-        head = _ub(muN, dims(*mu.shape)) + " = -" + _dL(zN) + r", \qquad " + mu_formula
+    rhs = mu_formula.replace("{B}", "{" + str(B) + "}").replace("{z}", "{" + _ub(zN, dims(*mu.shape)) + "}")
+    head = _ub(muN, dims(*mu.shape)) + " = -" + _dL(zN) + " = " + rhs
     nums = _rows((zN, vec(trace.z_N[0], d)), ("y", vec(trace.y[0], d)), (muN, vec(mu[0], d)))
     return head, nums
 
