@@ -30,7 +30,7 @@ ARRAY_STEPS, ARRAY_THETA, ARRAY_SPACING = "replay_steps", "replay_theta", "repla
 
 def capacity_for(n_params: int) -> int:
     """Snapshots kept for a theta of n_params float64: at most MAX_SNAPSHOTS within BUDGET_BYTES, even, and at
-    least MIN_SNAPSHOTS (within the budget up to network.MAX_PARAMS)."""
+    least MIN_SNAPSHOTS (within the budget up to limits.MAX_PARAMS)."""
     fit = BUDGET_BYTES // (8 * max(1, n_params))
     return max(MIN_SNAPSHOTS, min(MAX_SNAPSHOTS, fit) // 2 * 2)
 

@@ -24,7 +24,7 @@ from .config import DATA_TARGET, RunConfig
 from .datafile import split_data
 from .errors import ConfigError
 from .history import History
-from .limits import MAX_SEED, check_batch_size, check_seed
+from .limits import check_batch_size, check_seed
 from .losses import get_loss
 from .network import MLP
 from .optimisers import make_optimiser
@@ -35,7 +35,6 @@ from .targets import Dataset, get_target, make_dataset
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
 TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")
-__all__ = ["MAX_SEED", "TUNABLE", "TrainingRun", "check_batch_size"]   # the UI reads MAX_SEED, check_batch_size here
 
 
 class TrainingRun:

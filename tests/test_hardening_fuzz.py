@@ -151,7 +151,7 @@ INTERESTING = ["", " ", "0", "-1", "1", "2", "0.5", "0.9", "1.5", "nan", "inf", 
                "64, 64", "64, x", "64,", ",", "1000, 1000", "none", "relu", "relu, tanh", "swish", "adam", "he", "mse",
                "custom", "data", "wave2d", "linear", "x*y", "sin(x)", "__import__('os').system('id')", "x" * 301,
                "\x00", "\u00b2", "\u0663", "１", "true", "[1]", "{}", "0x10", "1_000", *ac.presets]
-KEYS = st.one_of(st.sampled_from([*urlstate.FIELDS, "preset", "seed", "bogus", "", "__class__", "PRESET"]),
+KEYS = st.one_of(st.sampled_from([*urlstate.CONTROLS, *urlstate.VIEW_PARAMS, "bogus", "", "__class__", "PRESET"]),
                  st.text(max_size=12))
 VALUES = st.one_of(st.sampled_from(INTERESTING), st.text(max_size=30),
                    st.floats().map(repr), st.integers(-10**20, 10**20).map(str))
@@ -169,7 +169,7 @@ def test_any_query_gives_a_valid_setup_and_warnings(params):
     if config.target != "data":
         assert config.batch_size <= urlstate._train_points(config)
     for key in params:
-        if key not in (*urlstate.FIELDS, "preset", "seed"):
+        if key not in (*urlstate.CONTROLS, *urlstate.VIEW_PARAMS):
             assert any(repr(str(key)[:40]) in w for w in warns), (key, warns)
     # what it gives back is a share link that reproduces it without warnings
     again = urlstate.params_to_config(urlstate.config_to_params(preset, config, seed), "wave2d-relu")

@@ -62,8 +62,8 @@ def test_theta_at_a_step_not_kept_is_a_key_error_and_a_copy_is_returned():
 
 def test_capacity_stays_within_the_memory_budget():
     assert capacity_for(4417) == MAX_SNAPSHOTS                # the wave's 2-64-64-1
-    assert capacity_for(ac.network.MAX_PARAMS) == MIN_SNAPSHOTS   # the largest network allowed
-    for p in (1, 10_000, 60_000, 123_457, ac.network.MAX_PARAMS):
+    assert capacity_for(ac.limits.MAX_PARAMS) == MIN_SNAPSHOTS   # the largest network allowed
+    for p in (1, 10_000, 60_000, 123_457, ac.limits.MAX_PARAMS):
         assert capacity_for(p) % 2 == 0 and capacity_for(p) * p * 8 <= BUDGET_BYTES, p
 
 
@@ -139,7 +139,7 @@ def test_replay_mu_norms_are_the_engine_backward_pass_on_the_fixed_batch():
 
 
 @pytest.mark.parametrize("n_params, capacity, kept, spacing", [(100_000, 4, [0, 16, 32], 16),
-                                                               (ac.network.MAX_PARAMS, 2, [0, 32], 32)])
+                                                               (ac.limits.MAX_PARAMS, 2, [0, 32], 32)])
 def test_a_wide_network_keeps_fewer_snapshots_thinned_alike(n_params, capacity, kept, spacing):
     s = ThetaSnapshots(np.zeros(n_params))
     assert s.capacity == capacity

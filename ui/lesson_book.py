@@ -79,7 +79,7 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     answer, seed = raw.get("answer"), raw.get("seed", 0)
     if not isinstance(answer, int) or not 0 <= answer < len(choices):
         raise fail("answer must be the index of one of the choices")
-    if not isinstance(seed, int) or not 0 <= seed <= ac.training.MAX_SEED:
+    if not isinstance(seed, int) or not 0 <= seed <= ac.limits.MAX_SEED:
         raise fail("seed must be a whole number")
     checks = raw.get("check", [])
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):

@@ -11,7 +11,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import adjoint_core as ac
-from adjoint_core.config import DATA_TARGET
+from adjoint_core import limits
+from adjoint_core.datafile import DATA_TARGET
 from adjoint_core.datafile import parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
@@ -97,10 +98,16 @@ def init_from_url(run: ac.TrainingRun | None, default_preset: str) -> list[str]:
     return warnings
 
 
+def _bounds(field: str) -> tuple[int, int] | tuple[float, float]:
+    """(low, high) of a number input: the engine's range for that field."""
+    r = limits.RANGES[field]
+    return (int(r.low), int(r.high)) if r.integer else (float(r.low), float(r.high))
+
+
 def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
     file = st.file_uploader("CSV file", type=["csv"], key=W + "upload", max_upload_size=1,
                             help="Columns x,target (1D) or x,y,target (2D), with that header row; "
-                                 "at most 20,000 rows and 1 MB.")
+                                 f"at most {limits.MAX_CSV_ROWS:,} rows and {limits.MAX_CSV_BYTES / 1e6:g} MB.")
     if file is None or file.file_id == ss.get("uploaded_id"):
         return ss.get("uploaded"), None
     try:
@@ -135,15 +142,16 @@ def sidebar() -> Choice:
             elif data is None:
                 errors.append("data: upload a CSV file to train on your own data")
         if target != DATA_TARGET:
-            st.number_input("Samples", 2, 200_000, key=W + "samples", persist_state="session", step=100,
+            st.number_input("Samples", *_bounds("samples"), key=W + "samples", persist_state="session", step=100,
                             help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
-        st.number_input("Noise", 0.0, 100.0, key=W + "noise", persist_state="session", step=0.1, format="%.2f",
+        st.number_input("Noise", *_bounds("noise"), key=W + "noise", persist_state="session", step=0.1, format="%.2f",
                         help="Standard deviation of Gaussian noise added to the targets.")
         st.slider("Test fraction", 0.0, 1.0, key=W + "test_fraction", persist_state="session", step=0.05,
                   help="Held-out points (as a fraction of the samples) for the test loss.")
     with sb.expander("Network", expanded=True):
         st.text_input("Hidden layer sizes", key=W + "hidden", persist_state="session",
-                      help="Comma-separated widths, input side first, e.g. '64, 64'. Up to 10 layers of up to 1024.")
+                      help="Comma-separated widths, input side first, e.g. '64, 64'. Up to "
+                           f"{limits.MAX_HIDDEN_LAYERS} layers of up to {limits.MAX_WIDTH}.")
         per_layer = ss[W + "per_layer"]
         st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation", persist_state="session", disabled=per_layer,
                      help="σ for every hidden layer; the output layer is always the identity.")
@@ -162,7 +170,7 @@ def sidebar() -> Choice:
                      help="notebook: hidden W, b ~ N(0, 1), output layer × scale. "
                           "xavier / he: W ~ N(0, 2/(fan_in + fan_out)) / N(0, 2/fan_in) × scale, b = 0.")
         scale_opts = _log_options(*(p.init_scale for p in ac.presets.values()), ss[W + "init_scale"], low=1e-6,
-                                  high=100)
+                                  high=limits.RANGES["init_scale"].high)
         st.select_slider("Init scale", scale_opts, key=W + "init_scale", persist_state="session", format_func=_fmt,
                          help="Multiplies the initial weights (notebook scheme: the output layer only).")
         st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", persist_state="session",
@@ -181,12 +189,12 @@ def sidebar() -> Choice:
         st.select_slider("Weight decay", _log_options(*(p.weight_decay for p in ac.presets.values()),
                                                       ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
                          key=W + "weight_decay", persist_state="session", format_func=_fmt, help="L2 penalty added to the gradient: g + wd·w.")
-        st.number_input("Batch size", 1, ac.config.MAX_BATCH, key=W + "batch_size", persist_state="session", step=10,
+        st.number_input("Batch size", *_bounds("batch_size"), key=W + "batch_size", persist_state="session", step=10,
                         help="Samples per step (at most the number of training points).")
     with sb.expander("Run", expanded=True):
-        st.number_input("Seed", 0, ac.training.MAX_SEED, key=W + "seed", persist_state="session", step=1,
+        st.number_input("Seed", *_bounds("seed"), key=W + "seed", persist_state="session", step=1,
                         help="Seeds the data, the initial weights and the batch order: same seed, same run.")
-        st.number_input("Stop after epoch", 1, ac.config.MAX_EPOCHS, key=W + "epochs", persist_state="session", step=10,
+        st.number_input("Stop after epoch", *_bounds("epochs"), key=W + "epochs", persist_state="session", step=10,
                         help="Play pauses when this epoch is reached (press Play again to go on).")
     _save_load(sb)
     return _choice(errors, data)

@@ -11,10 +11,12 @@ import adjoint_core as ac
 
 PRESET_PARAM = "preset"
 SEED_PARAM = "seed"
-FOLLOW_PARAM = "follow"   # a room code (ui/rooms.py): read by the Train page, not part of a setup
-PRESENT_PARAM = "present"   # presentation mode (ui/present.py), not part of a setup
-LESSON_PARAM = "lesson"   # a lesson id (ui/lesson_book.py): the lesson's setup replaces the link's
-HIDE_PARAM = "hide"       # a comma list of CONTROLS to leave out of the sidebar
+# Parameters of the view, not of a setup:
+FOLLOW_PARAM = "follow"     # a room code (ui/rooms.py): read by the Train page
+PRESENT_PARAM = "present"   # presentation mode (ui/present.py)
+LESSON_PARAM = "lesson"     # a lesson id (ui/lesson_book.py): the lesson's setup replaces the link's
+HIDE_PARAM = "hide"         # a comma list of CONTROLS to leave out of the sidebar
+VIEW_PARAMS = (FOLLOW_PARAM, PRESENT_PARAM, LESSON_PARAM, HIDE_PARAM)
 # Order matters when applying one field at a time: a formula needs its target, activations their layers.
 FIELDS = ("target", "dim", "formula", "samples", "noise", "test_fraction", "hidden", "activation", "init",
           "init_scale", "loss", "optimiser", "lr", "beta", "weight_decay", "batch_size", "epochs")
@@ -75,17 +77,17 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
     if SEED_PARAM in params:
         raw = params[SEED_PARAM]
         text = raw.strip() if isinstance(raw, str) else ""
-        if 0 < len(text) <= 10 and text.isascii() and text.isdecimal() and int(text) <= ac.training.MAX_SEED:
+        if 0 < len(text) <= 10 and text.isascii() and text.isdecimal() and int(text) <= ac.limits.MAX_SEED:
             seed = int(text)
         else:
             warnings.append(f"Ignored URL parameter seed={str(raw)[:40]!r}: use a whole number from 0 to "
-                            f"{ac.training.MAX_SEED}.")
+                            f"{ac.limits.MAX_SEED}.")
     return preset, config, seed, warnings
 
 
 def unknown_params(params: Mapping[str, str]) -> list[str]:
     """The parameter names the app does not read."""
-    known = {FOLLOW_PARAM, LESSON_PARAM, HIDE_PARAM, PRESENT_PARAM, *CONTROLS}
+    known = {*VIEW_PARAMS, *CONTROLS}
     return [key for key in params if key not in known]
 
 
@@ -110,7 +112,7 @@ def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:
 
 def _train_points(config: ac.RunConfig) -> int | None:
     """How many training points the config's data will have (None for uploaded data: not known here)."""
-    if config.target == ac.config.DATA_TARGET:
+    if config.target == ac.datafile.DATA_TARGET:
         return None
     return ac.targets.train_points(ac.get_target(config.target, config.formula or None, config.dim), config.samples)
 
@@ -123,7 +125,7 @@ def _fit_batch(config: ac.RunConfig, preset: ac.RunConfig, values: Mapping[str, 
         if n is None or key not in values:
             continue
         try:
-            ac.training.check_batch_size(config.batch_size, n)
+            ac.limits.check_batch_size(config.batch_size, n)
         except ac.ConfigError as e:
             warnings.append(f"Ignored URL parameter {key}={values[key][:40]!r}: {e}.")
             try:

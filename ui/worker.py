@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import adjoint_core as ac
-from adjoint_core.training import Snapshot
+from adjoint_core.runfile import Snapshot
 
 from . import memory
 from .training_process import Progress

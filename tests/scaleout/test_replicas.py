@@ -13,7 +13,7 @@ from scaleout_cluster import Cluster, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
 
 import adjoint_core as ac
-from adjoint_core.config import DATA_TARGET
+from adjoint_core.datafile import DATA_TARGET
 from adjoint_core.runfile import unpack_run
 
 LONG = 120_000          # ms: two replicas, HAProxy and Chromium share 2 cores with whatever else runs
