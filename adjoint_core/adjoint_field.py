@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import Cache
+from .network import Cache
 from .network import MLP
 
 Array = np.ndarray

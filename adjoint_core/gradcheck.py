@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers import Dense
+from .network import Dense
 from .network import MLP
 
 Array = np.ndarray

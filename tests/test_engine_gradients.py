@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import adjoint_core as ac
 from adjoint_core import gradcheck
-from adjoint_core.layers import Dense
+from adjoint_core.network import Dense
 
 ACT_NAMES = list(ac.ACTIVATIONS)
 LOSS_NAMES = ["mse", "huber"]
