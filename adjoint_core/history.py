@@ -83,7 +83,7 @@ class Trace:
 
 class History:
     """What a TrainingRun records: ``steps`` with the columns of ``step_columns(N)``, ``epochs`` with
-    ``EPOCH_COLUMNS``; the properties below read them by name."""
+    ``EPOCH_COLUMNS``.  The properties below read them by name; ``steps.column(name)`` reads any column."""
 
     def __init__(self, n_layers: int, capacity: int = 8192) -> None:
         self.n_layers = n_layers
