@@ -58,6 +58,11 @@ class TrainingRun:
         self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
         check_batch_size(config.batch_size, self.n_train)
         self.history = History(self.net.n_layers)
+        steps = self.history.steps
+        self._step_at, self._epoch_at = steps.index, self.history.epochs.index   # name -> column or slice of a row
+        columns = range(steps.data.shape[1])
+        # the columns of ||mu_N||^2, ..., ||mu_0||^2, ||dL/dW_1||^2, ..., ||dL/dW_N||^2 in a step's row
+        self._sq_at = [*columns[steps.index["mu_sq"]], *columns[steps.index["grad_sq"]]]
         self.theta_snapshots = ThetaSnapshots(self.net.theta)   # for replay: theta at thinned steps
         self.step_count = 0
         self.epoch_count = 0
@@ -96,10 +101,10 @@ class TrainingRun:
         self.epoch_count += 1
         test = self._test_loss()
         if math.isfinite(test) or not len(self.data.x_test):
-            row = self.history.epochs.next_row()
-            row[0], row[1] = self.epoch_count, self.step_count
-            row[2] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
-            row[3] = test
+            row, at = self.history.epochs.next_row(), self._epoch_at
+            row[at["epoch"]], row[at["step"]] = self.epoch_count, self.step_count
+            row[at["loss"]] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
+            row[at["test_loss"]] = test
         else:   # the last update made the model blow up on the test set
             self._restore_backup()
             self.diverged = f"the test loss became {test} after step {self.step_count}"
@@ -157,10 +162,10 @@ class TrainingRun:
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
         mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
-        row = self.history.steps.next_row()   # step, loss, ||mu_N||^2 .. ||mu_0||^2, ||dL/dW_1||^2 .. ||dL/dW_N||^2
-        row[0], row[1] = self.step_count, loss
+        row, at = self.history.steps.next_row(), self._step_at
+        row[at["step"]], row[at["loss"]] = self.step_count, loss
         total = 0.0
-        for k, a in enumerate(mus + self._dWs, start=2):
+        for k, a in zip(self._sq_at, mus + self._dWs, strict=True):   # ||mu_N||^2, ..., ||dL/dW_N||^2
             row[k] = v = np.vdot(a, a)
             total += v
         if not math.isfinite(total):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
+from adjoint_core import history
 from adjoint_core.history import History, Trace
 from safety_helpers import UNPICKLED, Evil
 
@@ -186,7 +187,7 @@ def test_history_memory_is_bounded():
 
 
 def test_trace_compaction_by_hand():
-    t = Trace(width=2, capacity=8)
+    t = Trace([("step", ()), ("v", (2,))], capacity=8)
     for i in range(8):
         row = t.next_row()
         row[:] = [i + 1, 10.0 * (i + 1), -(i + 1)]
@@ -216,8 +217,8 @@ def test_trace_compaction_by_hand():
 def test_trace_rejects_bad_capacity_and_load():
     for cap in (0, 2, 6):
         with pytest.raises(ValueError):
-            Trace(1, capacity=cap)
-    t = Trace(1, capacity=4)
+            Trace([("step", ()), ("v", ())], capacity=cap)
+    t = Trace([("step", ()), ("v", ())], capacity=4)
     with pytest.raises(ValueError):
         t.load(np.zeros((5, 2)))
     with pytest.raises(ValueError):
@@ -228,12 +229,41 @@ def test_trace_rejects_bad_capacity_and_load():
 
 def test_history_columns_layout():
     h = History(n_layers=3, capacity=8)
-    row = h.steps.next_row()
-    row[:] = [7, 0.5, 4.0, 9.0, 16.0, 25.0, 1.0, 4.0, 9.0]
+    assert h.steps.index == {"step": 0, "loss": 1, "mu_sq": slice(2, 6), "grad_sq": slice(6, 9)}
+    assert h.epochs.index == {"epoch": 0, "step": 1, "loss": 2, "test_loss": 3}
+    h.steps.next_row()[:] = [7, 0.5, 4.0, 9.0, 16.0, 25.0, 1.0, 4.0, 9.0]
     np.testing.assert_array_equal(h.step, [7])
     np.testing.assert_array_equal(h.loss, [0.5])
     np.testing.assert_array_equal(h.mu_norms, [[2.0, 3.0, 4.0, 5.0]])
+    np.testing.assert_array_equal(h.mu_ratio, [2.5])
     np.testing.assert_array_equal(h.grad_norms, [[1.0, 2.0, 3.0]])
+    h.epochs.next_row()[:] = [1, 7, 0.25, 0.125]
+    np.testing.assert_array_equal([h.epoch, h.epoch_step, h.epoch_loss, h.test_loss], [[1], [7], [0.25], [0.125]])
+
+
+def test_every_recorded_column_is_written():
+    run = ac.TrainingRun(TINY, seed=0)
+    run.history.steps.data[:] = np.nan
+    run.history.epochs.data[:] = np.nan
+    run.run_steps(20)   # 3 epoch ends, each with a test loss
+    assert run.history.epochs.n == 3
+    assert np.isfinite(run.history.steps.rows()).all() and np.isfinite(run.history.epochs.rows()).all()
+
+
+def test_a_column_added_to_the_table_moves_nothing_read_by_name(monkeypatch):
+    """The layout comes from step_columns alone: a (dummy, unwritten) block before the norms widens the rows and
+    changes no property, and the wider rows survive the run file round trip."""
+    plain = ac.TrainingRun(TINY, seed=3)
+    plain.run_steps(20)
+    columns = history.step_columns
+    monkeypatch.setattr(history, "step_columns", lambda n: [*columns(n)[:2], ("dummy", (2,)), *columns(n)[2:]])
+    run = ac.TrainingRun(TINY, seed=3)
+    run.run_steps(20)
+    assert run.history.steps.data.shape[1] == plain.history.steps.data.shape[1] + 2
+    for name in ("step", "loss", "mu_norms", "mu_ratio", "grad_norms", "epoch", "epoch_step", "epoch_loss",
+                 "test_loss"):
+        np.testing.assert_array_equal(getattr(run.history, name), getattr(plain.history, name), err_msg=name)
+    assert_same_history(ac.TrainingRun.load(*run.export()), run)
 
 
 # --- snapshot / restore, export / load ---------------------------------------------------------------

@@ -14,10 +14,15 @@ import adjoint_core as ac
 FILE_NAME = "adjoint-history.csv"
 
 
-def columns(n_layers: int) -> list[str]:
-    """The CSV header: step, batch_loss, test_loss, mu{N..0}_norm (backward order), grad_W{1..N}_norm."""
-    return (["step", "batch_loss", "test_loss"] + [f"mu{i}_norm" for i in range(n_layers, -1, -1)]
-            + [f"grad_W{i}_norm" for i in range(1, n_layers + 1)])
+def blocks(history: ac.History) -> list[tuple[list[str], np.ndarray, np.ndarray]]:
+    """The CSV's columns after "step", block by block: (header names, values (m,) or (m, k), the step of each
+    of the m rows).  The header: step, batch_loss, test_loss (per epoch end), mu{N..0}_norm (backward order),
+    grad_W{1..N}_norm."""
+    n, step = history.n_layers, history.step
+    return [(["batch_loss"], history.loss, step),
+            (["test_loss"], history.test_loss, history.epoch_step),
+            ([f"mu{i}_norm" for i in range(n, -1, -1)], history.mu_norms, step),
+            ([f"grad_W{i}_norm" for i in range(1, n + 1)], history.grad_norms, step)]
 
 
 def _cell(v: float) -> str:
@@ -34,18 +39,17 @@ def history_csv(history: ac.History) -> str:
     Old rows that the bounded history averaged carry the mean of their steps (e.g. 2.5) and mean values; an
     epoch end without a step row of its own (after such averaging) has only its test loss.
     """
-    n = history.n_layers
-    step, epoch_step = history.step, history.epoch_step
-    steps = np.union1d(step, epoch_step)
-    table = np.full((len(steps), 3 + (n + 1) + n), np.nan)
-    table[:, 0] = steps
-    i = np.searchsorted(steps, step)
-    table[i, 1], table[i, 3:4 + n], table[i, 4 + n:] = history.loss, history.mu_norms, history.grad_norms
-    table[np.searchsorted(steps, epoch_step), 2] = history.test_loss
+    parts = blocks(history)
+    steps = np.union1d(history.step, history.epoch_step)
+    table = [steps[:, None]]
+    for names, values, at in parts:
+        block = np.full((len(steps), len(names)), np.nan)
+        block[np.searchsorted(steps, at)] = values.reshape(len(at), len(names))
+        table.append(block)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns(n))
-    writer.writerows([_cell(v) for v in row] for row in table.tolist())
+    writer.writerow(["step"] + [name for names, _, _ in parts for name in names])
+    writer.writerows([_cell(v) for v in row] for row in np.hstack(table).tolist())
     return out.getvalue()
 
 

@@ -98,8 +98,7 @@ class Playing:
             n_steps = n_epochs = 0
         self.sent = (h.steps.compactions + h.epochs.compactions, h.steps.n, h.epochs.n)
         return Progress(run.step_count, run.epoch_count, run.diverged, self.steps_per_second,
-                        run.net.theta.copy(), n_steps, h.steps.data[n_steps:h.steps.n].copy(),
-                        n_epochs, h.epochs.data[n_epochs:h.epochs.n].copy())
+                        run.net.theta.copy(), n_steps, h.steps.rows(n_steps), n_epochs, h.epochs.rows(n_epochs))
 
 
 def serve(conn: Connection) -> None:
