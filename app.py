@@ -1,4 +1,5 @@
-"""Adjoint Backprop Lab: page config and navigation; each page lives in app_pages/ (not pages/, which Streamlit would also serve as old-style pages before app.py first runs)."""
+"""Adjoint Backprop Lab: page config and navigation. Each page lives in app_pages/ (not pages/, which Streamlit
+would also serve as old-style pages before app.py first runs)."""
 
 import streamlit as st
 

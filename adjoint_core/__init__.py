@@ -19,9 +19,8 @@ from .errors import ConfigError
 from .formula import parse_formula
 from .gradcheck import check_gradients, dot_product_test, numeric_gradient, relative_error
 from .history import History
-from .network import Dense
 from .losses import LOSSES, HuberLoss, Loss, MSELoss, get_loss
-from .network import MLP
+from .network import MLP, Dense
 from .optimisers import OPTIMISERS, SGD, Adam, Momentum, Nesterov, Optimiser, make_optimiser
 from .presets import presets
 from .runfile import Snapshot

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import Cache
-from .network import MLP
+from .network import MLP, Cache
 
 Array = np.ndarray
 

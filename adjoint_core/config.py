@@ -14,13 +14,11 @@ from typing import Any
 from .activations import ACTIVATIONS
 from .datafile import DATA_TARGET
 from .errors import ConfigError
-from .limits import (MAX_HIDDEN_LAYERS, MAX_HIDDEN_TEXT, check, check_choice, check_sizes,
-                     check_text, number_from_text)
+from .limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_TEXT, check, check_choice, check_sizes, check_text, number_from_text
 from .losses import LOSSES
 from .network import INIT_SCHEMES
 from .optimisers import OPTIMISERS
 from .targets import get_target
-
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

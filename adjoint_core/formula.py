@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import math
 import warnings
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,7 +42,7 @@ _FORBIDDEN = {
 }
 
 # A compiled node is either a folded constant or a function of the input columns (x[, y]) -> (n,).
-_Compiled = Union[np.float64, Callable[[tuple[Array, ...]], Array]]
+_Compiled = np.float64 | Callable[[tuple[Array, ...]], Array]
 
 
 def _allowed(dim: int) -> str:

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import Dense
-from .network import MLP
+from .network import MLP, Dense
 
 Array = np.ndarray
 RTOL = 1e-6   # relative error at or below which a check passes

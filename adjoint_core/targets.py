@@ -7,8 +7,8 @@ domain; a custom target's function comes from a formula (``formula.parse_formula
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -72,8 +72,8 @@ def live_frames() -> None:
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
     first frame comes sooner. While playing, the live view is a nested fragment that redraws itself at the
-    server's pace (ui/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in the nested
-    fragment's place, so the paused elements replace the live board."""
+    server's pace (ui/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in
+    the nested fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
     run = session.get_run(keep_training=True)
@@ -81,7 +81,8 @@ def controls() -> None:
     keys = present.active()   # keyboard shortcuts (with their key shown on the button) for a projector
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
-                   shortcut="Right" if keys else None, help="One mini-batch: forward, loss, the μ recursion, one update.")
+                   shortcut="Right" if keys else None,
+                   help="One mini-batch: forward, loss, the μ recursion, one update.")
     cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
                    help=f"{run.steps_per_epoch} steps: one pass over the training data.")
     cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,),

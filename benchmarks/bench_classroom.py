@@ -32,8 +32,10 @@ click to a Play button coming back). For the server: CPU seconds of its process 
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
 all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
 later, with one more page load halfway: a disconnected session is dropped only ``--ttl`` s after it left, when
-a later session ends; the server gives freed memory back every 30 s).  Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of Pause, the students stop sending timer reruns (as hidden tabs do), and the
-harness reports how long the process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
+a later session ends; the server gives freed memory back every 30 s).
+Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of
+Pause, the students stop sending timer reruns (as hidden tabs do), and the harness reports how long the
+process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
 a room (sidebar, "Open a room") and plays while N followers (``?follow=CODE``) watch it; the table's
 student 0 is the teacher.
 Only loopback servers are accepted; every wait has a deadline.
@@ -466,7 +468,7 @@ class Student:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 
@@ -477,12 +479,13 @@ class Student:
         try:
             self.ws = await connect(self.ws_url, subprotocols=["streamlit"], open_timeout=timeout,
                                     ping_interval=None, max_size=2**28)
-        except (OSError, asyncio.TimeoutError, ConnectionClosed) as e:
+        except (TimeoutError, OSError, ConnectionClosed) as e:
             self.result.error = f"connect: {e!r}"
             return False
         self.reader = asyncio.create_task(self._read())
         await self.rerun()
-        ok = await self.wait_until(lambda: self.result.first_page_s is not None and (follower or "Play" in self.buttons),
+        ok = await self.wait_until(lambda: self.result.first_page_s is not None
+                                   and (follower or "Play" in self.buttons),
                                    timeout - (time.monotonic() - self.t_connect))
         if not ok and not self.result.error:
             self.result.error = "no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s")

@@ -12,8 +12,7 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
-from adjoint_core.gradcheck import (ROUNDING, RTOL, DotProductTest, TensorCheck, check_gradients, rounding_scale,
-                                    verdict)
+from adjoint_core.gradcheck import ROUNDING, RTOL, DotProductTest, TensorCheck, check_gradients, rounding_scale, verdict
 from adjoint_core.loss_increment import increment_loss
 from adjoint_core.notebook_traps import notebook_gradient
 

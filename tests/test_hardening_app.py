@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 import pytest
+from test_hardening_engine import BAD_CSV, BAD_FORMULAS, BAD_HIDDEN, BAD_RUN_FILES, OPTIMISERS, _bad_run_file
 
 import adjoint_core as ac
 from adjoint_core.runfile import pack_run
 from apptest_helpers import W, app, errors, run_of
-from test_hardening_engine import BAD_CSV, BAD_FORMULAS, BAD_HIDDEN, BAD_RUN_FILES, OPTIMISERS, _bad_run_file
 
 PRESET = "nonlinear-relu"      # 100 points, 2 steps per epoch: the cheapest preset to draw
 

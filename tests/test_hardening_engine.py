@@ -21,8 +21,7 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.datafile import parse_csv
-from adjoint_core.limits import MAX_CSV_BYTES, MAX_CSV_ROWS
-from adjoint_core.limits import MAX_RUN_BYTES, MAX_UNPACKED
+from adjoint_core.limits import MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_RUN_BYTES, MAX_UNPACKED
 from adjoint_core.runfile import pack_run, read_run_files, unpack_run
 from safety_helpers import UNPICKLED, Evil, no_code_execution
 
@@ -226,7 +225,8 @@ def test_unknown_names(data, field, phrase):
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"target": ["linear"]}, "target"), ({"target": None}, "target"), ({"target": 3}, "target"),
-    ({"target": "custom", "formula": 3, "dim": 1}, "formula"), ({"target": "custom", "formula": b"x", "dim": 1}, "formula"),
+    ({"target": "custom", "formula": 3, "dim": 1}, "formula"),
+    ({"target": "custom", "formula": b"x", "dim": 1}, "formula"),
     ({"label": 3}, "label"), ({"description": "x" * 5000}, "description"), ({"hidden": {4}}, "hidden"),
     ({"hidden": (4.5,)}, "sizes"), ({"activation": None}, "activation"), ({"activation": [["relu"]]}, "activation"),
 ])
@@ -664,7 +664,7 @@ def test_thirty_sessions_of_every_preset_fit_the_budget():
     large-init-exploding at 2.5 MB), so 30 sessions of any preset hold under 80 MB."""
     report = {}
     for name, cfg in ac.presets.items():
-        def build():
+        def build(cfg=cfg):
             runs = [ac.TrainingRun(cfg, seed=i) for i in range(SESSIONS)]
             for run in runs:
                 run.run_steps(20)

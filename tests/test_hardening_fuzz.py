@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import adjoint_core as ac
 from adjoint_core.config import RunConfig
 from adjoint_core.formula import _FUNCTIONS, parse_formula
-from ui import urlstate
 from safety_helpers import no_code_execution
+from ui import urlstate
 
 # HARDENING_FUZZ_EXAMPLES=5000 for a longer hunt (CI uses the default).
 FUZZ = settings(max_examples=int(os.environ.get("HARDENING_FUZZ_EXAMPLES", 300)), deadline=None,

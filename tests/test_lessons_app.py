@@ -188,7 +188,8 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
         no_trouble(at)
     run = run_of(at)
     assert run.diverged and run.step_count < 10                  # the lesson's promise, as the page shows it
-    assert any("Training diverged" in w and "gradients overflowed" in w for w in warnings(at))   # the question's premise
+    # the question's premise
+    assert any("Training diverged" in w and "gradients overflowed" in w for w in warnings(at))
     at.select_slider(key=W + "lr").set_value(2e-4).run()        # a smaller lr alone: diverges again at once
     at.button(key="btn_step").click().run()
     assert any("diverged again" in w and "Reset" in w for w in warnings(at)), warnings(at)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from make_preset_losses import record
 
 import adjoint_core as ac
-from make_preset_losses import record
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "preset_losses.json"
 EXPECTED = json.loads(FIXTURE.read_text())

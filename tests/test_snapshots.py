@@ -7,8 +7,18 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
-from adjoint_core.snapshots import (ARRAY_SPACING, ARRAY_STEPS, ARRAY_THETA, BUDGET_BYTES, MAX_SNAPSHOTS,
-                                    MIN_SNAPSHOTS, ThetaSnapshots, capacity_for, model_at, replay)
+from adjoint_core.snapshots import (
+    ARRAY_SPACING,
+    ARRAY_STEPS,
+    ARRAY_THETA,
+    BUDGET_BYTES,
+    MAX_SNAPSHOTS,
+    MIN_SNAPSHOTS,
+    ThetaSnapshots,
+    capacity_for,
+    model_at,
+    replay,
+)
 
 TINY = ac.RunConfig(target="quadratic", samples=26, test_fraction=0.3, hidden=(5, 3), activation="tanh",
                     init="xavier", init_scale=1.0, optimiser="momentum", lr=0.05, beta=0.9, batch_size=4, epochs=1)

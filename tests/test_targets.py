@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from adjoint_core.errors import ConfigError
 from adjoint_core.formula import parse_formula
 from adjoint_core.targets import (
-    TARGETS, Dataset, Target, custom_target, get_target, grid, make_dataset, train_points,
+    TARGETS,
+    Dataset,
+    Target,
+    custom_target,
+    get_target,
+    grid,
+    make_dataset,
+    train_points,
 )
 
 PI = math.pi

@@ -590,7 +590,8 @@ def test_huge_targets_diverge_cleanly(optimiser):
     assert taken < 20
 
 
-@pytest.mark.parametrize("case", [f"{p}-{lr}-{o}" for p, lr, o in LR_DIVERGENCE] + [f"huge-targets-{o}" for o in OPTIMISERS])
+@pytest.mark.parametrize("case", [f"{p}-{lr}-{o}" for p, lr, o in LR_DIVERGENCE]
+                         + [f"huge-targets-{o}" for o in OPTIMISERS])
 def test_divergence_leaves_only_finite_history(case):
     """Every recorded history value stays finite when a run diverges: a step's row is dropped when any squared
     norm ||mu_i||^2 or ||dL/dW_i||^2 overflowed (mu ~ 1e155 is finite, its square is not), and an epoch whose

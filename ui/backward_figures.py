@@ -98,7 +98,7 @@ def network_diagram(sizes: list[int], mean_abs_mu: list[Array], layer: int, heig
         fig.add_annotation(x=k, y=bottom, text=f"<b>z<sub>{k}</sub></b><br>{d}", showarrow=False, yanchor="top",
                            font=dict(size=12))
     thinned = [(len(s), d) for s, d in zip(shown, sizes) if len(s) < d]
-    note = "z<sub>0</sub> input → z<sub>%d</sub> output, with their widths" % n
+    note = f"z<sub>0</sub> input → z<sub>{n}</sub> output, with their widths"
     if thinned:
         note += "; " + ", ".join(dict.fromkeys(f"{a} of {d} units shown" for a, d in thinned))
     fig.add_annotation(x=0.0, y=0.0, xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,

@@ -16,7 +16,8 @@ def init() -> str | None:
         return None
     raw = st.query_params[PARAM]
     if raw not in ("0", "1"):
-        return f"Ignored URL parameter present={raw[:40]!r}: use present=1 for presentation mode, present=0 to leave it."
+        return (f"Ignored URL parameter present={raw[:40]!r}: use present=1 for presentation mode, "
+                "present=0 to leave it.")
     st.session_state[KEY] = raw == "1"
     return None
 

@@ -14,7 +14,7 @@ from .worker import Trainer
 ss = st.session_state
 RUN_KEY = "run"
 SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
-DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long: slow enough to talk over
+DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long (to talk over)
 DEFAULT_PRESET = "wave2d-relu"
 LABELS = {"target": "target", "formula": "formula", "dim": "inputs", "samples": "samples", "noise": "noise",
           "test_fraction": "test fraction", "hidden": "hidden sizes", "activation": "activations",

@@ -12,8 +12,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 import adjoint_core as ac
 from adjoint_core import limits
-from adjoint_core.datafile import DATA_TARGET
-from adjoint_core.datafile import parse_csv
+from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
 from . import urlstate
@@ -127,12 +126,14 @@ def sidebar() -> Choice:
     errors: list[str] = []
     data = None
     with sb.expander("Data", expanded=True):
-        target = st.selectbox("Target function", TARGET_CHOICES, key=W + "target", persist_state="session", format_func=_label_target,
+        target = st.selectbox("Target function", TARGET_CHOICES, key=W + "target", persist_state="session",
+                              format_func=_label_target,
                               help="The function the network learns, or your own formula or data.")
         if target == "custom":
-            st.radio("Inputs", [1, 2], key=W + "dim", persist_state="session", horizontal=True, format_func=lambda d: "x" if d == 1 else "x, y",
+            st.radio("Inputs", [1, 2], key=W + "dim", persist_state="session", horizontal=True,
+                     format_func=lambda d: "x" if d == 1 else "x, y",
                      help="1D: a formula in x on [0, 1]. 2D: a formula in x and y on [0, 2π]².")
-            st.text_input("Formula", key=W + "formula", persist_state="session", max_chars=200,
+            st.text_input("Formula", key=W + "formula", persist_state="session", max_chars=limits.MAX_FORMULA_CHARS,
                           help="Numbers, x (and y), pi, e, + - * / **, and sin cos tan exp log sqrt abs tanh "
                                "sinh cosh arctan sigmoid relu sign floor. Example: 10*(x - x**2)")
         elif target == DATA_TARGET:
@@ -153,7 +154,8 @@ def sidebar() -> Choice:
                       help="Comma-separated widths, input side first, e.g. '64, 64'. Up to "
                            f"{limits.MAX_HIDDEN_LAYERS} layers of up to {limits.MAX_WIDTH}.")
         per_layer = ss[W + "per_layer"]
-        st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation", persist_state="session", disabled=per_layer,
+        st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation", persist_state="session",
+                     disabled=per_layer,
                      help="σ for every hidden layer; the output layer is always the identity.")
         st.toggle("Per-layer activations", key=W + "per_layer", persist_state="session", on_change=_on_per_layer,
                   help="Choose σ separately for each hidden layer.")
@@ -182,13 +184,15 @@ def sidebar() -> Choice:
                           "notebook's exponential moving average: m ← βm + (1−β)g, w ← w − lr·m.")
         st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
                                                        high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
-                         key=W + "lr", persist_state="session", format_func=_fmt, help="Step size, on a log scale. Applies immediately.")
+                         key=W + "lr", persist_state="session", format_func=_fmt,
+                         help="Step size, on a log scale. Applies immediately.")
         st.select_slider("β (momentum)", sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, ss[W + "beta"]}),
                          key=W + "beta", persist_state="session",
                          help="Momentum's averaging factor (Adam: β₁). Ignored by SGD.")
         st.select_slider("Weight decay", _log_options(*(p.weight_decay for p in ac.presets.values()),
                                                       ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
-                         key=W + "weight_decay", persist_state="session", format_func=_fmt, help="L2 penalty added to the gradient: g + wd·w.")
+                         key=W + "weight_decay", persist_state="session", format_func=_fmt,
+                         help="L2 penalty added to the gradient: g + wd·w.")
         st.number_input("Batch size", *_bounds("batch_size"), key=W + "batch_size", persist_state="session", step=10,
                         help="Samples per step (at most the number of training points).")
     with sb.expander("Run", expanded=True):

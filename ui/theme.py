@@ -31,9 +31,9 @@ _AXIS = {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID, "automargi
 TEMPLATE = {"layout": {"font": {"family": FONT, "color": TEXT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
                        "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"font": {"family": FONT}}}}
 MARGIN = {"l": 60, "r": 15, "t": 45, "b": 45}
-STATIC = {"staticPlot": True}
+STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
 # Presentation mode's fonts (px): readable from the back of a classroom.
-PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "tick": FONT_SIZE + 1, "legend": 15}   # while training live: no hover/zoom layers to build on every redraw
+PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "tick": FONT_SIZE + 1, "legend": 15}
 # Less empty space above each page's title (Streamlit's default is 6rem): at a projector's 1280x720 the Train
 # page's buttons, status, loss chart and mu flow then fit on the first screen.
 PAGE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>'
@@ -77,5 +77,5 @@ def colorscale(name: str) -> list[list]:
     """A named Plotly colour scale as explicit rgb() stops, which plotly.js reads without Plotly's Python names
     (e.g. "RdBu_r", "Magma"), and without misreading hex stops: Magma's '#000004' turned values near the
     minimum pink."""
-    return [[float(p), c if c.startswith("rgb") else "rgb(%d, %d, %d)" % pc.hex_to_rgb(c)]
+    return [[float(p), c if c.startswith("rgb") else "rgb({}, {}, {})".format(*pc.hex_to_rgb(c))]
             for p, c in pc.get_colorscale(name)]

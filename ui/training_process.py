@@ -164,5 +164,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":   # this file runs as __main__: serve from the module imported by its name, so that
-    import ui.training_process   # what it pickles is ui.training_process.Progress, not __main__.Progress
+    import ui.training_process  # what it pickles is ui.training_process.Progress, not __main__.Progress
     ui.training_process.main()

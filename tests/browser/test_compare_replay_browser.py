@@ -11,10 +11,10 @@ import zlib
 from pathlib import Path
 
 from playwright.sync_api import expect
+from test_train_browser import LONG, open_train
 
 import adjoint_core as ac
 from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
-from test_train_browser import LONG, open_train
 
 EPOCHS = 2
 STEPS = EPOCHS * ac.TrainingRun(ac.presets["wave2d-relu"]).steps_per_epoch

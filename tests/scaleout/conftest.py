@@ -22,8 +22,9 @@ for folder in (HERE, HERE.parent):  # make `import scaleout_cluster` (and `local
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from local_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from scaleout_cluster import Cluster, start_cluster  # noqa: E402
+
+from local_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 HAPROXY = "/usr/sbin/haproxy"
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from local_app import streamlit_command
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

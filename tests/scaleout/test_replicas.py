@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scaleout_cluster import Cluster, wait_until
 from playwright.sync_api import BrowserContext, Page, expect
+from scaleout_cluster import Cluster, wait_until
 
 import adjoint_core as ac
 from adjoint_core.datafile import DATA_TARGET
@@ -134,7 +134,7 @@ def test_a_session_sticks_to_its_replica_through_play_pause_upload_and_download(
 def test_new_sessions_spread_over_both_replicas(chromium, cluster):
     sessions = []
     try:
-        for i in range(4):
+        for _ in range(4):
             context, page = new_session(chromium, cluster.url)
             sessions.append((context, page))
             step(page, 1)
@@ -143,7 +143,7 @@ def test_new_sessions_spread_over_both_replicas(chromium, cluster):
         # HAProxy's own count: each replica holds open connections (the sessions' websockets).
         stats = cluster.stats()
         assert all(int(stats[name]["scur"]) >= 1 for name in ("r1", "r2")), stats
-        for context, page in sessions:   # still each on its own replica, still working
+        for _, page in sessions:   # still each on its own replica, still working
             step(page, 2)
             assert_no_exception(page)
     finally:
