@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from .limits import check_choice
 
 Array = np.ndarray
 
@@ -71,7 +71,4 @@ ACTIVATIONS: dict[str, Activation] = {
 
 def get_activation(name: str) -> Activation:
     """Look an activation up by name; unknown names raise ConfigError."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ConfigError("activation", f"unknown activation {name!r}", ", ".join(ACTIVATIONS)) from None
+    return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .activations import ACTIVATIONS
 from .datafile import DATA_TARGET
 from .errors import ConfigError
 from .limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_TEXT, check, check_choice, check_sizes, check_text, number_from_text
 from .losses import LOSSES
-from .network import INIT_SCHEMES
+from .network import INIT_SCHEMES, layer_activations
 from .optimisers import OPTIMISERS
 from .targets import get_target
 
@@ -72,22 +71,16 @@ class RunConfig:
         for key in ("samples", "noise", "test_fraction", "init_scale", "lr", "beta", "weight_decay", "batch_size",
                     "epochs"):
             set_(key, check(key, number_from_text(key, getattr(self, key))))
-        hidden = parse_hidden(self.hidden) if isinstance(self.hidden, str) else self.hidden
-        if not isinstance(hidden, (tuple, list)):
-            raise ConfigError("hidden", f"{hidden!r} is not a list of widths", "e.g. (64, 64)")
-        check_sizes([1, *hidden, 1])
-        set_("hidden", tuple(int(h) for h in hidden))
-        act = self.activation
-        if isinstance(act, (list, tuple)):
-            if len(act) != len(self.hidden):
-                raise ConfigError("activation", f"{len(act)} names for {len(self.hidden)} hidden layers",
-                                  "one name, or one per hidden layer")
-            act = tuple(check_choice("activation", a, ACTIVATIONS) for a in act)
-            if len(set(act)) == 1:
-                act = act[0]
+        if isinstance(self.hidden, str):
+            hidden = parse_hidden(self.hidden)   # checked there
+        elif isinstance(self.hidden, (tuple, list)):
+            hidden = check_sizes([1, *self.hidden, 1])[1:-1]
         else:
-            act = check_choice("activation", act, ACTIVATIONS)
-        set_("activation", act)
+            raise ConfigError("hidden", f"{self.hidden!r} is not a list of widths", "e.g. (64, 64)")
+        set_("hidden", tuple(int(h) for h in hidden))
+        names = layer_activations(self.activation, len(self.hidden))[:-1]   # one checked name per hidden layer
+        if not isinstance(self.activation, str):   # per layer: one name when they are all the same
+            set_("activation", names[0] if len(set(names)) == 1 else tuple(names))
         check_choice("init", self.init, INIT_SCHEMES)
         check_choice("loss", self.loss, LOSSES)
         check_choice("optimiser", self.optimiser, OPTIMISERS)

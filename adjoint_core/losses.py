@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
+from .limits import check_choice
 
 Array = np.ndarray
 
@@ -95,7 +96,4 @@ LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (MSELoss, HuberLoss)}
 
 def get_loss(name: str) -> Loss:
     """A loss instance by name; unknown names raise ConfigError."""
-    try:
-        return LOSSES[name]()
-    except (KeyError, TypeError):
-        raise ConfigError("loss", f"unknown loss {name!r}", ", ".join(LOSSES)) from None
+    return LOSSES[check_choice("loss", name, LOSSES)]()

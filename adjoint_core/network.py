@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import ACTIVATIONS, Activation, get_activation
 from .errors import ConfigError
 from .limits import check, check_choice, check_seed, check_sizes
 
@@ -79,15 +79,14 @@ INIT_SCHEMES = ("notebook", "xavier", "he")
 
 
 def layer_activations(activation: str | Sequence[str], n_hidden: int) -> list[str]:
-    """One activation name per layer: the hidden ones as given, the output layer 'identity'."""
-    if not isinstance(activation, (str, list, tuple)):
-        raise ConfigError("activation", f"{activation!r} is not a name", "a name, or one name per hidden layer")
-    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
-    if len(names) != n_hidden:
-        raise ConfigError("activation", f"{len(names)} names for {n_hidden} hidden layers",
-                          "one name, or one per hidden layer")
-    for name in names:
-        get_activation(name)
+    """One checked activation name per layer: the hidden ones as given, the output layer 'identity'."""
+    if isinstance(activation, (list, tuple)):
+        names = [check_choice("activation", name, ACTIVATIONS) for name in activation]
+        if len(names) != n_hidden:
+            raise ConfigError("activation", f"{len(names)} names for {n_hidden} hidden layers",
+                              "one name, or one per hidden layer")
+    else:
+        names = [check_choice("activation", activation, ACTIVATIONS)] * n_hidden
     return names + ["identity"]
 
 

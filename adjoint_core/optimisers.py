@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import ConfigError
-from .limits import check
+from .limits import check, check_choice
 
 Array = np.ndarray
 
@@ -133,6 +132,4 @@ OPTIMISERS: dict[str, type[Optimiser]] = {cls.name: cls for cls in (SGD, Momentu
 
 def make_optimiser(name: str, lr: float, beta: float = 0.9, weight_decay: float = 0.0) -> Optimiser:
     """An optimiser by name (a key of ``OPTIMISERS``); bad values raise ConfigError."""
-    if not isinstance(name, str) or name not in OPTIMISERS:
-        raise ConfigError("optimiser", f"unknown optimiser {name!r}", ", ".join(OPTIMISERS))
-    return OPTIMISERS[name](lr=lr, beta=beta, weight_decay=weight_decay)
+    return OPTIMISERS[check_choice("optimiser", name, OPTIMISERS)](lr=lr, beta=beta, weight_decay=weight_decay)

@@ -9,7 +9,7 @@ from ui import backward_figures as bf
 from ui import charts, teaching
 from ui.session import get_run
 
-MAX_BATCH = 64        # rows shown; larger batch sizes are capped for display
+SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
 FIELD_1D = 200
 PER_ROW = 4
@@ -43,11 +43,12 @@ def _previous() -> None:
 
 
 n_train = len(data.x)
-B = min(run.config.batch_size, MAX_BATCH, n_train)
+B = min(run.config.batch_size, SHOWN_ROWS, n_train)
 n_batches = max(1, n_train // B)
 c1, c2, c3 = st.columns([1.2, 1, 2.2], vertical_alignment="bottom")
 mode = c1.radio("Backward pass of", ["Mini-batch", "One sample"], key="bp_mode", horizontal=True,
-                help="A mini-batch of the run's batch size (at most 64 rows are shown), or a single training point.")
+                help=f"A mini-batch of the run's batch size (at most {SHOWN_ROWS} rows are shown), or a single "
+                     "training point.")
 if mode == "Mini-batch":
     k = c2.number_input("Batch", 0, n_batches - 1, 0, key="bp_batch",
                         help="Which batch of a fixed shuffle (seed 0) of the training data; 0 is the first.")

@@ -8,7 +8,10 @@ from ui import compare, export, follow, lessons, live, pace, present, replay, se
 ss = st.session_state
 ss.setdefault("playing", False)
 
-st.title("Train")
+if present.active() and lessons.linked_or_open():   # on a projector the lesson's panel names the page
+    st.html(present.BELOW_HEADER)
+else:
+    st.title("Train")
 present.intro("Train a small network by gradient descent and watch the **adjoints** μᵢ = −∂L/∂zᵢ flow backward "
               "through its layers. Every step runs one forward pass, computes μ_N from the loss, and sweeps it "
               "back to μ₀ with one vector-Jacobian product per layer.")
@@ -29,7 +32,7 @@ else:
     except ac.ConfigError as e:
         st.error(f"{e}. The current run is kept.", icon=":material/error:")
     else:
-        settings.sync_url(choice.config, choice.seed, lessons.url_params())
+        settings.sync_url(choice.config, choice.seed, {**lessons.url_params(), **present.url_params()})
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
@@ -59,7 +62,8 @@ def live_view() -> None:
         tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
         compare.keep_button(run, tools[0])
         export.download_button(run, tools[1])
-        live.charts(replay.view(run, tools[2], compare.view(run, live.all_figures(run))))
+        compare.view(run)
+        live.charts(replay.view(run, tools[2], live.all_figures(run)))
 
 
 def live_frames() -> None:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 import adjoint_core as ac
-from ui import figures, live
+from ui import compare, figures, live
 
 HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatmap", "grad_chart": "grad"}
 ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
@@ -21,6 +21,7 @@ ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
 def state(monkeypatch):
     state: dict = {"playing": True}
     monkeypatch.setattr(live, "ss", state)
+    monkeypatch.setattr(compare, "ss", state)
     return state
 
 
@@ -87,3 +88,15 @@ def test_a_1d_target_has_no_slice_row(state):
     payload = live.board_payload(run, live.Schedule())
     assert [[key for key, _, _ in row] for row in payload["rows"]] == [
         ["loss_chart", "mu_bar"], ["fit_chart"], ["mu_heatmap", "grad_chart"]]
+
+
+def test_kept_runs_stay_on_the_live_board(state):
+    kept = wave(40)
+    compare.keep(kept)
+    run = wave(5)
+    payload = live.board_payload(run, live.Schedule())
+    assert [key for key, _, _ in payload["rows"][1]] == ["ratio_chart"]
+    loss, ratio = payload["charts"]["loss_chart"], payload["charts"]["ratio_chart"]
+    assert [t["name"] for t in ratio["data"]] == ["this run", "step 40"]
+    assert loss["data"][-1]["name"] == "step 40"
+    json.loads(figures.to_json(payload))   # the board's JSON

@@ -106,3 +106,11 @@ def test_present_fonts_reach_the_train_pages_charts():
     at.button(key="btn_step").click().run()
     assert max(axis_title_sizes(theme.projector(figure(at, "loss_chart")))) >= 18
     assert "font" not in figure(at, "loss_chart")["layout"]["xaxis"].get("title", {})
+
+
+def test_the_address_bar_keeps_present_with_a_lesson_too():
+    at = app({"present": "1"})
+    assert at.query_params["present"] == "1" and at.query_params["preset"] == "wave2d-relu"
+    at = app({"present": "1", "lesson": "vanishing"})
+    assert dict(at.query_params).keys() >= {"present", "lesson"}
+    assert not at.title   # the folded lesson panel names the page on a projector

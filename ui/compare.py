@@ -1,5 +1,6 @@
-"""Compare runs: "Keep for comparison" pins a copy of the run's history (up to MAX_PINS), and the paused loss
-chart and the ||mu_0|| / ||mu_N|| chart overlay the kept runs, each labelled by what differs from the others.
+"""Compare runs: "Keep for comparison" pins a copy of the run's history (up to MAX_PINS), and the loss chart and
+the ||mu_0|| / ||mu_N|| chart overlay the kept runs (paused and playing), each labelled by what differs from the
+others.
 
 Pins live in the session state, not in the run: they survive new runs and preset changes, and hold copies of
 the (bounded) history arrays only.
@@ -17,7 +18,7 @@ import streamlit as st
 
 import adjoint_core as ac
 
-from . import figures, live, theme
+from . import figures, theme
 
 ss = st.session_state
 KEY = "pins"
@@ -113,20 +114,27 @@ def names(kept: list[Pin], run: ac.TrainingRun) -> list[str]:
             for n, p in zip(named, kept)]
 
 
-def view(run: ac.TrainingRun, figs: dict[str, dict]) -> dict[str, dict]:
-    """The kept runs, each with a button that removes it; ``figs`` with the kept runs on the loss chart and
-    the ||mu_0|| / ||mu_N|| chart (``ratio_chart``) added.  Nothing when no run is kept."""
+def overlays(run: ac.TrainingRun) -> tuple[list[figures.Kept], list[figures.Kept]]:
+    """The kept runs' lines for the loss chart, and the ||mu_0|| / ||mu_N|| lines of the run and the kept runs
+    (both empty when no run is kept)."""
     kept = pins()
     if not kept:
-        return figs
+        return [], []
+    named = names(kept, run)
+    h = run.history
+    return ([(name, p.step, p.loss, p.color[0]) for name, p in zip(named, kept)],
+            [("this run", h.step, h.mu_ratio, theme.TRAIN)]
+            + [(name, p.step, p.ratio, p.color[0]) for name, p in zip(named, kept)])
+
+
+def view(run: ac.TrainingRun) -> None:
+    """The kept runs, each with a button that removes it (nothing when no run is kept)."""
+    kept = pins()
+    if not kept:
+        return
     named = names(kept, run)
     cols = st.columns([1] + [2] * len(kept) + [2 * (MAX_PINS - len(kept)) + 1], vertical_alignment="center")
     cols[0].markdown("**Kept runs**")
     for col, pin, name in zip(cols[1:], kept, named):
         col.button(f":{pin.color[1]}[●] {name}", key=f"btn_unpin_{pin.id}", on_click=remove, args=(pin.id,),
                    icon=":material/close:", width="stretch", help=f"Remove {name} from the charts.")
-    lines = [(name, p.step, p.loss, p.color[0]) for name, p in zip(named, kept)]
-    h = run.history
-    ratios = [("this run", h.step, h.mu_ratio, theme.TRAIN)] + \
-        [(name, p.step, p.ratio, p.color[0]) for name, p in zip(named, kept)]
-    return {**figs, "loss_chart": live.loss_chart(run, lines), "ratio_chart": figures.ratio_figure(ratios)}

@@ -29,7 +29,7 @@ def _cell(v: float) -> str:
     """A number as the shortest text that reads back exactly; a missing value (NaN) as an empty cell."""
     if math.isnan(v):
         return ""
-    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    return str(int(v)) if v.is_integer() and abs(v) < ac.limits.MAX_COUNT else repr(v)
 
 
 def history_csv(history: ac.History) -> str:

@@ -77,9 +77,9 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) for c in choices):
         raise fail("choices must be a list of at least two texts")
     answer, seed = raw.get("answer"), raw.get("seed", 0)
-    if not isinstance(answer, int) or not 0 <= answer < len(choices):
+    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
         raise fail("answer must be the index of one of the choices")
-    if not isinstance(seed, int) or not 0 <= seed <= ac.limits.MAX_SEED:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= ac.limits.MAX_SEED:
         raise fail("seed must be a whole number")
     checks = raw.get("check", [])
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):

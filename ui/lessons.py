@@ -13,7 +13,7 @@ import streamlit as st
 
 import adjoint_core as ac
 
-from . import settings, urlstate
+from . import present, settings, urlstate
 from .lesson_book import LESSONS, PAGES, Lesson
 
 ss = st.session_state
@@ -45,7 +45,7 @@ def from_url() -> list[str]:
             del st.query_params[urlstate.LESSON_PARAM]
         else:
             _open(lesson, lesson.hide if hide is None else hide)
-            ignored = urlstate.setup_params(params)
+            ignored = urlstate.setup_params(params) + urlstate.unknown_params(params)
             if ignored:
                 warnings.append(f"The lesson sets up its own run: ignored the link's {', '.join(ignored)}.")
             return hide_warnings + warnings
@@ -53,6 +53,11 @@ def from_url() -> list[str]:
         ss[HIDDEN] = hide or ()
         return hide_warnings + warnings
     return warnings
+
+
+def linked_or_open() -> bool:
+    """A lesson is open, or the URL opens one (before ``from_url`` has read it)."""
+    return ss.get(OPEN) is not None or urlstate.LESSON_PARAM in st.query_params
 
 
 def hidden() -> tuple[str, ...]:
@@ -114,15 +119,17 @@ def current() -> Lesson | None:
 
 def panel() -> None:
     """The hidden controls, and the open lesson above the buttons: goal, what to watch, the question (answered
-    only after a choice), links to other pages, and Previous / Next. The panel folds away (a projector's screen
-    is short: the teacher shows the question, then the charts)."""
+    only after a choice), links to other pages, and Previous / Next. The panel folds away; in presentation mode
+    it starts folded, so the buttons, status and first charts fit a projector's screen until the teacher opens
+    it."""
     hide_controls()
     lesson = current()
     if lesson is None:
         return
     ids = list(LESSONS)
     k = ids.index(lesson.id)
-    with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=True, key="lesson_panel"):
+    with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=not present.active(),
+                     key="lesson_panel"):
         left, right = st.columns([3, 2], gap="medium")
         with left:
             st.markdown(lesson.goal)

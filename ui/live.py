@@ -23,7 +23,7 @@ import streamlit.components.v1 as components_v1
 import adjoint_core as ac
 from adjoint_core.targets import grid
 
-from . import figures, messages, theme
+from . import compare, figures, messages, theme
 from .charts import for_screen
 from .charts import show as show_chart
 from .worker import Trainer
@@ -94,22 +94,17 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return cached[1], cached[2], cached[3]
 
 
-def smooth_window(run: ac.TrainingRun) -> int:
-    """Steps in the smoothed train loss's moving average: an epoch, at most 200."""
-    return max(1, min(run.steps_per_epoch, 200))
-
-
-def loss_chart(run: ac.TrainingRun, kept: list[figures.Kept] | tuple = ()) -> dict:
-    """The loss figure of the run, with ``kept`` runs' lines overlaid (paused, ui/compare.py)."""
-    h = run.history
-    return figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss, smooth_window(run), kept)
-
-
 def _fast(run: ac.TrainingRun) -> dict[str, dict]:
-    """The loss and the latest adjoint flow."""
-    mu = run.history.mu_norms
-    return {"loss_chart": loss_chart(run),
+    """The loss and the latest adjoint flow; with kept runs (ui/compare.py), their lines on the loss chart and
+    the ||mu_0|| / ||mu_N|| chart. The smoothed train loss averages an epoch, at most 200 steps."""
+    h, (losses, ratios) = run.history, compare.overlays(run)
+    mu = h.mu_norms
+    figs = {"loss_chart": figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss,
+                                              max(1, min(run.steps_per_epoch, 200)), losses),
             "mu_bar": figures.mu_bar_figure(mu[-1] if len(mu) else np.full(run.net.n_layers + 1, np.nan))}
+    if ratios:
+        figs["ratio_chart"] = figures.ratio_figure(ratios)
+    return figs
 
 
 def _fit(run: ac.TrainingRun) -> dict[str, dict]:

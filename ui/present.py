@@ -8,6 +8,8 @@ import streamlit as st
 from .urlstate import PRESENT_PARAM as PARAM
 
 KEY = "present"
+# A page without a title starts under Streamlit's header bar: the first element (the lesson panel) moves below it.
+BELOW_HEADER = '<style>[data-testid="stMainBlockContainer"] { padding-top: 4rem; }</style>'
 
 
 def init() -> str | None:
@@ -25,6 +27,11 @@ def init() -> str | None:
 def active() -> bool:
     """True in presentation mode."""
     return bool(st.session_state.get(KEY))
+
+
+def url_params() -> dict[str, str]:
+    """The address bar's part: present=1 in presentation mode (a reload of the projector's tab keeps it)."""
+    return {PARAM: "1"} if active() else {}
 
 
 def intro(text: str) -> None:

@@ -16,6 +16,7 @@ from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
 from . import urlstate
+from .session import get_run, set_run, trainer
 
 ss = st.session_state
 W = "w_"  # prefix of the sidebar widgets' session keys
@@ -103,8 +104,14 @@ def _bounds(field: str) -> tuple[int, int] | tuple[float, float]:
     return (int(r.low), int(r.high)) if r.integer else (float(r.low), float(r.high))
 
 
+def _megabytes(n_bytes: int) -> int:
+    """A file uploader's limit in MB (Streamlit's unit) for an engine limit in bytes."""
+    return -(-n_bytes // 2**20)
+
+
 def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
-    file = st.file_uploader("CSV file", type=["csv"], key=W + "upload", max_upload_size=1,
+    file = st.file_uploader("CSV file", type=["csv"], key=W + "upload",
+                            max_upload_size=_megabytes(limits.MAX_CSV_BYTES),
                             help="Columns x,target (1D) or x,y,target (2D), with that header row; "
                                  f"at most {limits.MAX_CSV_ROWS:,} rows and {limits.MAX_CSV_BYTES / 1e6:g} MB.")
     if file is None or file.file_id == ss.get("uploaded_id"):
@@ -147,7 +154,8 @@ def sidebar() -> Choice:
                             help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
         st.number_input("Noise", *_bounds("noise"), key=W + "noise", persist_state="session", step=0.1, format="%.2f",
                         help="Standard deviation of Gaussian noise added to the targets.")
-        st.slider("Test fraction", 0.0, 1.0, key=W + "test_fraction", persist_state="session", step=0.05,
+        st.slider("Test fraction", *_bounds("test_fraction"), key=W + "test_fraction", persist_state="session",
+                  step=0.05,
                   help="Held-out points (as a fraction of the samples) for the test loss.")
     with sb.expander("Network", expanded=True):
         st.text_input("Hidden layer sizes", key=W + "hidden", persist_state="session",
@@ -211,7 +219,8 @@ def _save_load(sb) -> None:
                            mime="application/zip", key="run_download", on_click="ignore", width="stretch",
                            help="Setup, weights, optimiser state and history, to continue later exactly.")
         st.file_uploader("Load a run", type=["zip"], key="run_upload", on_change=_on_run_upload,
-                         max_upload_size=20, help="A .zip saved with 'Download run'. Replaces the current run.")
+                         max_upload_size=_megabytes(limits.MAX_RUN_BYTES),
+                         help="A .zip saved with 'Download run'. Replaces the current run.")
         if ss.get("run_upload_error"):
             st.error(ss.run_upload_error)
         if note := ss.pop("run_upload_note", None):   # once: the next full rerun clears it
@@ -231,7 +240,6 @@ def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
 
 
 def _run_zip() -> bytes:
-    from .session import get_run, trainer
     t = trainer()
     run = t.copy() if t is not None else get_run(keep_training=True)
     return pack_run(*run.export())
@@ -240,7 +248,6 @@ def _run_zip() -> bytes:
 def adopt_run(run: ac.TrainingRun, preset: str | None) -> None:
     """Make a run from elsewhere (a run file, a teacher's room) the session's run, paused, with the sidebar set
     to its setup (``preset``: the preset box's entry, None for a custom setup)."""
-    from .session import set_run
     set_run(run)
     ss["run_data"] = None
     if run.config.target == DATA_TARGET:   # its data came with it: keep training on it

@@ -42,6 +42,16 @@ def chart(page, title: str):
     return page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text=title))
 
 
+def assert_first_screen(page) -> None:
+    """The buttons, status, loss chart and μ flow are within a projector's first screen."""
+    shown = {"Play": button(page, "Play"), "Step": button(page, "Step"),
+             "status": page.get_by_test_id("stMetric").first,
+             "loss chart": chart(page, "Loss"), "μ flow": chart(page, "Adjoint flow")}
+    for name, element in shown.items():
+        box = element.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], (name, box)
+
+
 def test_present_fits_the_first_screen_and_the_keyboard_drives_training(projector, app_server):
     page = projector
     page.goto(f"{app_server}/?present=1&epochs=100000")
@@ -53,13 +63,7 @@ def test_present_fits_the_first_screen_and_the_keyboard_drives_training(projecto
     assert page.get_by_text("Train a small network by gradient descent").count() == 0
 
     save_screenshot(page, "present_train", full_page=False)
-    shown = {"Play": button(page, "Play"),
-             "Step": button(page, "Step"),
-             "status": page.get_by_test_id("stMetric").first,
-             "loss chart": chart(page, "Loss"), "μ flow": chart(page, "Adjoint flow")}
-    for name, element in shown.items():
-        box = element.bounding_box()
-        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], (name, box)
+    assert_first_screen(page)
 
     page.locator("body").press("ArrowRight")
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("1", timeout=LONG)
@@ -78,23 +82,31 @@ def test_present_fits_the_first_screen_and_the_keyboard_drives_training(projecto
     assert_no_exception(page)
 
 
-def test_a_lesson_in_present_mode_screenshot_for_the_readme(browser, app_server):
-    """The vanishing-μ lesson in presentation mode after 20 epochs, its question answered, at a projector's width
-    and tall enough for the panel and the first charts (docs/ when UPDATE_DOCS=1)."""
-    context = browser.new_context(viewport={"width": PROJECTOR["width"], "height": 1250})
-    page = context.new_page()
+def test_a_lesson_in_present_mode_starts_folded_then_opens_screenshot_for_the_readme(projector, app_server):
+    """The vanishing-μ lesson in presentation mode: its panel starts folded, so the first screen holds the
+    buttons, status and first charts; opened after 20 epochs and answered, it is the README's screenshot (at a
+    projector's width, tall enough for the panel and the first charts; docs/ when UPDATE_DOCS=1)."""
+    page = projector
     page.goto(f"{app_server}/?lesson=vanishing&present=1")
     wait_for_app_run(page, timeout=LONG)
+    expect(chart(page, "Adjoint flow").locator(".main-svg").first).to_be_attached(timeout=LONG)
+    page.wait_for_timeout(500)
     expect(page.get_by_text("Lesson 7 of")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("How does ‖μ₀‖ compare")).to_be_hidden()
+    assert_first_screen(page)
     for epoch in range(1, 21):
         page.get_by_role("button", name="Epoch", exact=True).dispatch_event("click")
         expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text(str(epoch), timeout=LONG)
+    page.locator(".st-key-lesson_panel summary").dispatch_event("click")   # (under the page's toolbar)
     page.get_by_text("10⁴ or more times smaller").click()
     expect(page.get_by_text("Right.")).to_be_visible(timeout=LONG)
     wait_for_app_run(page, timeout=LONG)
+    page.set_viewport_size({"width": PROJECTOR["width"], "height": 1250})
+    page.evaluate("""() => { window.scrollTo(0, 0);
+        document.querySelectorAll('[data-testid=stMain], [data-testid=stAppViewContainer]')
+            .forEach(e => e.scrollTo(0, 0)); }""")
     page.wait_for_timeout(500)
     assert_no_exception(page)
     path = save_screenshot(page, "present_lesson", full_page=False)
-    context.close()
     if os.environ.get("UPDATE_DOCS") == "1":
         shutil.copyfile(path, DOCS / "lesson_present.png")
