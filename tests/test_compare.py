@@ -102,3 +102,18 @@ def test_mu_ratio_is_the_input_adjoint_over_the_output_adjoint():
     mu = run.history.mu_norms   # columns mu_N, ..., mu_0
     np.testing.assert_allclose(run.history.mu_ratio, mu[:, -1] / mu[:, 0])
     assert (run.history.mu_ratio < 1e-2).all()   # vanishing on its way through 8 sigmoid layers
+
+
+def test_two_uploads_with_the_same_setup_are_two_runs():
+    import numpy as np
+
+    from adjoint_core.datafile import DATA_TARGET
+    from ui import compare
+
+    config = ac.presets["nonlinear-relu"].replace(target=DATA_TARGET, batch_size=8)
+    x = np.linspace(0, 1, 40)[:, None]
+    setups = []
+    for y in (x ** 2, x ** 3):
+        run = ac.TrainingRun(config, seed=0, data=(x, y))
+        setups.append(compare.setup_of(run))
+    assert setups[0] != setups[1] and compare.labels(setups)[0].startswith("data ")

@@ -9,6 +9,7 @@ the (bounded) history arrays only.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 import adjoint_core as ac
+from adjoint_core.datafile import DATA_TARGET
 
 from . import figures, theme
 
@@ -48,8 +50,14 @@ class Pin:
 
 
 def setup_of(run: ac.TrainingRun) -> dict[str, Any]:
-    """What defines the run, for labels: its RunConfig's fields (but the preset's texts) and the seed."""
+    """What defines the run, for labels: its RunConfig's fields (but the preset's texts) and the seed; for
+    uploaded data also a digest of the data (two files with the same setup are two runs)."""
     fields = {f.name: getattr(run.config, f.name) for f in dataclasses.fields(run.config) if f.name not in NOT_COMPARED}
+    if run.config.target == DATA_TARGET:
+        digest = hashlib.blake2b(digest_size=4)
+        for a in (run.data.x, run.data.y):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        fields["data"] = digest.hexdigest()
     return {**fields, "seed": run.seed}
 
 
