@@ -29,17 +29,17 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.local_server import Server  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -114,12 +114,6 @@ def load_average() -> str:
         return " ".join(f.read().split()[:3])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, in seconds (0 when it is gone)."""
     try:
@@ -176,44 +170,6 @@ def post_script_gc(root: Path, server_args: list[str]) -> str:
         return f"{str(value).lower()} (config.toml)"
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return "true (Streamlit's default)"
-
-
-class Server:
-    """``streamlit run app.py`` in ``root`` on a free loopback port, stopped (by its pid) on exit."""
-
-    def __init__(self, root: Path, extra: list[str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="bench_app_server_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *extra],
-            cwd=root, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"streamlit did not start; log: {self.log.name}")
-            time.sleep(0.2)
-
-    def stop(self, keep_log: bool = True) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-        if not keep_log:
-            os.unlink(self.log.name)
 
 
 def render_stats(times: list[float], t0: float, t1: float) -> tuple[float, int, float]:
@@ -431,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {load_average()}", flush=True)
     from playwright.sync_api import sync_playwright
 
-    server = Server(root, args.server_arg)
+    server = Server(root, extra=args.server_arg)
     sessions: list[dict] = []
     try:
         with sync_playwright() as pw:
@@ -448,10 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
         server_rss = status_kb(server.proc.pid, "VmRSS")
     finally:
-        failed = not sessions or any("error" in s or s.get("page_errors") for s in sessions)
-        server.stop(keep_log=failed)
-        if failed:
-            print(f"server log: {server.log.name}")
+        server.stop(keep_log=not sessions or any("error" in s or s.get("page_errors") for s in sessions))
     engine = engine_only(root, epochs, 3)
     print(f"\nload average after the browser runs: {load_average()}")
     report(sessions, epochs, engine)

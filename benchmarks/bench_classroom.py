@@ -51,12 +51,8 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -71,6 +67,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.local_server import Server  # noqa: E402
+
 CHARTS = {"plotly_chart", "bidi_component", "vega_lite_chart"}
 Finished = ForwardMsg.ScriptFinishedStatus
 SUCCESS = {Finished.FINISHED_SUCCESSFULLY, Finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
@@ -786,61 +785,6 @@ def run_class(url: str, n: int, duration: float | None = None, *, query: str = "
     budget = 2 * LOAD_TIMEOUT + spread + max(durations, default=0) + 2 * PAUSE_TIMEOUT + IDLE_TIMEOUT + settle + 60
     return asyncio.run(asyncio.wait_for(
         _run_class(url, n, durations, delays, query, idle, settle, server_pid), budget))
-
-
-# --- the server ----------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` from root on a free loopback port, in its own process group (stopped by its id)."""
-
-    def __init__(self, root: Path = ROOT, timeout: float = 60.0, ttl: float | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="bench_classroom_server_", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             *(["--server.disconnectedSessionTTL", f"{ttl:g}"] if ttl is not None else [])],
-            cwd=root, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        self.pid = self.proc.pid
-        deadline = time.monotonic() + timeout
-        while not self._healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop(keep_log=True)
-                raise RuntimeError(f"streamlit did not start; log: {self.log.name}")
-            time.sleep(0.2)
-
-    def _healthy(self) -> bool:
-        try:
-            return urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read().strip() == b"ok"
-        except OSError:
-            return False
-
-    def stop(self, keep_log: bool = False) -> None:
-        """SIGTERM to the server's process group (its training processes too), SIGKILL after 10 s; the log is
-        deleted unless keep_log (then its path is printed)."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(10)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        self.log.close()
-        if keep_log:
-            print(f"server log: {self.log.name}")
-        else:
-            os.unlink(self.log.name)
 
 
 # --- the report ----------------------------------------------------------------------------------------------
