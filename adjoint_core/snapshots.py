@@ -55,7 +55,11 @@ class ThetaSnapshots:
         self._theta[self.n] = theta
         self._steps[self.n] = step
         self.n += 1
-        self.due = (step // self.spacing + 1) * self.spacing
+        self._set_due(step)
+
+    def _set_due(self, last: int) -> None:
+        """The next step to keep after ``last``: the next multiple of the spacing."""
+        self.due = (last // self.spacing + 1) * self.spacing
 
     @property
     def steps(self) -> Array:
@@ -94,7 +98,7 @@ class ThetaSnapshots:
                               "a run saved from the same architecture")
         self.n, self.spacing = n, int(spacing[0])
         self._steps[:n], self._theta[:n] = steps, thetas
-        self.due = (int(steps[-1]) // self.spacing + 1) * self.spacing
+        self._set_due(int(steps[-1]))
 
 
 def model_at(net: MLP, theta: Array) -> MLP:

@@ -10,10 +10,11 @@ import streamlit as st
 from . import device, present, theme
 
 
-def for_screen(fig: dict | go.Figure) -> dict:
-    """The figure as a dict, with projector fonts in presentation mode."""
-    fig = fig if isinstance(fig, dict) else fig.to_dict()
-    return theme.projector(fig) if present.active() else fig
+def for_screen(fig: dict | go.Figure) -> dict | go.Figure:
+    """The figure as it is, or in presentation mode as a dict with projector fonts."""
+    if not present.active():
+        return fig
+    return theme.projector(fig if isinstance(fig, dict) else fig.to_dict())
 
 
 def show(fig: dict | go.Figure, key: str, where: Any = st) -> None:

@@ -67,8 +67,7 @@ def hidden() -> tuple[str, ...]:
 
 def url_params() -> dict[str, str]:
     """The address bar's lesson part: the open lesson, and hide= when it differs from the lesson's own."""
-    lesson = LESSONS.get(ss.get(OPEN))
-    hide = hidden()
+    lesson, hide = current(), hidden()
     params = {urlstate.LESSON_PARAM: lesson.id} if lesson else {}
     if hide != (lesson.hide if lesson else ()):
         params[urlstate.HIDE_PARAM] = ",".join(hide)
