@@ -36,6 +36,7 @@ MAX_SEED = 2**32 - 1
 MAX_BATCH = 1_000
 MAX_EPOCHS = 100_000
 MAX_TEXT = 1000        # label, description and a run's 'diverged' message: shown on every redraw
+MAX_CHANGES = 1000     # hyperparameter changes a run remembers (adjoint_core/changes.py)
 
 # run files
 MAX_RUN_BYTES = 20 * 1024 * 1024
