@@ -116,20 +116,48 @@ def test_changing_the_sizes_starts_a_new_run_with_a_notice():
     assert not at.exception
     assert step_count(at) == 0
     assert run_of(at).net.sizes == [2, 32, 16, 8, 1]
-    assert any("hidden sizes" in i.value for i in at.info)
+    assert [i.value for i in at.info] == ['Started a new run because you changed "Hidden layer sizes".']
 
 
-@pytest.mark.parametrize("text", ["64, x", "0", "-3", "100000", "1.5", "64,,64", ", ".join(["8"] * 11)])
+@pytest.mark.parametrize("text", ["64, x", "0", "-3", "100000", "1.5", "64,,64", ", ".join(["8"] * 11), "", " "])
 def test_bad_sizes_show_an_error_and_keep_the_run(text):
     at = app()
     at.button(key="btn_step").click().run()
     run = run_of(at)
     at.text_input(key=W + "hidden").set_value(text).run()
     assert not at.exception
-    assert errors(at) and "hidden" in errors(at)[0] or "sizes" in errors(at)[0]
+    assert len(errors(at)) == 1 and errors(at)[0].startswith("Hidden layer sizes: "), errors(at)
     assert run_of(at) is run and step_count(at) == 1
     at.button(key="btn_step").click().run()   # the kept run still trains
     assert step_count(at) == 2
+
+
+def test_a_size_error_names_every_bad_entry_by_the_controls_label():
+    at = app()
+    at.text_input(key=W + "hidden").set_value("64,,abc").run()
+    assert errors(at) == ["Hidden layer sizes: an empty entry and 'abc' are not positive whole numbers (allowed: "
+                          "comma-separated widths such as '64, 64'). The current run is kept."]
+    at.text_input(key=W + "hidden").set_value("").run()
+    assert "'none' for no hidden layer" in errors(at)[0]
+
+
+def test_none_builds_a_linear_model_and_says_so():
+    at = app()
+    at.text_input(key=W + "hidden").set_value("none").run()
+    assert not at.exception and not errors(at)
+    assert run_of(at).net.sizes == [2, 1]
+    assert any(c.value.startswith("No hidden layer: a linear model") for c in at.sidebar.caption)
+    assert at.query_params["hidden"] == "none"   # the share link reads back
+    assert run_of(app({"hidden": "none"})).net.sizes == [2, 1]
+    assert not any(c.value.startswith("No hidden layer") for c in app({"hidden": "64"}).sidebar.caption)
+
+
+def test_a_batch_size_error_names_the_control():
+    at = app({"preset": "nonlinear-relu"})
+    at.number_input(key=W + "samples").set_value(20).run()   # 16 training points
+    at.number_input(key=W + "batch_size").set_value(50).run()
+    assert not at.exception
+    assert any(e.startswith("Batch size: 50 is larger than the") for e in errors(at)), errors(at)
 
 
 def test_structure_changes_for_activation_init_and_seed():
@@ -157,7 +185,7 @@ def test_custom_formula_target_and_a_bad_formula():
     np.testing.assert_allclose(run.data.y[:, 0], np.sin(6 * run.data.x[:, 0]) + run.data.x[:, 0] ** 2)
     at.text_input(key=W + "formula").set_value("__import__('os').system('true')").run()
     assert not at.exception
-    assert errors(at) and "formula" in errors(at)[0]
+    assert errors(at) and errors(at)[0].startswith("Formula: ")
     assert run_of(at) is run
 
 
