@@ -93,7 +93,7 @@ class RunConfig:
         if isinstance(self.hidden, str):
             hidden = parse_hidden(self.hidden)   # checked there
         elif isinstance(self.hidden, (tuple, list)):
-            hidden = check_sizes([1, *self.hidden, 1], "hidden")[1:-1]
+            hidden = check_sizes([1, *self.hidden, 1])[1:-1]
         else:
             raise ConfigError("hidden", f"{self.hidden!r} is not a list of widths", "e.g. (64, 64)")
         set_("hidden", tuple(int(h) for h in hidden))

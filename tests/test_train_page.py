@@ -320,26 +320,33 @@ def test_playing_the_wave_for_its_100_epochs_reaches_the_notebooks_loss():
     assert final < 2.5 * 0.2834, f"final train loss {final} vs the notebook's 0.2834"
 
 
-def test_play_stops_exactly_at_the_epoch_limit():
+def play_until_it_stops(at) -> None:
     import time
-    at = app({"preset": "nonlinear-relu", "epochs": "300"})     # 2 steps per epoch: easy to overshoot
     at.button(key="btn_play").click().run()
     trainer = at.session_state["trainer"]
     deadline = time.time() + 120
     while trainer.alive and time.time() < deadline:
         trainer.sync()
         time.sleep(0.05)
-    at.run()
-    assert run_of(at).epoch_count == 300 and metric(at, "Epoch") == "300"
+    at.run()   # the redraw that notices the stop and pauses
+
+
+def test_play_stops_exactly_at_the_epoch_limit_and_then_at_each_multiple_of_it():
+    at = app({"preset": "nonlinear-relu", "epochs": "150"})     # 2 steps per epoch: easy to overshoot
+    play_until_it_stops(at)
+    assert run_of(at).epoch_count == 150 and metric(at, "Epoch") == "150"
     assert at.button(key="btn_play").label == "Play"
-    at.button(key="btn_play").click().run()      # past the limit, Play goes on until paused
-    trainer = at.session_state["trainer"]
-    deadline = time.time() + 120
-    while run_of(at).epoch_count <= 300 and time.time() < deadline:
-        trainer.sync()
-        time.sleep(0.05)
-    at.button(key="btn_play").click().run()
-    assert run_of(at).epoch_count > 300 and at.button(key="btn_play").label == "Play"
+    note = 'Stopped at epoch 150: Play stops every 150 epochs ("Stop after epoch"). Press Play to train on to ' \
+           'epoch 300, or change the limit in the sidebar.'
+    assert [i.value for i in at.info] == [note]
+    at.button(key="btn_epoch").click().run()   # by hand past the limit: the note goes
+    assert run_of(at).epoch_count == 151 and not at.info
+    play_until_it_stops(at)                    # Play goes on to the next multiple
+    assert run_of(at).epoch_count == 300 and "Stopped at epoch 300" in at.info[0].value
+    at.number_input(key=W + "epochs").set_value(400).run()
+    assert "train on to epoch 400" in at.info[0].value   # the note follows the limit
+    at.button(key="btn_reset").click().run()
+    assert not at.info
 
 
 @pytest.mark.parametrize("query", [{}, {"preset": "nonlinear-relu", "lr": "0.01", "seed": "3"},
@@ -385,3 +392,20 @@ def test_demo_speed_plays_the_whole_run_in_about_twenty_seconds():
         assert session.rate(run) == pytest.approx(total / session.DEMO_SECONDS)
     at.button(key="btn_play").click().run()
     assert not at.session_state["playing"]
+
+
+def test_the_setup_caption_follows_the_setup():
+    at = app()
+    wave = ac.presets["wave2d-relu"]
+    captions = lambda: [c.value for c in at.caption][1:]   # noqa: E731 (after the page's intro)
+    assert captions() == [f"**{wave.label}**: {wave.description}"]
+    at.selectbox(key=W + "target").set_value("custom").run()
+    at.text_input(key=W + "formula").set_value("1/x").run()
+    assert not at.exception
+    assert captions() == [f'**Changed from the preset {wave.label}**: "Target function" and "Formula". '
+                          "The target now: your formula 1/x on [0, 1]."]
+    at.selectbox(key=W + "target").set_value("sine").run()
+    assert captions() == [f'**Changed from the preset {wave.label}**: "Target function". '
+                          "The target now: Sine sin(2πx)."]
+    at.selectbox(key=W + "target").set_value("wave2d").run()   # back to the preset's setup
+    assert captions() == [f"**{wave.label}**: {wave.description}"]

@@ -150,7 +150,7 @@ def sidebar() -> Choice:
             if err:
                 errors.append(err)
             elif data is None:
-                errors.append(f"{CONTROLS['data']}: upload one to train on your own data")
+                errors.append(f"{CONTROLS['data']}: upload a CSV file to train on your own data")
         if target != DATA_TARGET:
             st.number_input(CONTROLS["samples"], *_bounds("samples"), key=W + "samples", persist_state="session",
                             step=100,
