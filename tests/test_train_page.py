@@ -409,3 +409,5 @@ def test_the_setup_caption_follows_the_setup():
                           "The target now: Sine sin(2πx)."]
     at.selectbox(key=W + "target").set_value("wave2d").run()   # back to the preset's setup
     assert captions() == [f"**{wave.label}**: {wave.description}"]
+    at.number_input(key=W + "epochs").set_value(7).run()      # Play's limit: the setup is still the preset's
+    assert captions() == [f"**{wave.label}**: {wave.description}"]

@@ -316,16 +316,18 @@ def sync_url(config: ac.RunConfig, seed: int, view: dict[str, str] | None = None
 
 
 def setup_caption(preset_name: str | None, run: ac.TrainingRun) -> str | None:
-    """The line under the title: the preset's description while the run is that preset's setup; once it is
-    changed, which controls differ from the preset and what the target is now (None without a preset)."""
+    """The line under the title: the preset's description while the run is that preset's setup (any epoch
+    limit); once it is changed, which controls differ from the preset and what the target is now (None without a
+    preset)."""
     preset = ac.presets.get(preset_name)
     if preset is None:
         return None
     config = run.config
-    if config == preset:
+    changed = [f.name for f in dataclasses.fields(config)   # the epoch limit is Play's, not the setup's
+               if f.name not in ("label", "description", "epochs")
+               and getattr(config, f.name) != getattr(preset, f.name)]
+    if not changed:
         return f"**{preset.label}**: {preset.description}" if preset.description else None
-    changed = [f.name for f in dataclasses.fields(config)
-               if f.name not in ("label", "description") and getattr(config, f.name) != getattr(preset, f.name)]
     t = run.data.target
     target = ("your own data (CSV)" if config.target == DATA_TARGET else t.label if config.target != "custom" else
               f"your formula {t.formula} on [{t.domain[0]:g}, {t.domain[1]:g}]{'²' if t.dim == 2 else ''}")
