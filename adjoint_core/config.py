@@ -13,30 +13,49 @@ from typing import Any
 
 from .datafile import DATA_TARGET
 from .errors import ConfigError
-from .limits import MAX_HIDDEN_LAYERS, MAX_HIDDEN_TEXT, check, check_choice, check_sizes, check_text, number_from_text
+from .limits import (
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_TEXT,
+    check,
+    check_choice,
+    check_sizes,
+    check_text,
+    listing,
+    number_from_text,
+)
 from .losses import LOSSES
 from .network import INIT_SCHEMES, layer_activations
 from .optimisers import OPTIMISERS
 from .targets import get_target
 
+NO_HIDDEN = "none"   # the hidden-sizes text of a network without hidden layers (a linear model)
+
 
 def parse_hidden(text: str) -> tuple[int, ...]:
-    """'64, 128, 64' -> (64, 128, 64); '' or 'none' -> () (no hidden layer); bad text raises ConfigError."""
+    """'64, 128, 64' -> (64, 128, 64); 'none' -> () (no hidden layer: a linear model); blank or bad text raises
+    ConfigError naming every bad entry (blank is an error, not a silent linear model)."""
     if not isinstance(text, str):
         raise ConfigError("hidden", f"{text!r} is not text", "e.g. '64, 64'")
     if len(text) > MAX_HIDDEN_TEXT:
         raise ConfigError("hidden", "the text is too long", f"at most {MAX_HIDDEN_LAYERS} comma-separated widths")
     parts = [p.strip() for p in text.replace(";", ",").split(",")]
-    if parts == [""] or [p.lower() for p in parts] == ["none"]:
+    if parts == [""]:
+        raise ConfigError("hidden", "empty", f"widths such as '64, 64', or '{NO_HIDDEN}' for no hidden layer")
+    if [p.lower() for p in parts] == [NO_HIDDEN]:
         return ()
-    sizes = []
-    for p in parts:
-        if not (p.isascii() and p.isdigit()):
-            raise ConfigError("hidden", f"{p!r} is not a positive whole number",
-                              "comma-separated widths such as '64, 64'")
-        sizes.append(int(p))
-    check_sizes([1, *sizes, 1])
+    bad = [repr(p) if p else "an empty entry" for p in parts if not (p.isascii() and p.isdigit())]
+    if bad:
+        raise ConfigError("hidden", f"{listing(bad)} "
+                          + ("are not positive whole numbers" if len(bad) > 1 else "is not a positive whole number"),
+                          "comma-separated widths such as '64, 64'")
+    sizes = [int(p) for p in parts]
+    check_sizes([1, *sizes, 1], "hidden")
     return tuple(sizes)
+
+
+def hidden_text(hidden: tuple[int, ...]) -> str:
+    """``parse_hidden``'s inverse: '64, 64', or 'none' without hidden layers."""
+    return ", ".join(map(str, hidden)) or NO_HIDDEN
 
 
 @dataclass(frozen=True)

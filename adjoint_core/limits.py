@@ -36,6 +36,7 @@ MAX_SEED = 2**32 - 1
 MAX_BATCH = 1_000
 MAX_EPOCHS = 100_000
 MAX_TEXT = 1000        # label, description and a run's 'diverged' message: shown on every redraw
+MAX_CHANGES = 1000     # hyperparameter changes a run remembers (adjoint_core/changes.py)
 
 # run files
 MAX_RUN_BYTES = 20 * 1024 * 1024
@@ -132,21 +133,26 @@ def check_batch_size(batch_size: int, n_train: int) -> None:
                           f"1 to {n_train}")
 
 
-def check_sizes(sizes: Any) -> list[int]:
-    """The layer sizes [d_in, hidden..., d_out] as ints: widths, depth and parameter count within the limits."""
+def listing(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c': every item, for a message."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def check_sizes(sizes: Any, name: str = "sizes") -> list[int]:
+    """The layer sizes [d_in, hidden..., d_out] as ints: widths, depth and parameter count within the limits.
+    ``name``: the field that errors name ("hidden" for the hidden widths a user typed)."""
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
-        raise ConfigError("sizes", f"need at least an input and an output size, got {sizes!r}",
+        raise ConfigError(name, f"need at least an input and an output size, got {sizes!r}",
                           "a list of positive whole numbers")
-    out = []
-    for s in sizes:
-        if isinstance(s, bool) or not hasattr(s, "__index__"):
-            raise ConfigError("sizes", f"{s!r} is not a whole number", f"1 to {MAX_WIDTH}")
-        if not 1 <= s <= MAX_WIDTH:
-            raise ConfigError("sizes", f"width {s} is out of range", f"1 to {MAX_WIDTH}")
-        out.append(int(s))
+    bad = [s for s in sizes if isinstance(s, bool) or not hasattr(s, "__index__") or not 1 <= s <= MAX_WIDTH]
+    if bad:
+        listed = listing([str(s) if hasattr(s, "__index__") and not isinstance(s, bool) else repr(s) for s in bad])
+        raise ConfigError(name, f"width {listed} is out of range" if len(bad) == 1 else
+                          f"widths {listed} are out of range", f"1 to {MAX_WIDTH}")
+    out = [int(s) for s in sizes]
     if len(out) - 2 > MAX_HIDDEN_LAYERS:
-        raise ConfigError("sizes", f"{len(out) - 2} hidden layers is too many", f"0 to {MAX_HIDDEN_LAYERS}")
+        raise ConfigError(name, f"{len(out) - 2} hidden layers is too many", f"0 to {MAX_HIDDEN_LAYERS}")
     n_params = sum((i + 1) * o for i, o in zip(out[:-1], out[1:]))
     if n_params > MAX_PARAMS:
-        raise ConfigError("sizes", f"{n_params:,} parameters is too many", f"at most {MAX_PARAMS:,}")
+        raise ConfigError(name, f"{n_params:,} parameters is too many", f"at most {MAX_PARAMS:,}")
     return out

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .changes import from_json as changes_from_json
 from .config import DATA_TARGET, RunConfig
 from .errors import ConfigError
 from .limits import MAX_COUNT, MAX_RUN_BYTES, MAX_RUN_MEMBERS, MAX_TEXT, MAX_UNPACKED
@@ -75,6 +76,10 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> Snapshot:
         raise _fail("field 'diverged' is missing or not text")
     if meta["diverged"] is not None and len(meta["diverged"]) > MAX_TEXT:
         raise _fail("field 'diverged' is too long")
+    try:   # optional: files saved before runs recorded their hyperparameter changes have none
+        changes_from_json(meta.get("changes", []))
+    except ConfigError as e:
+        raise _fail(f"the hyperparameter changes are not valid: {e}") from None
     arrays = _read_npz(npz)
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
     if missing:

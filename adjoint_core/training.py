@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import changes as hp
+from .changes import TUNABLE
 from .config import DATA_TARGET, RunConfig
 from .datafile import split_data
 from .errors import ConfigError
@@ -34,7 +36,6 @@ from .targets import Dataset, get_target, make_dataset
 
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
-TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")
 
 
 class TrainingRun:
@@ -67,6 +68,7 @@ class TrainingRun:
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
+        self.changes: list[hp.Change] = []   # hyperparameters changed on the running model, oldest first
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
         self._grads = self.net.views(self._grad)
         self._dWs = [dW for dW, _ in self._grads]
@@ -244,7 +246,8 @@ class TrainingRun:
     def set_hyperparameters(self, **changes: Any) -> None:
         """Change lr, beta, weight_decay, batch_size, optimiser or loss on the running model.
 
-        A new optimiser starts from zero state; the others keep the model and its optimiser state.
+        A new optimiser starts from zero state; the others keep the model and its optimiser state.  Each change
+        is recorded in ``changes`` at the current step.
         """
         bad = sorted(set(changes) - set(TUNABLE))
         if bad:
@@ -258,6 +261,7 @@ class TrainingRun:
             self.optimiser.weight_decay = config.weight_decay
         if config.loss != self.config.loss:
             self.loss_fn = get_loss(config.loss)
+        self.changes = hp.record(self.changes, self.step_count, self.config, config)
         self.config = config
 
     # --- state ------------------------------------------------------------------------------
@@ -267,7 +271,8 @@ class TrainingRun:
                 "step_count": self.step_count, "epoch_count": self.epoch_count, "pos": self._pos,
                 "epoch_sum": self._epoch_sum, "epoch_steps": self._epoch_steps,
                 "optimiser_t": self.optimiser.t, "n_slots": len(self._slots()),
-                "rng": self.rng.bit_generator.state, "diverged": self.diverged}
+                "rng": self.rng.bit_generator.state, "diverged": self.diverged,
+                "changes": hp.to_json(self.changes)}
         arrays = {"theta": self.net.theta.copy(), "perm": self._perm.copy(),
                   "history_steps": self.history.steps.rows(), "history_epochs": self.history.epochs.rows(),
                   "x": self.data.x.copy(), "y": self.data.y.copy(),
@@ -288,6 +293,7 @@ class TrainingRun:
         self.data = Dataset(x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],
                             target=self.data.target)
         self.set_hyperparameters(**{k: getattr(config, k) for k in TUNABLE})
+        self.changes = hp.from_json(meta.get("changes", []))   # run files from before the record have none
         n_slots = int(meta["n_slots"])
         if n_slots not in (0, self.optimiser.n_slots):
             raise ConfigError("run file", f"{n_slots} optimiser state arrays for {config.optimiser}",

@@ -30,15 +30,15 @@ else:
     try:
         notice = session.apply_choice(choice.config, choice.seed, choice.data)
     except ac.ConfigError as e:
-        st.error(f"{e}. The current run is kept.", icon=":material/error:")
+        st.error(f"{session.message(e)}. The current run is kept.", icon=":material/error:")
     else:
         settings.sync_url(choice.config, choice.seed, {**lessons.url_params(), **present.url_params()})
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
-preset = ac.presets.get(ss.get(settings.W + "preset"))
-if preset is not None and preset.description and lessons.current() is None:   # a lesson says what it shows
-    st.caption(f"**{preset.label}**: {preset.description}")
+caption = settings.setup_caption(ss.get(settings.W + "preset"), session.get_run(keep_training=True))
+if caption and lessons.current() is None:   # a lesson says what it shows
+    st.caption(caption)
 lessons.panel()
 
 
@@ -52,7 +52,7 @@ def live_view() -> None:
             if trainer.finished == "idle":   # back from another page or a hidden tab: carry on
                 session.play()
             else:                            # epoch limit or divergence: show the paused page
-                session.pause()
+                session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
                 st.rerun()
     follow.attach(run)
     if ss.playing:
@@ -81,6 +81,8 @@ def controls() -> None:
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
     run = session.get_run(keep_training=True)
+    if note := session.limit_note(run):
+        st.info(note, icon=":material/flag:")
     playing = ss.playing
     keys = present.active()   # keyboard shortcuts (with their key shown on the button) for a projector
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")

@@ -7,7 +7,7 @@ import numpy as np
 
 import adjoint_core as ac
 from apptest_helpers import W, app, figure, run_of
-from ui.compare import MAX_PINS, labels
+from ui.compare import MAX_PINS, _parts, chip, labels
 
 SMALL = "nonlinear-relu"
 
@@ -32,8 +32,8 @@ def test_labels_name_only_what_differs():
     b = {"lr": 0.1, "optimiser": "momentum", "hidden": (64, 64), "seed": 0}
     c = {"lr": 0.01, "optimiser": "momentum", "hidden": (32,), "seed": 0}
     assert labels([a, b]) == ["lr 0.01, adam", "lr 0.1, momentum"]
-    assert labels([a, b, c]) == ["lr 0.01, adam, hidden 64-64", "lr 0.1, momentum, hidden 64-64",
-                                 "lr 0.01, momentum, hidden 32"]
+    assert labels([a, b, c]) == ["adam, lr 0.01, hidden 64-64", "lr 0.1, momentum, hidden 64-64",   # what tells
+                                 "hidden 32, lr 0.01, momentum"]                                   # it apart first
     assert labels([a, dict(a)]) == ["", ""]
     d = {"lr": 0.1, "optimiser": "momentum", "hidden": (8,), "seed": 1, "beta": 0.5}
     assert labels([{**a, "beta": 0.9}, d]) == ["lr 0.01, adam, hidden 64-64 +2 more",   # another preset
@@ -117,3 +117,85 @@ def test_two_uploads_with_the_same_setup_are_two_runs():
         run = ac.TrainingRun(config, seed=0, data=(x, y))
         setups.append(compare.setup_of(run))
     assert setups[0] != setups[1] and compare.labels(setups)[0].startswith("data ")
+
+
+def test_chips_show_only_what_tells_each_kept_run_apart():
+    setups = [{"optimiser": o, "lr": lr} for o, lr in (("momentum", 0.1), ("momentum", 0.2), ("adam", 0.1),
+                                                        ("adam", 0.2))]
+    parts = _parts(setups)   # each field is shared with another run: both are needed
+    assert [chip(parts, i) for i in range(4)] == ["momentum, lr 0.1", "momentum, lr 0.2", "adam, lr 0.1",
+                                                  "adam, lr 0.2"]
+    parts = _parts(setups[1:])
+    assert [chip(parts, i) for i in range(3)] == ["momentum", "lr 0.1", "adam, lr 0.2"]
+    assert chip([["lr 0.1", "adam", "hidden 8", "seed 1"]], 0) == "lr 0.1, adam, hidden 8 +1 more"   # a lone pin
+
+
+def keep(at):
+    at.button(key="btn_keep").click().run()
+    assert not at.exception
+
+
+def chip_texts(at) -> list[str]:
+    """The kept runs' buttons without their coloured dot."""
+    return [b.split("] ", 1)[1] for b in pin_buttons(at)]
+
+
+def test_three_kept_runs_have_chips_that_read_differently():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()   # momentum, lr 0.002
+    keep(trained(at, 1))
+    at.select_slider(key=W + "lr").set_value(0.01).run()
+    at.button(key="btn_reset").click().run()
+    keep(trained(at, 1))
+    at.selectbox(key=W + "optimiser").set_value("adam").run()
+    at.button(key="btn_reset").click().run()
+    keep(trained(at, 1))
+    assert chip_texts(at) == ["lr 0.002", "momentum, lr 0.01", "adam"]   # not "momentum, ..." twice
+    helps = [b.help for b in at.button if (b.key or "").startswith("btn_unpin_")]
+    assert helps == ["Remove lr 0.002, momentum from the charts.", "Remove momentum, lr 0.01 from the charts.",
+                     "Remove adam, lr 0.01 from the charts."]
+    assert names(figure(at, "loss_chart"))[-3:] == ["lr 0.002, momentum", "momentum, lr 0.01", "adam, lr 0.01"]
+
+
+def test_a_run_whose_lr_changed_while_training_says_so():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()
+    trained(at, 2)                                           # 4 steps at lr 0.002
+    at.select_slider(key=W + "lr").set_value(0.01).run()     # the same run goes on at 0.01
+    trained(at, 2)
+    changed = run_of(at)
+    assert changed.step_count == 8 and changed.config.lr == 0.01
+    keep(at)
+    at.button(key="btn_reset").click().run()                 # lr 0.01 from step 0
+    keep(trained(at, 2))
+    assert chip_texts(at) == ["lr 0.002 → 0.01 at step 4", "lr 0.01"]
+    assert names(figure(at, "ratio_chart")) == ["this run", "lr 0.002 → 0.01 at step 4", "lr 0.01"]
+
+
+def test_a_kept_run_identical_to_this_run_does_not_hide_it():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()
+    keep(trained(at, 2))
+    assert chip_texts(at) == ["step 4"]
+    ratio, loss = figure(at, "ratio_chart"), figure(at, "loss_chart")
+    np.testing.assert_array_equal(ratio["data"][0]["y"], ratio["data"][1]["y"])   # the same curve...
+    assert "dash" not in ratio["data"][0]["line"] and ratio["data"][1]["line"]["dash"] == "dot"   # ...dotted over it
+    assert loss["data"][1]["name"] == "train (smoothed)" and "dash" not in loss["data"][1]["line"]
+    assert loss["data"][-1]["line"]["dash"] == "dot"
+
+
+def test_a_greyed_keep_button_says_why():
+    at = app()
+    at.selectbox(key=W + "preset").set_value(SMALL).run()
+    button = at.button(key="btn_keep")
+    assert button.disabled and button.help.startswith("Train at least one step first")
+    keep(trained(at, 1))
+    assert at.button(key="btn_keep").disabled and at.button(key="btn_keep").help.startswith("Kept already")
+    for seed in range(1, MAX_PINS):
+        at.number_input(key=W + "seed").set_value(seed).run()
+        keep(trained(at, 1))
+    trained(at, 1)
+    button = at.button(key="btn_keep")
+    assert button.disabled and button.help.startswith(f"{MAX_PINS} runs kept, the most: remove one")
+    at.button(key=[b.key for b in at.button if (b.key or "").startswith("btn_unpin_")][0]).click().run()
+    assert not at.button(key="btn_keep").disabled and at.button(key="btn_keep").help.startswith("Pin this run")

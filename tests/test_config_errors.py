@@ -53,6 +53,8 @@ def check(fn, field, allowed):
     ("100000", "1 to 1024"),
     ("1.5", "64, 64"),
     ("64,,64", "64, 64"),
+    ("", "'none' for no hidden layer"),   # blank is not a silent linear model
+    ("  ", "'none' for no hidden layer"),
     ("64 64", "64, 64"),
     (",".join(["2"] * 11), "0 to 10"),
     ("1" * 201, None),
@@ -67,8 +69,28 @@ def test_parse_hidden_rejects_superscript_digits(text):
     check(lambda: ac.parse_hidden(text), SIZES_OR_HIDDEN, None)
 
 
+@pytest.mark.parametrize("text, problem", [
+    ("64,,abc", "hidden: an empty entry and 'abc' are not positive whole numbers"),
+    ("x, 64, -3, 1.5", "hidden: 'x', '-3' and '1.5' are not positive whole numbers"),
+    ("abc", "hidden: 'abc' is not a positive whole number"),
+    ("64, 0, 2000", "hidden: widths 0 and 2000 are out of range (allowed: 1 to 1024)"),
+    ("2000", "hidden: width 2000 is out of range"),
+])
+def test_parse_hidden_names_every_bad_entry(text, problem):
+    with pytest.raises(ac.ConfigError) as info:
+        ac.parse_hidden(text)
+    assert str(info.value).startswith(problem) and info.value.field == "hidden"
+
+
+def test_hidden_text_reads_back():
+    from adjoint_core.config import hidden_text
+    for hidden in [(), (64,), (64, 128, 64)]:
+        assert ac.parse_hidden(hidden_text(hidden)) == hidden
+    assert hidden_text(()) == "none"
+
+
 @pytest.mark.parametrize("text, expected", [
-    ("", ()), ("none", ()), ("64", (64,)), (" 64 , 128,64 ", (64, 128, 64)), ("3; 4", (3, 4)),
+    ("none", ()), (" None ", ()), ("64", (64,)), (" 64 , 128,64 ", (64, 128, 64)), ("3; 4", (3, 4)),
     (",".join(["2"] * 10), (2,) * 10),
 ])
 def test_parse_hidden_accepts(text, expected):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -14,31 +16,41 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 import adjoint_core as ac
 from adjoint_core.history import History
 from apptest_helpers import W, app, figure, run_of
-from ui.export import history_csv
+from ui.export import file_name, history_csv
 
 SMALL = "nonlinear-relu"
+HYPER = ["lr", "beta", "weight_decay", "batch_size", "optimiser", "loss"]
 HEADER_3 = ["step", "batch_loss", "test_loss", "mu3_norm", "mu2_norm", "mu1_norm", "mu0_norm",   # N = 3 layers
-            "grad_W1_norm", "grad_W2_norm", "grad_W3_norm"]
+            "grad_W1_norm", "grad_W2_norm", "grad_W3_norm", *HYPER]
 CHARTS = ("loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart")
 
 
 def parse(text: str) -> tuple[list[str], np.ndarray]:
-    """(header, values (rows, columns)); an empty cell reads as NaN."""
+    """(header, values (rows, columns) but the hyperparameters'); an empty cell reads as NaN."""
     rows = list(csv.reader(io.StringIO(text)))
-    return rows[0], np.array([[float(c) if c else np.nan for c in row] for row in rows[1:]])
+    return rows[0], np.array([[float(c) if c else np.nan for c in row[:-len(HYPER)]] for row in rows[1:]])
+
+
+def hyper(text: str) -> list[list[str]]:
+    """The hyperparameter cells of each row."""
+    return [row[-len(HYPER):] for row in list(csv.reader(io.StringIO(text)))[1:]]
+
+
+def csv_of(run: ac.TrainingRun) -> str:
+    return history_csv(run.history, run.config, run.changes)
 
 
 def test_header_names_every_adjoint_and_weight_gradient():
-    header, _ = parse(history_csv(History(n_layers=2, capacity=4)))
+    header, _ = parse(history_csv(History(n_layers=2, capacity=4), ac.RunConfig(), []))
     assert header == ["step", "batch_loss", "test_loss", "mu2_norm", "mu1_norm", "mu0_norm",
-                      "grad_W1_norm", "grad_W2_norm"]
+                      "grad_W1_norm", "grad_W2_norm", *HYPER]
 
 
 def test_csv_reads_back_as_the_history_of_a_run():
     run = ac.TrainingRun(ac.presets["wave2d-relu"].replace(samples=400), seed=1)
     run.run_epochs(3)
     h = run.history
-    header, values = parse(history_csv(h))
+    header, values = parse(csv_of(run))
     assert header == HEADER_3
     assert len(values) == len(h.step) == run.step_count   # epoch ends fall on steps: no extra rows
     np.testing.assert_array_equal(values[:, 0], h.step)
@@ -57,16 +69,17 @@ def test_averaged_rows_keep_their_mean_step_and_epoch_ends_between_them_get_rows
         if step % 4 == 0:
             h.epochs.next_row()[:] = [step // 4, step, 0.5, 0.1 * step]
     assert h.steps.compactions == 1   # steps 1-4 became 1.5 and 3.5
-    _, values = parse(history_csv(h))
+    _, values = parse(history_csv(h, ac.RunConfig(), []))
     np.testing.assert_array_equal(values[:, 0], [1.5, 3.5, 4, 5, 6, 7, 8, 9, 10])
     np.testing.assert_array_equal(values[values[:, 0] == 4][0, 1:], [np.nan, 0.4, np.nan, np.nan, np.nan])
     np.testing.assert_array_equal(values[values[:, 0] == 8][0, 1:3], [1 / 8, 0.8])
     np.testing.assert_array_equal(values[:, 1][~np.isnan(values[:, 1])], h.loss)
-    assert "\n4,,0.4,,,\n" in history_csv(h)   # steps as whole numbers, missing values as empty cells
+    # steps as whole numbers, missing values as empty cells
+    assert "\n4,,0.4,,,,0.0002,0.9,0.005,50,momentum,mse\n" in history_csv(h, ac.RunConfig(), [])
 
 
 def test_a_run_without_steps_is_a_header_alone():
-    assert history_csv(ac.TrainingRun(ac.presets[SMALL], seed=0).history) == ",".join(HEADER_3) + "\n"
+    assert csv_of(ac.TrainingRun(ac.presets[SMALL], seed=0)) == ",".join(HEADER_3) + "\n"
 
 
 @pytest.fixture
@@ -82,6 +95,25 @@ def deferred(monkeypatch) -> dict:
     return made
 
 
+def test_each_row_carries_the_hyperparameters_it_trained_with():
+    run = ac.TrainingRun(ac.presets[SMALL], seed=0)
+    run.run_steps(4)
+    run.set_hyperparameters(lr=0.01, optimiser="adam")
+    run.run_steps(2)
+    rows = hyper(csv_of(run))
+    assert rows == [["0.002", "0.9", "0.005", "50", "momentum", "mse"]] * 4 \
+        + [["0.01", "0.9", "0.005", "50", "adam", "mse"]] * 2
+
+
+def test_the_file_is_named_after_the_setup_and_the_time():
+    at = datetime(2026, 12, 6, 23, 10, 59)
+    assert file_name(ac.presets["wave2d-relu"], at) == "adjoint-wave2d-relu-momentum-2026-12-06T2310.csv"
+    changed = ac.presets["wave2d-relu"].replace(optimiser="adam", activation=("relu", "tanh"))
+    assert file_name(changed, at) == "adjoint-wave2d-relu-tanh-adam-2026-12-06T2310.csv"
+    linear = changed.replace(hidden=(), activation="relu")
+    assert file_name(linear, at) == "adjoint-wave2d-linear-adam-2026-12-06T2310.csv"
+
+
 def test_download_button_gives_the_history_as_it_is_at_the_click(deferred):
     at = app()
     at.selectbox(key=W + "preset").set_value(SMALL).run()
@@ -90,7 +122,9 @@ def test_download_button_gives_the_history_as_it_is_at_the_click(deferred):
     assert not at.exception
     button = at.get_by_key("history_download")
     assert button.label == "Download history (CSV)"
-    build, mime = deferred["adjoint-history.csv"]
+    name = next(n for n in deferred if n.startswith("adjoint-nonlinear"))
+    assert re.fullmatch(r"adjoint-nonlinear-relu-momentum-\d{4}-\d\d-\d\dT\d{4}\.csv", name), name
+    build, mime = deferred[name]
     assert mime == "text/csv"
     run = run_of(at)
     header, values = parse(build())
@@ -99,6 +133,9 @@ def test_download_button_gives_the_history_as_it_is_at_the_click(deferred):
     np.testing.assert_array_equal(values[:, 1], run.history.loss)
     run.step()   # what the file holds is built on the click
     assert len(parse(build())[1]) == run.step_count
+    run.set_hyperparameters(lr=0.01)   # a changed lr shows in the rows trained after it
+    run.step()
+    assert [row[0] for row in hyper(build())] == ["0.002"] * (run.step_count - 1) + ["0.01"]
 
 
 def test_every_chart_exports_a_png_at_twice_its_size_on_white():

@@ -35,10 +35,11 @@ def messages(at) -> list[str]:
 
 
 def assert_refused(at, run, steps: int, field: str | tuple[str, ...], phrase: str) -> str:
-    """No exception; an error or warning naming the field with the phrase; the run and its step count kept."""
+    """No exception; an error or warning naming the field (or its control: "Formula") with the phrase; the run
+    and its step count kept."""
     assert not at.exception, [e.message for e in at.exception]
     fields = field if isinstance(field, tuple) else (field,)
-    found = [m for m in messages(at) if phrase in m and any(f in m for f in fields)]
+    found = [m for m in messages(at) if phrase in m and any(f in m.lower() for f in fields)]
     assert found, f"no error/warning with {fields} and {phrase!r}: {messages(at)}"
     assert run_of(at) is run, "the previous run was replaced"
     assert run.step_count == steps
@@ -201,9 +202,9 @@ def test_url_values_the_sidebar_cannot_show(query):
 def test_bad_csv_upload_in_the_app(raw, phrase):
     at, run = started()
     at.selectbox(key=W + "target").set_value("data").run()
-    assert_refused(at, run, 1, "data", "upload a CSV")
+    assert_refused(at, run, 1, ("data", "csv file"), "upload a CSV")
     at.file_uploader(key=W + "upload").set_value(("data.csv", raw, "text/csv")).run()
-    assert_refused(at, run, 1, "data", phrase)
+    assert_refused(at, run, 1, ("data", "csv file"), phrase)
 
 
 @pytest.mark.parametrize("case, phrase", BAD_RUN_FILES, ids=[c for c, _ in BAD_RUN_FILES])
@@ -343,10 +344,10 @@ def test_sample_and_upload_limits_in_the_app():
     at.selectbox(key=W + "target").set_value("data").run()
     rows = b"x,target\n" + b"0.5,0.5\n" * 20_001
     at.file_uploader(key=W + "upload").set_value(("rows.csv", rows, "text/csv")).run()
-    assert_refused(at, run, 1, "data", "20,000 rows")
+    assert_refused(at, run, 1, ("data", "csv file"), "20,000 rows")
     big = b"x,target\n" + b"0.123456789,0.5\n" * 70_000
     at.file_uploader(key=W + "upload").set_value(("big.csv", big, "text/csv")).run()
-    assert_refused(at, run, 1, "data", "more than 1,000,000")
+    assert_refused(at, run, 1, ("data", "csv file"), "more than 1,000,000")
 
 
 # --- export / import that the existing tests do not cover ------------------------------------------------

@@ -116,20 +116,48 @@ def test_changing_the_sizes_starts_a_new_run_with_a_notice():
     assert not at.exception
     assert step_count(at) == 0
     assert run_of(at).net.sizes == [2, 32, 16, 8, 1]
-    assert any("hidden sizes" in i.value for i in at.info)
+    assert [i.value for i in at.info] == ['Started a new run because you changed "Hidden layer sizes".']
 
 
-@pytest.mark.parametrize("text", ["64, x", "0", "-3", "100000", "1.5", "64,,64", ", ".join(["8"] * 11)])
+@pytest.mark.parametrize("text", ["64, x", "0", "-3", "100000", "1.5", "64,,64", ", ".join(["8"] * 11), "", " "])
 def test_bad_sizes_show_an_error_and_keep_the_run(text):
     at = app()
     at.button(key="btn_step").click().run()
     run = run_of(at)
     at.text_input(key=W + "hidden").set_value(text).run()
     assert not at.exception
-    assert errors(at) and "hidden" in errors(at)[0] or "sizes" in errors(at)[0]
+    assert len(errors(at)) == 1 and errors(at)[0].startswith("Hidden layer sizes: "), errors(at)
     assert run_of(at) is run and step_count(at) == 1
     at.button(key="btn_step").click().run()   # the kept run still trains
     assert step_count(at) == 2
+
+
+def test_a_size_error_names_every_bad_entry_by_the_controls_label():
+    at = app()
+    at.text_input(key=W + "hidden").set_value("64,,abc").run()
+    assert errors(at) == ["Hidden layer sizes: an empty entry and 'abc' are not positive whole numbers (allowed: "
+                          "comma-separated widths such as '64, 64'). The current run is kept."]
+    at.text_input(key=W + "hidden").set_value("").run()
+    assert "'none' for no hidden layer" in errors(at)[0]
+
+
+def test_none_builds_a_linear_model_and_says_so():
+    at = app()
+    at.text_input(key=W + "hidden").set_value("none").run()
+    assert not at.exception and not errors(at)
+    assert run_of(at).net.sizes == [2, 1]
+    assert any(c.value.startswith("No hidden layer: a linear model") for c in at.sidebar.caption)
+    assert at.query_params["hidden"] == "none"   # the share link reads back
+    assert run_of(app({"hidden": "none"})).net.sizes == [2, 1]
+    assert not any(c.value.startswith("No hidden layer") for c in app({"hidden": "64"}).sidebar.caption)
+
+
+def test_a_batch_size_error_names_the_control():
+    at = app({"preset": "nonlinear-relu"})
+    at.number_input(key=W + "samples").set_value(20).run()   # 16 training points
+    at.number_input(key=W + "batch_size").set_value(50).run()
+    assert not at.exception
+    assert any(e.startswith("Batch size: 50 is larger than the") for e in errors(at)), errors(at)
 
 
 def test_structure_changes_for_activation_init_and_seed():
@@ -157,7 +185,7 @@ def test_custom_formula_target_and_a_bad_formula():
     np.testing.assert_allclose(run.data.y[:, 0], np.sin(6 * run.data.x[:, 0]) + run.data.x[:, 0] ** 2)
     at.text_input(key=W + "formula").set_value("__import__('os').system('true')").run()
     assert not at.exception
-    assert errors(at) and "formula" in errors(at)[0]
+    assert errors(at) and errors(at)[0].startswith("Formula: ")
     assert run_of(at) is run
 
 
@@ -292,26 +320,33 @@ def test_playing_the_wave_for_its_100_epochs_reaches_the_notebooks_loss():
     assert final < 2.5 * 0.2834, f"final train loss {final} vs the notebook's 0.2834"
 
 
-def test_play_stops_exactly_at_the_epoch_limit():
+def play_until_it_stops(at) -> None:
     import time
-    at = app({"preset": "nonlinear-relu", "epochs": "300"})     # 2 steps per epoch: easy to overshoot
     at.button(key="btn_play").click().run()
     trainer = at.session_state["trainer"]
     deadline = time.time() + 120
     while trainer.alive and time.time() < deadline:
         trainer.sync()
         time.sleep(0.05)
-    at.run()
-    assert run_of(at).epoch_count == 300 and metric(at, "Epoch") == "300"
+    at.run()   # the redraw that notices the stop and pauses
+
+
+def test_play_stops_exactly_at_the_epoch_limit_and_then_at_each_multiple_of_it():
+    at = app({"preset": "nonlinear-relu", "epochs": "150"})     # 2 steps per epoch: easy to overshoot
+    play_until_it_stops(at)
+    assert run_of(at).epoch_count == 150 and metric(at, "Epoch") == "150"
     assert at.button(key="btn_play").label == "Play"
-    at.button(key="btn_play").click().run()      # past the limit, Play goes on until paused
-    trainer = at.session_state["trainer"]
-    deadline = time.time() + 120
-    while run_of(at).epoch_count <= 300 and time.time() < deadline:
-        trainer.sync()
-        time.sleep(0.05)
-    at.button(key="btn_play").click().run()
-    assert run_of(at).epoch_count > 300 and at.button(key="btn_play").label == "Play"
+    note = 'Stopped at epoch 150: Play stops every 150 epochs ("Stop after epoch"). Press Play to train on to ' \
+           'epoch 300, or change the limit in the sidebar.'
+    assert [i.value for i in at.info] == [note]
+    at.button(key="btn_epoch").click().run()   # by hand past the limit: the note goes
+    assert run_of(at).epoch_count == 151 and not at.info
+    play_until_it_stops(at)                    # Play goes on to the next multiple
+    assert run_of(at).epoch_count == 300 and "Stopped at epoch 300" in at.info[0].value
+    at.number_input(key=W + "epochs").set_value(400).run()
+    assert "train on to epoch 400" in at.info[0].value   # the note follows the limit
+    at.button(key="btn_reset").click().run()
+    assert not at.info
 
 
 @pytest.mark.parametrize("query", [{}, {"preset": "nonlinear-relu", "lr": "0.01", "seed": "3"},
@@ -357,3 +392,22 @@ def test_demo_speed_plays_the_whole_run_in_about_twenty_seconds():
         assert session.rate(run) == pytest.approx(total / session.DEMO_SECONDS)
     at.button(key="btn_play").click().run()
     assert not at.session_state["playing"]
+
+
+def test_the_setup_caption_follows_the_setup():
+    at = app()
+    wave = ac.presets["wave2d-relu"]
+    captions = lambda: [c.value for c in at.caption][1:]   # noqa: E731 (after the page's intro)
+    assert captions() == [f"**{wave.label}**: {wave.description}"]
+    at.selectbox(key=W + "target").set_value("custom").run()
+    at.text_input(key=W + "formula").set_value("1/x").run()
+    assert not at.exception
+    assert captions() == [f'**Changed from the preset {wave.label}**: "Target function" and "Formula". '
+                          "The target now: your formula 1/x on [0, 1]."]
+    at.selectbox(key=W + "target").set_value("sine").run()
+    assert captions() == [f'**Changed from the preset {wave.label}**: "Target function". '
+                          "The target now: Sine sin(2πx)."]
+    at.selectbox(key=W + "target").set_value("wave2d").run()   # back to the preset's setup
+    assert captions() == [f"**{wave.label}**: {wave.description}"]
+    at.number_input(key=W + "epochs").set_value(7).run()      # Play's limit: the setup is still the preset's
+    assert captions() == [f"**{wave.label}**: {wave.description}"]

@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 import adjoint_core as ac
+from adjoint_core import changes as hp
 from adjoint_core.datafile import DATA_TARGET
 
 from . import figures, theme
@@ -49,10 +50,20 @@ class Pin:
     ratio: np.ndarray
 
 
+@dataclass(frozen=True)
+class Changed:
+    """A hyperparameter changed while the run trained: ((0, first value), (step, next value), ...)."""
+
+    path: tuple[tuple[int, Any], ...]
+
+
 def setup_of(run: ac.TrainingRun) -> dict[str, Any]:
-    """What defines the run, for labels: its RunConfig's fields (but the preset's texts) and the seed; for
-    uploaded data also a digest of the data (two files with the same setup are two runs)."""
+    """What defines the run, for labels: its RunConfig's fields (but the preset's texts) and the seed; a
+    hyperparameter changed during training as ``Changed``; for uploaded data also a digest of the data (two files
+    with the same setup are two runs)."""
     fields = {f.name: getattr(run.config, f.name) for f in dataclasses.fields(run.config) if f.name not in NOT_COMPARED}
+    for name in dict.fromkeys(c.field for c in run.changes):
+        fields[name] = Changed(tuple(hp.trajectory(run.config, run.changes, name)))
     if run.config.target == DATA_TARGET:
         digest = hashlib.blake2b(digest_size=4)
         for a in (run.data.x, run.data.y):
@@ -62,18 +73,51 @@ def setup_of(run: ac.TrainingRun) -> dict[str, Any]:
 
 
 def _value(v: Any) -> str:
+    if isinstance(v, Changed):   # "0.0002 → 0.0001 at step 400"
+        return " → ".join(_value(x) + (f" at step {step:,}" if step else "") for step, x in v.path)
     if isinstance(v, tuple):
         return "-".join(map(str, v)) or "none"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def labels(setups: list[dict[str, Any]]) -> list[str]:
-    """Each setup's label: the fields whose values are not the same in all of them, e.g. "lr 0.01, adam"
-    ("" when nothing differs); the first MAX_FIELDS of them and how many more (another preset differs in many)."""
+def _parts(setups: list[dict[str, Any]]) -> list[list[str]]:
+    """Each setup's fields whose values are not the same in all of them, as "lr 0.01", "adam"."""
     differ = [k for k in setups[0] if len({_value(s.get(k)) for s in setups}) > 1] if setups else []
-    more = f" +{len(differ) - MAX_FIELDS} more" if len(differ) > MAX_FIELDS else ""
-    return [", ".join(f"{SHORT.get(k, k)} {_value(s[k])}".strip() for k in differ[:MAX_FIELDS]) + more
-            for s in setups]
+    return [[f"{SHORT.get(k, k)} {_value(s.get(k))}".strip() for k in differ] for s in setups]
+
+
+def _telling(parts: list[list[str]], i: int) -> list[str]:
+    """The fewest of run i's parts (chosen greedily) that no other run shares all of, in their usual order."""
+    others = [set(p) for j, p in enumerate(parts) if j != i]
+    chosen: list[str] = []
+    while others:
+        best = max(parts[i], key=lambda part: sum(part not in o for o in others), default=None)
+        if best is None or all(best in o for o in others):   # the rest have the same setup
+            break
+        chosen.append(best)
+        others = [o for o in others if best in o]
+    return sorted(chosen, key=parts[i].index)
+
+
+def _first_telling(parts: list[list[str]]) -> list[list[str]]:
+    """Each run's parts, those that tell it apart from the others first."""
+    ordered = []
+    for i, mine in enumerate(parts):
+        telling = _telling(parts, i)
+        ordered.append(telling + [p for p in mine if p not in telling])
+    return ordered
+
+
+def _join(parts: list[str]) -> str:
+    """The first MAX_FIELDS parts and how many more: "lr 0.01, adam, hidden 8 +2 more"."""
+    more = f" +{len(parts) - MAX_FIELDS} more" if len(parts) > MAX_FIELDS else ""
+    return ", ".join(parts[:MAX_FIELDS]) + more
+
+
+def labels(setups: list[dict[str, Any]]) -> list[str]:
+    """Each setup's label: the fields whose values are not the same in all of them, those that tell it apart
+    first, e.g. "lr 0.01, adam" ("" when nothing differs); the first MAX_FIELDS of them and how many more."""
+    return [_join(p) for p in _first_telling(_parts(setups))]
 
 
 def pins() -> list[Pin]:
@@ -101,25 +145,28 @@ def remove(pin_id: int) -> None:
 
 
 def keep_button(run: ac.TrainingRun, where) -> None:
-    """"Keep for comparison" in ``where``."""
+    """"Keep for comparison" in ``where``; greyed out, its help says why."""
     full, kept = len(pins()) >= MAX_PINS, is_kept(run)
+    why = ("Train at least one step first: there is nothing to keep yet." if not run.step_count else
+           f"{MAX_PINS} runs kept, the most: remove one (× on its button below) to keep this one." if full else
+           "Kept already, as it is now: train on or change the setup to keep another run." if kept else None)
     where.button("Keep for comparison", on_click=keep, args=(run,), key="btn_keep", width="stretch",
-                 icon=":material/push_pin:", disabled=not run.step_count or full or kept,
-                 help=f"Remove a kept run first: at most {MAX_PINS}." if full else "Kept already." if kept else
-                 "Pin this run's loss and adjoint curves: they stay on the charts when you change the setup "
-                 f"and train again (up to {MAX_PINS} runs).")
+                 icon=":material/push_pin:", disabled=why is not None,
+                 help=why or "Pin this run's loss and adjoint curves: they stay on the charts when you change the "
+                             f"setup and train again (up to {MAX_PINS} runs).")
 
 
-def names(kept: list[Pin], run: ac.TrainingRun) -> list[str]:
-    """Each pin's name: what differs between the kept runs; for one kept run, or kept runs alike, what differs
-    from this run; and the step it was kept at when that alone tells them apart."""
+def names(kept: list[Pin], run: ac.TrainingRun) -> list[list[str]]:
+    """Each pin's name as parts, those that tell it apart first: what differs between the kept runs; for one
+    kept run, or kept runs alike, what differs from this run; and the step it was kept at when that alone tells
+    them apart."""
     setups = [p.setup for p in kept]
-    named = labels(setups) if len(kept) > 1 else [""]
-    if not any(named):
-        named = labels(setups + [setup_of(run)])[:-1]
-    clash = len(set(named)) < len(named)   # the same setup kept at different steps
-    return [", ".join(filter(None, (n, f"step {p.step_count:,}" if clash or not n else "")))
-            for n, p in zip(named, kept)]
+    parts = _parts(setups) if len(kept) > 1 else [[]]
+    if not any(parts):
+        parts = _parts(setups + [setup_of(run)])[:-1]
+    clash = len({tuple(p) for p in parts}) < len(parts)   # the same setup kept at different steps
+    return _first_telling([p + ([f"step {pin.step_count:,}"] if clash or not p else [])
+                           for p, pin in zip(parts, kept)])
 
 
 def overlays(run: ac.TrainingRun) -> tuple[list[figures.Kept], list[figures.Kept]]:
@@ -128,21 +175,29 @@ def overlays(run: ac.TrainingRun) -> tuple[list[figures.Kept], list[figures.Kept
     kept = pins()
     if not kept:
         return [], []
-    named = names(kept, run)
+    named = [_join(p) for p in names(kept, run)]
     h = run.history
     return ([(name, p.step, p.loss, p.color[0]) for name, p in zip(named, kept)],
             [("this run", h.step, h.mu_ratio, theme.TRAIN)]
             + [(name, p.step, p.ratio, p.color[0]) for name, p in zip(named, kept)])
 
 
+def chip(parts: list[list[str]], i: int) -> str:
+    """Pin i's button text: only what tells it apart from the other kept runs (a narrow button cuts the rest);
+    a lone pin's whole name."""
+    return ", ".join(_telling(parts, i)) if len(parts) > 1 else _join(parts[i])
+
+
 def view(run: ac.TrainingRun) -> None:
-    """The kept runs, each with a button that removes it (nothing when no run is kept)."""
+    """The kept runs, each with a button that removes it (nothing when no run is kept); its help has the whole
+    name."""
     kept = pins()
     if not kept:
         return
-    named = names(kept, run)
+    parts = names(kept, run)
     cols = st.columns([1] + [2] * len(kept) + [2 * (MAX_PINS - len(kept)) + 1], vertical_alignment="center")
     cols[0].markdown("**Kept runs**")
-    for col, pin, name in zip(cols[1:], kept, named):
-        col.button(f":{pin.color[1]}[●] {name}", key=f"btn_unpin_{pin.id}", on_click=remove, args=(pin.id,),
-                   icon=":material/close:", width="stretch", help=f"Remove {name} from the charts.")
+    for i, (col, pin) in enumerate(zip(cols[1:], kept)):
+        col.button(f":{pin.color[1]}[●] {chip(parts, i)}", key=f"btn_unpin_{pin.id}", on_click=remove,
+                   args=(pin.id,), icon=":material/close:", width="stretch",
+                   help=f"Remove {', '.join(parts[i])} from the charts.")

@@ -162,8 +162,10 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
 
 def ratio_figure(lines: list[Kept]) -> Figure:
     """||mu_0|| / ||mu_N|| per step of each run (one line at least), log y: below 1 the adjoint shrinks on its
-    way to the input."""
-    data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2) for name, x, y, color in lines]
+    way to the input.  The first line (this run) is solid, the others (kept runs) dotted over it, as on the loss
+    chart: a kept run identical to this run leaves it visible."""
+    data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2, line={"dash": "dot"} if i else {})
+            for i, (name, x, y, color) in enumerate(lines)]
     xs = np.concatenate([x for _, x, _, _ in lines])
     return {"data": data, "layout": theme.layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
                                             xaxis={"title": {"text": "step"}, **_x_range(xs)},

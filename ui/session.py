@@ -13,12 +13,16 @@ from .worker import Trainer
 
 ss = st.session_state
 RUN_KEY = "run"
+STOPPED_KEY = "stopped_at"   # the epoch where Play last stopped at its limit
 SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
 DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long (to talk over)
 DEFAULT_PRESET = "wave2d-relu"
-LABELS = {"target": "target", "formula": "formula", "dim": "inputs", "samples": "samples", "noise": "noise",
-          "test_fraction": "test fraction", "hidden": "hidden sizes", "activation": "activations",
-          "init": "initialisation", "init_scale": "init scale", "seed": "seed", "data": "data"}
+# The sidebar control of each RunConfig field (and of the seed and the uploaded data): messages name them
+CONTROLS = {"target": "Target function", "dim": "Inputs", "formula": "Formula", "samples": "Samples",
+            "noise": "Noise", "test_fraction": "Test fraction", "hidden": "Hidden layer sizes",
+            "activation": "Activation", "init": "Initialisation", "init_scale": "Init scale", "loss": "Loss",
+            "optimiser": "Optimiser", "lr": "Learning rate", "beta": "β (momentum)", "weight_decay": "Weight decay",
+            "batch_size": "Batch size", "epochs": "Stop after epoch", "seed": "Seed", "data": "CSV file"}
 
 
 def get_run(keep_training: bool = False) -> ac.TrainingRun:
@@ -60,17 +64,49 @@ def rate(run: ac.TrainingRun) -> float | None:
     return SPEEDS[speed]
 
 
+def next_stop(run: ac.TrainingRun) -> int:
+    """The epoch where Play stops: the next multiple of the epoch limit ("Stop after epoch" 100: 100, 200, ...)."""
+    return (run.epoch_count // run.config.epochs + 1) * run.config.epochs
+
+
 def play() -> None:
-    """Start background training of the session's run up to its epoch limit (or on, once past it)."""
+    """Start background training of the session's run up to its next stop (``next_stop``)."""
     t = trainer()
     if t is not None and t.alive:
         ss.playing = True
         return
     run = get_run()
-    limit = run.config.epochs
-    ss.stop_epoch = limit if run.epoch_count < limit else None
-    ss.trainer = Trainer(run, ss.stop_epoch, rate(run))
+    ss.pop(STOPPED_KEY, None)
+    ss.trainer = Trainer(run, next_stop(run), rate(run))
     ss.playing = True
+
+
+def stopped_at_limit() -> None:
+    """Play reached its stop: pause, and remember the epoch for ``limit_note``."""
+    pause()
+    ss[STOPPED_KEY] = get_run(keep_training=True).epoch_count
+
+
+def limit_note(run: ac.TrainingRun) -> str | None:
+    """While the run sits paused where Play stopped at the epoch limit: what happened and what Play does next."""
+    if ss.get("playing") or ss.get(STOPPED_KEY) != run.epoch_count:
+        return None
+    return (f"Stopped at epoch {run.epoch_count:,}: Play stops every {run.config.epochs:,} epochs "
+            f'("{CONTROLS["epochs"]}"). Press Play to train on to epoch {next_stop(run):,}, or change the limit '
+            "in the sidebar.")
+
+
+def message(e: ac.ConfigError) -> str:
+    """The error's message naming the sidebar control instead of the field ("Hidden layer sizes: ..." for
+    "hidden: ...")."""
+    text = str(e)
+    label = CONTROLS.get(e.field)
+    return label + text[len(e.field):] if label and text.startswith(e.field + ":") else text
+
+
+def controls(fields: list[str]) -> str:
+    """The fields' controls for a message: '"Target function" and "Formula"'."""
+    return ac.limits.listing([f'"{CONTROLS.get(f, f)}"' for f in dict.fromkeys(fields)])
 
 
 def structure_changes(old: ac.RunConfig, new: ac.RunConfig) -> list[str]:
@@ -99,8 +135,7 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
     if changed:
         set_run(ac.TrainingRun(config, seed, data=data))
         ss["run_data"] = data
-        return "Started a new run because the " + ", ".join(dict.fromkeys(LABELS.get(c, c) for c in changed)) \
-            + " changed."
+        return f"Started a new run because you changed {controls(changed)}."
     tunable = {k: getattr(config, k) for k in TUNABLE if getattr(config, k) != getattr(run.config, k)}
     if tunable or config.epochs != run.config.epochs:   # the run trains on with the new settings
         playing = ss.get("playing", False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from adjoint_core import limits
 from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
-from . import urlstate
-from .session import get_run, set_run, trainer
+from . import session, urlstate
+from .session import CONTROLS, get_run, message, set_run, trainer
 
 ss = st.session_state
 W = "w_"  # prefix of the sidebar widgets' session keys
@@ -43,7 +44,7 @@ def widget_values(preset: str | None, config: ac.RunConfig, seed: int) -> dict[s
     acts = config.activations
     return {W + "preset": preset, W + "target": config.target, W + "formula": config.formula or "sin(3*x)",
             W + "dim": config.dim, W + "samples": config.samples, W + "noise": config.noise,
-            W + "test_fraction": config.test_fraction, W + "hidden": ", ".join(map(str, config.hidden)),
+            W + "test_fraction": config.test_fraction, W + "hidden": ac.config.hidden_text(config.hidden),
             W + "activation": acts[0] if acts else "relu", W + "per_layer": len(set(acts)) > 1,
             **({f"{W}act_{i}": a for i, a in enumerate(acts)} if len(set(acts)) > 1 else {}),
             W + "init": config.init, W + "init_scale": config.init_scale, W + "loss": config.loss,
@@ -110,7 +111,7 @@ def _megabytes(n_bytes: int) -> int:
 
 
 def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
-    file = st.file_uploader("CSV file", type=["csv"], key=W + "upload",
+    file = st.file_uploader(CONTROLS["data"], type=["csv"], key=W + "upload",
                             max_upload_size=_megabytes(limits.MAX_CSV_BYTES),
                             help="Columns x,target (1D) or x,y,target (2D), with that header row; "
                                  f"at most {limits.MAX_CSV_ROWS:,} rows and {limits.MAX_CSV_BYTES / 1e6:g} MB.")
@@ -119,7 +120,7 @@ def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
     try:
         data = parse_csv(file.getvalue())
     except ac.ConfigError as e:
-        return ss.get("uploaded"), str(e)
+        return ss.get("uploaded"), message(e)
     ss["uploaded"], ss["uploaded_id"] = data, file.file_id
     return data, None
 
@@ -133,14 +134,15 @@ def sidebar() -> Choice:
     errors: list[str] = []
     data = None
     with sb.expander("Data", expanded=True):
-        target = st.selectbox("Target function", TARGET_CHOICES, key=W + "target", persist_state="session",
+        target = st.selectbox(CONTROLS["target"], TARGET_CHOICES, key=W + "target", persist_state="session",
                               format_func=_label_target,
                               help="The function the network learns, or your own formula or data.")
         if target == "custom":
-            st.radio("Inputs", [1, 2], key=W + "dim", persist_state="session", horizontal=True,
+            st.radio(CONTROLS["dim"], [1, 2], key=W + "dim", persist_state="session", horizontal=True,
                      format_func=lambda d: "x" if d == 1 else "x, y",
                      help="1D: a formula in x on [0, 1]. 2D: a formula in x and y on [0, 2π]².")
-            st.text_input("Formula", key=W + "formula", persist_state="session", max_chars=limits.MAX_FORMULA_CHARS,
+            st.text_input(CONTROLS["formula"], key=W + "formula", persist_state="session",
+                          max_chars=limits.MAX_FORMULA_CHARS,
                           help="Numbers, x (and y), pi, e, + - * / **, and sin cos tan exp log sqrt abs tanh "
                                "sinh cosh arctan sigmoid relu sign floor. Example: 10*(x - x**2)")
         elif target == DATA_TARGET:
@@ -148,21 +150,24 @@ def sidebar() -> Choice:
             if err:
                 errors.append(err)
             elif data is None:
-                errors.append("data: upload a CSV file to train on your own data")
+                errors.append(f"{CONTROLS['data']}: upload a CSV file to train on your own data")
         if target != DATA_TARGET:
-            st.number_input("Samples", *_bounds("samples"), key=W + "samples", persist_state="session", step=100,
+            st.number_input(CONTROLS["samples"], *_bounds("samples"), key=W + "samples", persist_state="session",
+                            step=100,
                             help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
-        st.number_input("Noise", *_bounds("noise"), key=W + "noise", persist_state="session", step=0.1, format="%.2f",
+        st.number_input(CONTROLS["noise"], *_bounds("noise"), key=W + "noise", persist_state="session", step=0.1,
+                        format="%.2f",
                         help="Standard deviation of Gaussian noise added to the targets.")
-        st.slider("Test fraction", *_bounds("test_fraction"), key=W + "test_fraction", persist_state="session",
-                  step=0.05,
+        st.slider(CONTROLS["test_fraction"], *_bounds("test_fraction"), key=W + "test_fraction",
+                  persist_state="session", step=0.05,
                   help="Held-out points (as a fraction of the samples) for the test loss.")
     with sb.expander("Network", expanded=True):
-        st.text_input("Hidden layer sizes", key=W + "hidden", persist_state="session",
+        st.text_input(CONTROLS["hidden"], key=W + "hidden", persist_state="session",
                       help="Comma-separated widths, input side first, e.g. '64, 64'. Up to "
-                           f"{limits.MAX_HIDDEN_LAYERS} layers of up to {limits.MAX_WIDTH}.")
+                           f"{limits.MAX_HIDDEN_LAYERS} layers of up to {limits.MAX_WIDTH}; "
+                           f"'{ac.config.NO_HIDDEN}' for none (a linear model).")
         per_layer = ss[W + "per_layer"]
-        st.selectbox("Activation", list(ac.ACTIVATIONS), key=W + "activation", persist_state="session",
+        st.selectbox(CONTROLS["activation"], list(ac.ACTIVATIONS), key=W + "activation", persist_state="session",
                      disabled=per_layer,
                      help="σ for every hidden layer; the output layer is always the identity.")
         st.toggle("Per-layer activations", key=W + "per_layer", persist_state="session", on_change=_on_per_layer,
@@ -170,44 +175,49 @@ def sidebar() -> Choice:
         try:
             n_hidden = len(ac.parse_hidden(ss[W + "hidden"]))
         except ac.ConfigError:
-            n_hidden = 0
+            n_hidden = None
+        if n_hidden == 0:
+            st.caption("No hidden layer: a linear model, ŷ = W x + b, and μ goes from the loss straight to the input.")
         if per_layer:   # one per row: a third of the sidebar cut the names to "re", "ta", "si"
-            for i in range(n_hidden):
+            for i in range(n_hidden or 0):
                 ss.setdefault(f"{W}act_{i}", ss[W + "activation"])
                 st.selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}", persist_state="session",
                              help=f"σ of hidden layer {i + 1}.")
-        st.selectbox("Initialisation", list(ac.network.INIT_SCHEMES), key=W + "init", persist_state="session",
+        st.selectbox(CONTROLS["init"], list(ac.network.INIT_SCHEMES), key=W + "init", persist_state="session",
                      help="notebook: hidden W, b ~ N(0, 1), output layer × scale. "
                           "xavier / he: W ~ N(0, 2/(fan_in + fan_out)) / N(0, 2/fan_in) × scale, b = 0.")
         scale_opts = _log_options(*(p.init_scale for p in ac.presets.values()), ss[W + "init_scale"], low=1e-6,
                                   high=limits.RANGES["init_scale"].high)
-        st.select_slider("Init scale", scale_opts, key=W + "init_scale", persist_state="session", format_func=_fmt,
+        st.select_slider(CONTROLS["init_scale"], scale_opts, key=W + "init_scale", persist_state="session",
+                         format_func=_fmt,
                          help="Multiplies the initial weights (notebook scheme: the output layer only).")
-        st.selectbox("Loss", list(ac.LOSSES), key=W + "loss", persist_state="session",
+        st.selectbox(CONTROLS["loss"], list(ac.LOSSES), key=W + "loss", persist_state="session",
                      format_func=lambda n: ac.LOSSES[n].label, help="Its derivative gives μ_N, the first adjoint.")
     with sb.expander("Optimiser", expanded=True):
-        st.selectbox("Optimiser", list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
+        st.selectbox(CONTROLS["optimiser"], list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
                      format_func=lambda n: ac.OPTIMISERS[n].label,
                      help="Applies to the running model; a new optimiser starts with empty state. Momentum is the "
                           "notebook's exponential moving average: m ← βm + (1−β)g, w ← w − lr·m.")
-        st.select_slider("Learning rate", _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
+        st.select_slider(CONTROLS["lr"], _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
                                                        high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
                          key=W + "lr", persist_state="session", format_func=_fmt,
                          help="Step size, on a log scale. Applies immediately.")
-        st.select_slider("β (momentum)", sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, ss[W + "beta"]}),
+        st.select_slider(CONTROLS["beta"], sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, ss[W + "beta"]}),
                          key=W + "beta", persist_state="session",
                          help="Momentum's averaging factor (Adam: β₁). Ignored by SGD.")
-        st.select_slider("Weight decay", _log_options(*(p.weight_decay for p in ac.presets.values()),
+        st.select_slider(CONTROLS["weight_decay"], _log_options(*(p.weight_decay for p in ac.presets.values()),
                                                       ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
                          key=W + "weight_decay", persist_state="session", format_func=_fmt,
                          help="L2 penalty added to the gradient: g + wd·w.")
-        st.number_input("Batch size", *_bounds("batch_size"), key=W + "batch_size", persist_state="session", step=10,
+        st.number_input(CONTROLS["batch_size"], *_bounds("batch_size"), key=W + "batch_size",
+                        persist_state="session", step=10,
                         help="Samples per step (at most the number of training points).")
     with sb.expander("Run", expanded=True):
-        st.number_input("Seed", *_bounds("seed"), key=W + "seed", persist_state="session", step=1,
+        st.number_input(CONTROLS["seed"], *_bounds("seed"), key=W + "seed", persist_state="session", step=1,
                         help="Seeds the data, the initial weights and the batch order: same seed, same run.")
-        st.number_input("Stop after epoch", *_bounds("epochs"), key=W + "epochs", persist_state="session", step=10,
-                        help="Play pauses when this epoch is reached (press Play again to go on).")
+        st.number_input(CONTROLS["epochs"], *_bounds("epochs"), key=W + "epochs", persist_state="session", step=10,
+                        help="Play pauses at this epoch, and at every multiple of it when you press Play again "
+                             "(100: at 100, 200, 300...).")
     _save_load(sb)
     return _choice(errors, data)
 
@@ -287,7 +297,7 @@ def _choice(errors: list[str], data) -> Choice:
         activation = tuple(acts) if acts and len(acts) == len(hidden) else ss[W + "activation"]
         config = ac.RunConfig(hidden=hidden, activation=activation, **fields)
     except ac.ConfigError as e:
-        return Choice(None, seed, data, str(e))
+        return Choice(None, seed, data, message(e))
     return Choice(config, seed, data, None)
 
 
@@ -303,3 +313,22 @@ def sync_url(config: ac.RunConfig, seed: int, view: dict[str, str] | None = None
     params.update(view or {})
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
+
+
+def setup_caption(preset_name: str | None, run: ac.TrainingRun) -> str | None:
+    """The line under the title: the preset's description while the run is that preset's setup (any epoch
+    limit); once it is changed, which controls differ from the preset and what the target is now (None without a
+    preset)."""
+    preset = ac.presets.get(preset_name)
+    if preset is None:
+        return None
+    config = run.config
+    changed = [f.name for f in dataclasses.fields(config)   # the epoch limit is Play's, not the setup's
+               if f.name not in ("label", "description", "epochs")
+               and getattr(config, f.name) != getattr(preset, f.name)]
+    if not changed:
+        return f"**{preset.label}**: {preset.description}" if preset.description else None
+    t = run.data.target
+    target = ("your own data (CSV)" if config.target == DATA_TARGET else t.label if config.target != "custom" else
+              f"your formula {t.formula} on [{t.domain[0]:g}, {t.domain[1]:g}]{'²' if t.dim == 2 else ''}")
+    return f"**Changed from the preset {preset.label}**: {session.controls(changed)}. The target now: {target}."

@@ -34,8 +34,8 @@ def config_to_params(preset: str, config: ac.RunConfig, seed: int) -> dict[str, 
             continue
         if key == "dim" and config.target != "custom":
             continue
-        params[key] = ", ".join(map(str, value)) if isinstance(value, list) else repr(value) \
-            if isinstance(value, float) else str(value)
+        params[key] = ac.config.hidden_text(config.hidden) if key == "hidden" else ", ".join(map(str, value)) \
+            if isinstance(value, list) else repr(value) if isinstance(value, float) else str(value)
     params[SEED_PARAM] = str(seed)
     return params
 

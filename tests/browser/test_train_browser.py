@@ -115,7 +115,8 @@ def test_preset_switch_and_bad_sizes(page, app_server):
     box.fill("64, x")
     box.press("Enter")
     wait_for_app_run(page)
-    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("hidden")
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+        "Hidden layer sizes: 'x' is not a positive whole number")
     assert_no_exception(page)
     save_screenshot(page, "train_bad_sizes")
 
