@@ -236,9 +236,10 @@ def data_cells(spec: RunExport) -> list[Cell]:
     cols = "x, y = points[:, 0], points[:, 1]" if dim == 2 else "x = points[:, 0]"
     if c.target == "custom":
         source, constant = formula_source(c.formula, dim)
+        value = f"        value = {source}"
         body = (f"return np.full((len(points), 1), {source})" if constant else
                 f"{cols}\nwith np.errstate(all=\"ignore\"):   # a bad region gives inf or nan, dropped below\n"
-                f"    return ({source}).reshape(-1, 1)")
+                f"{value[4:]}{'  # noqa: E501' if len(value) > 118 else ''}\nreturn value.reshape(-1, 1)")
         where = f"the formula `{c.formula.strip()}`, checked by the app and written out as NumPy"
     else:
         radius = [RADIUS] if "r" in TARGET_SOURCES[c.target].replace("r**", "r ").split() else []

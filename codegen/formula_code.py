@@ -20,6 +20,7 @@ FUNCTIONS = {
     "sigmoid": "0.5 * (1.0 + np.tanh(0.5 * {}))", "relu": "np.maximum({}, 0.0)", "sign": "np.sign({})",
     "floor": "np.floor({})",
 }
+COMPOUND = {"sigmoid"}   # functions whose source is an operation: its argument and, as an operand, itself in ()
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
@@ -28,10 +29,11 @@ def formula_source(text: str, dim: int) -> tuple[str, bool]:
     bad text raises ConfigError (the engine's message)."""
     parse_formula(text, dim)   # every check of the app's formula box
     node = ast.parse(text.strip(), mode="eval").body
-    return _source(node, dim), not callable(_compile(node, dim))
+    return _source(node, dim, inner=False), not callable(_compile(node, dim))
 
 
-def _source(node: ast.expr, dim: int) -> str:
+def _source(node: ast.expr, dim: int, inner: bool = True) -> str:
+    """The source of ``node``; an operation ``inner`` (an operand of another) in parentheses."""
     folded = _compile(node, dim)
     if not callable(folded):   # a constant sub-expression, folded by the engine
         value = repr(float(folded))
@@ -39,11 +41,13 @@ def _source(node: ast.expr, dim: int) -> str:
     if isinstance(node, ast.Name):   # x or y (constants were folded above)
         return node.id
     if isinstance(node, ast.UnaryOp):
-        return f"{'-' if isinstance(node.op, ast.USub) else '+'}({_source(node.operand, dim)})"
+        return ("-" if isinstance(node.op, ast.USub) else "+") + _source(node.operand, dim)
     if isinstance(node, ast.BinOp):
-        left, right = _source(node.left, dim), _source(node.right, dim)
         if isinstance(node.op, ast.Pow):
-            return f"np.power({left}, {right})"
-        return f"({left} {_OPERATORS[type(node.op)]} {right})"
+            return f"np.power({_source(node.left, dim, False)}, {_source(node.right, dim, False)})"
+        text = f"{_source(node.left, dim)} {_OPERATORS[type(node.op)]} {_source(node.right, dim)}"
+        return f"({text})" if inner else text
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)   # parse_formula allows nothing else
-    return FUNCTIONS[node.func.id].format(_source(node.args[0], dim))
+    name = node.func.id
+    text = FUNCTIONS[name].format(_source(node.args[0], dim, name in COMPOUND))
+    return f"({text})" if inner and name in COMPOUND else text
