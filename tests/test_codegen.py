@@ -192,7 +192,8 @@ def test_every_built_in_target_is_written_with_the_engine_arithmetic(name):
 
 
 FORMULAS = [*(f"{f}(x * 0.7 - 0.2) + 1" for f in FUNCTIONS), "x ** 3 - 2 ** -x", "-(x / 3) ** 0.5 * +x",
-            "sin(2 * pi * x) * exp(-x) + e ** 2", "abs(-3) * x - log(2)", "x / sigmoid(x - 1) ** sigmoid(x)", "-sigmoid(x)"]
+            "sin(2 * pi * x) * exp(-x) + e ** 2", "abs(-3) * x - log(2)", "x / sigmoid(x - 1) ** sigmoid(x)",
+            "-sigmoid(x)"]
 
 
 @pytest.mark.parametrize("text", FORMULAS)
