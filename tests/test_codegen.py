@@ -225,6 +225,7 @@ def run_notebook(run: ac.TrainingRun, tmp_path: Path) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow   # two Jupyter kernels: about 12 s
 def test_notebooks_run_in_jupyter_and_reproduce_the_engine(tmp_path):
     for run in (trained(ac.presets["linear-sigmoid"], 120), trained(BASE.replace(target="data"), 101, seed=4,
                                                                         data=csv_data(2, 200))):
