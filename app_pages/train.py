@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import compare, export, follow, lessons, live, pace, present, replay, session, settings, urlstate
+from ui import code_export, compare, export, follow, lessons, live, pace, present, replay, session, settings, urlstate
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -62,6 +62,7 @@ def live_view() -> None:
         tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
         compare.keep_button(run, tools[0])
         export.download_button(run, tools[1])
+        code_export.buttons(run, tools[1])
         compare.view(run)
         live.charts(replay.view(run, tools[2], live.all_figures(run)))
 
