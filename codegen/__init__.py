@@ -1,6 +1,6 @@
 """codegen: a session's run written out as a Jupyter notebook or a Python script in plain NumPy.
 
-    spec = codegen.from_run(run)              # replays the run on the engine; ConfigError when it cannot be exported
+    spec = codegen.from_run(run)              # replays the run and its changes; ConfigError when it cannot
     nb = codegen.notebook(spec)               # an nbformat 4 NotebookNode
     text = codegen.script(spec)               # the same code as one .py file (`python run.py` prints the losses)
 
@@ -72,12 +72,12 @@ def _comment(line: str) -> str:
                                     break_long_words=False, break_on_hyphens=False))
 
 
-def download(run: TrainingRun, kind: str, start=None, changes=()) -> str:
+def download(run: TrainingRun, kind: str) -> str:
     """The text of the file "Download as notebook" (kind "notebook") or "Download as Python script" (kind
-    "script") gives for ``run`` (see ``from_run`` for ``start`` and ``changes``).  A run that cannot be exported
+    "script") gives for ``run``.  A run that cannot be exported
     gives a file that says why: a notebook with one markdown cell, a script that exits with the message."""
     try:
-        spec = from_run(run, start, changes)
+        spec = from_run(run)
     except ConfigError as e:
         message = f"This run could not be exported. {e}"
         if kind == "notebook":

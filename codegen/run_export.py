@@ -7,14 +7,13 @@ and to prove that the description rebuilds the run: the replay must end with bit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 import adjoint_core as ac
+from adjoint_core.changes import TUNABLE, trajectory
 from adjoint_core.datafile import DATA_TARGET, split_data
-from adjoint_core.training import TUNABLE
 
 MAX_EXPORT_STEPS = 100_000                  # training steps the exported code replays (minutes of plain NumPy)
 MAX_EXPORT_ROWS = ac.limits.MAX_CSV_ROWS    # uploaded data points embedded in the code: the upload limit
@@ -70,19 +69,15 @@ def refusal(run: ac.TrainingRun) -> str | None:
     return None
 
 
-def from_run(run: ac.TrainingRun, start: ac.RunConfig | None = None, changes: Sequence[Change] = ()) -> RunExport:
-    """The export of ``run``: its setup at step 0 (``start``, default its current config) and the changes made
-    while it trained.  Raises ConfigError("export", ...) when it cannot be exported or the description does not
-    rebuild the run (settings changed mid-run that ``changes`` does not list)."""
+def from_run(run: ac.TrainingRun) -> RunExport:
+    """The export of ``run``: its setup at step 0 and the hyperparameter changes its record holds (``run.changes``,
+    replayed after the same numbers of steps).  Raises ConfigError("export", ...) when it cannot be exported or
+    the description does not rebuild the run (a record that lost changes, e.g. past its bound)."""
     why = refusal(run)
     if why:
         raise ac.ConfigError("export", why)
-    config = start or run.config
-    changes = tuple(sorted(((int(s), f, v) for s, f, v in changes), key=lambda c: c[0]))
-    for s, f, _ in changes:
-        if f not in TUNABLE or not 0 <= s < run.step_count:
-            raise ac.ConfigError("export", f"the change of {f!r} after {s} steps cannot be replayed",
-                                 f"{', '.join(TUNABLE)} after 0 to {run.step_count - 1} steps")
+    config = run.config.replace(**{name: trajectory(run.config, run.changes, name)[0][1] for name in TUNABLE})
+    changes = tuple((c.step, c.field, c.new) for c in run.changes)
     data = uploaded_data(run) if config.target == DATA_TARGET else None
     replay = ac.TrainingRun(config, run.seed, data=data)
     first: list[float] = []
@@ -98,7 +93,6 @@ def from_run(run: ac.TrainingRun, start: ac.RunConfig | None = None, changes: Se
             if s == done:
                 replay.set_hyperparameters(**{f: v})
     if not np.array_equal(replay.net.theta, run.net.theta):
-        raise ac.ConfigError("export", "the run's settings changed while it trained and the app did not record "
-                                       "when, so code cannot replay it", "Reset, then export before changing a "
-                                       "setting mid-run")
+        raise ac.ConfigError("export", "the run's record of its setting changes does not rebuild it, so code cannot "
+                                       "replay it", "Reset, then export before changing a setting mid-run")
     return RunExport(config, run.seed, run.step_count, changes, data, tuple(first), float(replay.history.loss[-1]))
