@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from test_train_browser import LONG, open_train
 
 import adjoint_core as ac
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 EPOCHS = 2
 STEPS = EPOCHS * ac.TrainingRun(ac.presets["wave2d-relu"]).steps_per_epoch
@@ -96,6 +96,7 @@ def test_keep_two_runs_and_replay_the_first_steps(browser, app_server):
         rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text())))
         assert rows[0][:3] == ["step", "batch_loss", "test_loss"] and len(rows) == 1 + STEPS
         assert_no_exception(page)
+        assert_charts_drawn(page, 7)   # the six charts and the ratio chart of the kept runs
         save_screenshot(page, "compare_replay")
     finally:
         context.close()
