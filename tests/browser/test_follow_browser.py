@@ -1,5 +1,6 @@
 """Follow the teacher in a real browser, on a server of its own (fresh: nothing served or drawn before): a follower
-whose page has never shown a Streamlit chart draws the live board's charts with plotly.js served by the app."""
+whose page has never shown a Streamlit chart draws the live board's charts with plotly.js served by the app and
+can take a copy; a student types the code; followers are told when the teacher leaves, and the room closes."""
 
 from __future__ import annotations
 
@@ -58,6 +59,38 @@ def test_a_follower_draws_the_charts_on_a_fresh_server(browser, fresh_server):
 
         assert_charts_drawn(teacher, BOARD_SLOTS, timeout=LONG)   # the teacher's own board, playing
         save_screenshot(teacher, "teacher_room_playing")
+
+        follower.get_by_role("button", name="Take a copy").click()
+        expect(follower.get_by_text("it is now your own run")).to_be_visible(timeout=LONG)
+        assert_charts_drawn(follower, 5, timeout=LONG)            # the copy's own charts, paused
     finally:
         teacher_ctx.close()
         follower_ctx.close()
+
+
+def test_a_typed_code_follows_and_the_follower_is_told_when_the_teacher_leaves(browser, fresh_server):
+    teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        code = open_room(teacher_ctx.new_page(), fresh_server)
+        student = student_ctx.new_page()
+        student.goto(f"{fresh_server}/")
+        wait_for_app_run(student, timeout=LONG)
+        box = student.get_by_test_id("stSidebar").get_by_role("textbox", name="Follow a room")
+        box.fill("K7Q")
+        box.press("Enter")
+        expect(student.get_by_test_id("stSidebar").get_by_text("is not a room code")).to_be_visible(timeout=LONG)
+        box.fill(code.lower())
+        box.press("Enter")
+        expect(student.get_by_text(f"Following room {code}")).to_be_visible(timeout=LONG)
+        expect(student.get_by_text("The teacher's run is paused")).to_be_visible(timeout=LONG)
+        assert_charts_drawn(student, BOARD_SLOTS, timeout=LONG)
+
+        teacher_ctx.close()                                    # the teacher's browser closes
+        expect(student.get_by_text("The teacher has left")).to_be_visible(timeout=10_000)
+        save_screenshot(student, "follower_teacher_left", full_page=False)
+        expect(student.get_by_text(f"room {code} has closed: the teacher left")).to_be_visible(timeout=30_000)
+        assert_no_exception(student)
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
