@@ -1,25 +1,42 @@
 """Follow the teacher (ui/rooms.py, ui/follow.py): a room's frames are built once per tick for all its
 followers, a follower gets every chart once and then only what changed, rooms expire with the teacher's
-session, and a follower can read the teacher's run but never change it."""
+session, followers are told when the teacher pauses or leaves (and the room closes), a code can be typed in,
+and a follower can read the teacher's run, take a copy, but never change the teacher's run."""
 
 from __future__ import annotations
 
 import gc
 import json
+from types import SimpleNamespace
 
 import pytest
 
 import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
-from ui import live, rooms
+from ui import follow, live, rooms
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
+
+
+def connected() -> bool:
+    return True
+
+
+class Teacher:
+    """A teacher's connection that a test drops and restores, and the rooms' clock that a test moves."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.online, self.now = True, 1000.0
+        monkeypatch.setattr(rooms, "clock", lambda: self.now)
+
+    def connected(self) -> bool:
+        return self.online
 
 
 @pytest.fixture
 def room(monkeypatch):
     monkeypatch.setattr(rooms, "FOLLOW_TICK", 0.0)   # every payload call may build: the tests set the clock
-    r = rooms.open_room()
+    r = rooms.open_room(connected)
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(3)
     r.attach(run, None, "wave2d-relu")
@@ -64,7 +81,7 @@ def test_a_new_layout_sends_every_chart_again(room):
 
 
 def test_a_room_expires_when_the_teacher_lets_it_go():
-    r = rooms.open_room()
+    r = rooms.open_room(connected)
     code = r.code
     assert rooms.find_room(code.lower()) is r
     del r
@@ -81,11 +98,11 @@ def test_malformed_codes_say_what_a_code_is(code):
 
 def test_rooms_are_bounded(monkeypatch):
     monkeypatch.setattr(rooms, "MAX_ROOMS", 3)
-    kept = [rooms.open_room() for _ in range(3 - len([1 for ref in rooms._rooms.values() if ref()]))]
+    kept = [rooms.open_room(connected) for _ in range(3 - len([1 for ref in rooms._rooms.values() if ref()]))]
     with pytest.raises(rooms.RoomError, match="already has 3 live rooms"):
-        rooms.open_room()
+        rooms.open_room(connected)
     rooms.close_room(kept[0])
-    kept.append(rooms.open_room())
+    kept.append(rooms.open_room(connected))
     for r in kept:
         rooms.close_room(r)
 
@@ -108,7 +125,7 @@ def test_a_follower_sees_the_room_and_none_of_the_setup_controls():
     assert "run" not in follower.session_state, "a follower trains nothing of its own"
     teacher.button(key="btn_close_room").click().run()
     follower.run()
-    assert any("no live room" in w.value for w in follower.warning)
+    assert any(f"room {code} has closed: the teacher closed it" in w.value for w in follower.warning)
     assert follower.selectbox(key=W + "preset") is not None, "the page works as a normal run again"
 
 
@@ -136,3 +153,86 @@ def test_an_unknown_or_malformed_code_leaves_a_normal_page(code):
     assert any("Cannot follow" in w.value for w in at.warning)
     at.button(key="btn_step").click().run()
     assert step_count(at) == 1
+
+
+def test_followers_are_told_when_the_teacher_pauses(monkeypatch):
+    teacher = Teacher(monkeypatch)
+    r = rooms.open_room(teacher.connected)
+    r.attach(ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0), SimpleNamespace(alive=True), None)
+    assert r.note() is None, "playing: nothing to say"
+    r.attach(r.run, None, None)                                      # Pause: no trainer
+    kind, text = r.note()
+    assert kind == "info" and "paused" in text
+    teacher.now += 3600                                              # paused for an hour, still connected
+    assert rooms.find_room(r.code) is r and r.note()[0] == "info"
+    rooms.close_room(r)
+
+
+def test_a_room_whose_teacher_left_says_so_then_closes(monkeypatch):
+    teacher = Teacher(monkeypatch)
+    r = rooms.open_room(teacher.connected)
+    r.attach(ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0), SimpleNamespace(alive=True), None)
+    teacher.online = False
+    kind, text = r.note()
+    assert kind == "warning" and "teacher has left" in text and f"closes in {rooms.CLOSE_AFTER:.0f} s" in text
+    teacher.now += rooms.CLOSE_AFTER - 1
+    assert rooms.find_room(r.code) is r and "closes in 1 s" in r.note()[1]
+    teacher.online = True                                            # a short network loss: back in time
+    assert r.note() is None
+    teacher.online = False
+    assert r.note()[0] == "warning"                                  # a follower's frame sees it
+    teacher.now += rooms.CLOSE_AFTER - 0.5
+    assert rooms.find_room(r.code) is r, "the time away starts again at each disconnection"
+    teacher.now += 0.5
+    with pytest.raises(rooms.RoomError, match=f"room {r.code} has closed: the teacher left"):
+        rooms.find_room(r.code)
+    teacher.online = True
+    with pytest.raises(rooms.RoomError, match="has closed: the teacher left"):
+        rooms.find_room(r.code)                                      # closed for good
+
+
+def test_a_room_closed_by_its_teacher_says_so():
+    r = rooms.open_room(connected)
+    rooms.close_room(r)
+    with pytest.raises(rooms.RoomError, match=f"room {r.code} has closed: the teacher closed it"):
+        rooms.find_room(r.code)
+
+
+def test_a_follower_page_tells_that_the_teacher_left(monkeypatch):
+    clock = Teacher(monkeypatch)
+    monkeypatch.setattr(follow, "_connection", lambda session_id: clock.connected)
+    teacher, code = teacher_with_room()
+    follower = app({"follow": code})
+    assert not follower.warning and any("paused" in i.value for i in follower.info)
+    clock.online = False
+    follower.run()
+    assert any("teacher has left" in w.value for w in follower.warning)
+    clock.now += rooms.CLOSE_AFTER
+    follower.run()
+    assert any(f"room {code} has closed: the teacher left" in w.value for w in follower.warning)
+    assert follower.selectbox(key=W + "preset") is not None, "the page works as a normal run again"
+
+
+def test_a_typed_code_follows_the_room_and_bad_codes_say_why():
+    teacher, code = teacher_with_room()
+    student = app()
+    box = student.sidebar.text_input(key="follow_code")
+    box.input("nope").run()
+    assert [e.value for e in student.sidebar.error] == [
+        "Cannot follow: 'NOPE' is not a room code: a room code is 5 letters and digits."]
+    unknown = "ZZZZZ" if code != "ZZZZZ" else "YYYYY"
+    student.sidebar.text_input(key="follow_code").input(unknown).run()
+    assert [e.value for e in student.sidebar.error] == [
+        f"Cannot follow: there is no live room {unknown}: the teacher may have closed it, or the code is mistyped."]
+    student.sidebar.text_input(key="follow_code").input(f" {code.lower()} ").run()
+    assert not student.exception and student.query_params["follow"] == code
+    assert any(code in c.value for c in student.caption), "the follower's page"
+    assert not student.sidebar.error
+
+
+def test_take_a_copy_says_the_copy_is_now_the_students_own():
+    teacher, code = teacher_with_room()
+    follower = app({"follow": code})
+    follower.button(key="btn_take_copy").click().run()
+    assert [t.value for t in follower.toast] == [
+        "Copied the teacher's run at step 1: it is now your own run, and nothing you do changes the teacher's."]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import adjoint_core as ac
 
@@ -14,10 +16,15 @@ ss = st.session_state
 
 
 # --- the teacher ---------------------------------------------------------------------------------------
+def _connection(session_id: str):
+    """Whether this session's page is still connected to the server (always, without a server: AppTest)."""
+    return lambda: not runtime.exists() or runtime.get_instance().is_active_session(session_id)
+
+
 def _open() -> None:
     ss.pop("room_error", None)
     try:
-        ss["room"] = rooms.open_room()
+        ss["room"] = rooms.open_room(_connection(get_script_run_ctx().session_id))
     except rooms.RoomError as e:
         ss["room_error"] = str(e)
 
@@ -27,23 +34,45 @@ def _close() -> None:
 
 
 def share_panel() -> None:
-    """Sidebar: open a room the class can follow live (a code and a link), or close it."""
+    """Sidebar: open a room the class can follow live (a code and a link), or close it; below it, while this
+    session has no room, a box to type the code of a room to follow."""
     room = ss.get("room")
     with st.sidebar.expander("Share live with the class", expanded=room is not None):
         if room is None:
             st.button("Open a room", on_click=_open, key="btn_open_room", width="stretch",
-                      help="Students open the link (or type the code) and watch this run live, read-only; "
-                           "each can take a copy of it to go on alone.")
+                      help="Students open the link (or type the code under *Follow a room*) and watch this run "
+                           "live, read-only; each can take a copy of it to go on alone.")
             if ss.get("room_error"):
                 st.error(ss["room_error"])
-            return
-        query = {urlstate.FOLLOW_PARAM: room.code}
-        if lessons.hidden():   # a copy taken by a follower hides what the teacher's page hides
-            query[urlstate.HIDE_PARAM] = ",".join(lessons.hidden())
-        link = (st.context.url or "").split("?")[0] + "?" + urlencode(query, safe=",")
-        st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
-        st.code(link, language=None)
-        st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch")
+        else:
+            query = {urlstate.FOLLOW_PARAM: room.code}
+            if lessons.hidden():   # a copy taken by a follower hides what the teacher's page hides
+                query[urlstate.HIDE_PARAM] = ",".join(lessons.hidden())
+            link = (st.context.url or "").split("?")[0] + "?" + urlencode(query, safe=",")
+            st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
+            st.code(link, language=None)
+            st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch")
+    if room is None:
+        st.sidebar.text_input("Follow a room", key="follow_code", on_change=_follow_typed, max_chars=20,
+                              placeholder="The teacher's code, e.g. K7QXM",
+                              help="Type the five-letter code of the teacher's room to watch their run live.")
+        if ss.get("follow_error"):
+            st.sidebar.error(ss["follow_error"], icon=":material/link_off:")
+
+
+def _follow_typed() -> None:
+    """Follow the room whose code was typed under "Follow a room"; a bad or unknown code says why."""
+    ss.pop("follow_error", None)
+    code = ss["follow_code"].strip()
+    if not code:
+        return
+    try:
+        room = rooms.find_room(code)
+    except rooms.RoomError as e:
+        ss["follow_error"] = f"Cannot follow: {e}."
+        return
+    ss["follow_code"] = ""
+    st.query_params[urlstate.FOLLOW_PARAM] = room.code
 
 
 def attach(run: ac.TrainingRun) -> None:
@@ -64,6 +93,8 @@ def _take_copy(code: str) -> None:
     run = trainer.copy() if trainer is not None and trainer.alive else ac.TrainingRun.from_snapshot(room.run.snapshot())
     settings.adopt_run(run, room.preset)
     del st.query_params[urlstate.FOLLOW_PARAM]
+    st.toast(f"Copied the teacher's run at step {run.step_count:,}: it is now your own run, and nothing you do "
+             "changes the teacher's.", icon=":material/content_copy:")
 
 
 def _stop_following() -> None:
@@ -97,4 +128,8 @@ def _frames(code: str) -> None:
     except rooms.RoomError:   # the teacher closed the room or left: the full page says so
         st.rerun()
     pace.keep_pace(rooms.FOLLOW_TICK, pace.FOLLOWER_FRAME)
+    note, told = st.empty(), room.note()   # the placeholder keeps the board's place whether or not there is a note
+    if told is not None:
+        kind, text = told
+        getattr(note, kind)(text, icon=":material/logout:" if kind == "warning" else ":material/pause_circle:")
     live.show_board(room.payload(ss["_seen"]), key="follow_board")

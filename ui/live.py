@@ -19,6 +19,7 @@ import numpy as np
 import plotly
 import streamlit as st
 import streamlit.components.v1 as components_v1
+from streamlit.components.v1.custom_component import CustomComponent
 
 import adjoint_core as ac
 from adjoint_core.targets import grid
@@ -38,11 +39,6 @@ HEAVY_EVERY = 2
 LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
           (("mu_heatmap", 1), ("grad_chart", 1)))
 
-# plotly.js for the board: the page's own window.Plotly when there is one (Streamlit's chart bundle defines it
-# once a paused chart is drawn), else the installed plotly package's plotly.min.js, served through a v1
-# component registration of its folder that is never mounted (nothing is copied into the repository).
-PLOTLY_ASSETS = f"{__name__}.plotly_js"
-PLOTLY_URL = f"component/{PLOTLY_ASSETS}/plotly.min.js"
 _board = st.components.v2.component("abp_live_board", js=(Path(__file__).parent / "live_board.js").read_text(),
                                     isolate_styles=False)
 
@@ -142,11 +138,6 @@ GROUPS: dict[str, Callable[[ac.TrainingRun], dict[str, dict]]] = {
 
 
 # --- paused ------------------------------------------------------------------------------------------
-def _serve_plotly() -> None:
-    """Register plotly.js's folder for serving (needs a script run; registering it again changes nothing)."""
-    components_v1.declare_component(PLOTLY_ASSETS, path=str(Path(plotly.__file__).parent / "package_data"))
-
-
 def all_figures(run: ac.TrainingRun) -> dict[str, dict]:
     """Every chart's figure of the run as it is now, by key."""
     return {key: fig for build in GROUPS.values() for key, fig in build(run).items()}
@@ -156,7 +147,6 @@ def charts(figs: dict[str, dict]) -> None:
     """The charts ``figs`` (``all_figures``, or as ui/compare.py and ui/replay.py change them), interactive
     (st.plotly_chart), in LAYOUT's rows; and an empty board that makes the browser fetch plotly.js while paused,
     so the first Play does not wait for it."""
-    _serve_plotly()
     for row in LAYOUT:
         shown = [(key, weight) for key, weight in row if key in figs]
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
@@ -166,6 +156,27 @@ def charts(figs: dict[str, dict]) -> None:
 
 
 # --- playing -----------------------------------------------------------------------------------------
+def serve_plotly() -> CustomComponent:
+    """The installed plotly package's plotly.js folder, registered as a v1 component that is never mounted, so
+    that the server serves plotly.min.js at ``component/<its name>/`` (nothing is copied into the repository).
+
+    Streamlit names the component after the calling module (``ui.live.plotly_js``), which is why PLOTLY_URL takes
+    the name from the component itself. A registration needs a script run and lasts the server's life;
+    registering again changes nothing, so every board element does it (``show_board``), whatever page shows it
+    first: a follower's page, which has no Streamlit chart, included.
+
+    The board (live_board.js) draws with the page's own ``window.Plotly`` when a paused st.plotly_chart has
+    defined it, else loads this file. That shortcut is safe: both are plotly.js of the same major version
+    (Streamlit 1.67 bundles 4.2.0, plotly 7.1 ships 4.1.1; tests/test_plotly_js.py checks the majors agree),
+    so they draw the same figure JSON, the one st.plotly_chart draws while paused; it saves a teacher's page the
+    4.8 MB download.
+    """
+    return components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+
+
+PLOTLY_URL = f"component/{serve_plotly().name}/plotly.min.js"   # relative to the app's root
+
+
 def due_groups(frame: int) -> list[str]:
     """The chart groups a live frame redraws: all on the first frame (the board is new), then the fast charts
     on every frame and the heavy groups in turn, one on every HEAVY_EVERY-th frame."""
@@ -220,7 +231,8 @@ def board_payload(run: ac.TrainingRun, schedule: Schedule) -> dict:
 
 
 def show_board(payload: bytes, key: str = "live_board") -> None:
-    """The live board element with this frame's payload (JSON bytes)."""
+    """The live board element with this frame's payload (JSON bytes); plotly.js is served for it."""
+    serve_plotly()
     _board(key=key, data=payload, height="content")
 
 

@@ -2,7 +2,7 @@
 
 Import them in a test module under ``tests/browser`` with::
 
-    from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+    from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 (``tests/browser/conftest.py`` puts this folder on ``sys.path``.)
 
@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
@@ -60,6 +61,31 @@ def assert_no_exception(page: Page) -> None:
         texts = "\n---\n".join(boxes.all_inner_texts())
         print(f"[browser] {count} exception element(s) on {page.url}:\n{texts}")
         raise AssertionError(f"{count} stException element(s) on {page.url}:\n{texts}")
+
+
+# Every chart on the page (st.plotly_chart, and each chart slot of the live board, ui/live_board.js) and how many
+# of them Plotly has drawn (an svg.main-svg inside); whether the board wrote "Chart error" anywhere.
+_CHARTS_STATE = """() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], div[data-chart]')];
+  return {charts: charts.length, drawn: charts.filter((c) => c.querySelector("svg.main-svg")).length,
+          errors: (document.body.innerText.match(/Chart error[^\\n]*/g) || [])};
+}"""
+
+
+def assert_charts_drawn(page: Page, n_min: int = 1, timeout: float = 60_000) -> None:
+    """Fail unless the page shows at least ``n_min`` charts and every one of them is drawn (an svg.main-svg in
+    each st.plotly_chart and each live-board chart slot), with no "Chart error" text on the page. Waits up to
+    ``timeout`` ms for the drawing; a "Chart error" fails at once."""
+    done = f"""() => {{ const s = ({_CHARTS_STATE})();
+        return s.errors.length > 0 || (s.charts >= {n_min} && s.drawn === s.charts); }}"""
+    try:
+        page.wait_for_function(done, timeout=timeout, polling=200)
+    except PlaywrightTimeout:   # the assertions below say what is missing
+        pass
+    state = page.evaluate(_CHARTS_STATE)
+    assert not state["errors"], f"chart errors on {page.url}: {state['errors']}"
+    assert state["charts"] >= n_min, f"{state['charts']} charts on {page.url}, expected at least {n_min}"
+    assert state["drawn"] == state["charts"], f"only {state['drawn']} of {state['charts']} charts drawn on {page.url}"
 
 
 def screenshot_dir() -> Path:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from test_train_browser import LONG, open_train
 
 import adjoint_core as ac
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 EPOCHS = 2
 STEPS = EPOCHS * ac.TrainingRun(ac.presets["wave2d-relu"]).steps_per_epoch
@@ -100,6 +100,7 @@ def test_keep_two_runs_and_replay_the_first_steps(browser, app_server):
         assert rows[-1][-2:] == ["momentum", "mse"]
         assert re.fullmatch(r"adjoint-wave2d-relu-momentum-\d{4}-\d\d-\d\dT\d{4}\.csv", info.value.suggested_filename)
         assert_no_exception(page)
+        assert_charts_drawn(page, 7)   # the six charts and the ratio chart of the kept runs
         save_screenshot(page, "compare_replay")
     finally:
         context.close()

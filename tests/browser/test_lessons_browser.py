@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 from ui.lesson_book import LESSONS
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
     for name in LESSON.hide:                                   # the lesson's hidden controls
         expect(control(page, name)).to_be_hidden()
     expect(control(page, "init_scale")).to_be_visible()         # and the ones it leaves to the class
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    assert_charts_drawn(page, 5)
     page.mouse.move(5, 5)
     save_screenshot(page, "lesson_panel_before", full_page=False)
 
@@ -72,7 +72,7 @@ def test_hide_removes_controls_and_empty_expanders(page, app_server):
         sidebar.get_by_test_id("stExpander").count() - 1)      # "Run" had only the seed and the epoch limit
     assert "hide=optimiser,lr,epochs,seed" in unquote(page.url), page.url   # the sidebar's order
     page.set_viewport_size({"width": 1400, "height": 1700})    # the whole sidebar on the screenshot
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    assert_charts_drawn(page, 5)
     expect(sidebar.get_by_role("textbox", name="Hidden layer sizes")).to_have_value("64, 64")
     page.mouse.move(5, 5)
     page.wait_for_timeout(500)

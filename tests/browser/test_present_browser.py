@@ -11,7 +11,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import PROJECT_ROOT, assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import PROJECT_ROOT, assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
@@ -75,10 +75,12 @@ def test_present_fits_the_first_screen_and_the_keyboard_drives_training(projecto
     page.locator("body").press("Space")
     expect(button(page, "Pause")).to_be_visible(timeout=LONG)
     expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("1", timeout=LONG)
+    assert_charts_drawn(page, 6, timeout=LONG)   # the live board
     page.locator("body").press("Space")
     expect(button(page, "Play")).to_be_visible(timeout=LONG)
     wait_for_app_run(page, timeout=LONG)
     assert steps(page) > 1
+    assert_charts_drawn(page, 6, timeout=LONG)
     assert_no_exception(page)
 
 
@@ -107,6 +109,7 @@ def test_a_lesson_in_present_mode_starts_folded_then_opens_screenshot_for_the_re
             .forEach(e => e.scrollTo(0, 0)); }""")
     page.wait_for_timeout(500)
     assert_no_exception(page)
+    assert_charts_drawn(page, 5, timeout=LONG)
     path = save_screenshot(page, "present_lesson", full_page=False)
     if os.environ.get("UPDATE_DOCS") == "1":
         shutil.copyfile(path, DOCS / "lesson_present.png")

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 import adjoint_core as ac
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +62,7 @@ def device(request, browser):
 def open_page(page: Page, base: str, path: str) -> None:
     page.goto(f"{base}/{path}")
     wait_for_app_run(page, timeout=LONG)
-    charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=LONG)
-    for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=LONG)
+    assert_charts_drawn(page, timeout=LONG)
     page.wait_for_timeout(500)   # KaTeX and Plotly lay out after the script run
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 import adjoint_core as ac
-from browser_helpers import EXCEPTION, assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import EXCEPTION, assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,7 @@ def test_five_sessions_train_their_own_presets_at_once(browser, app_server):
         running = [steps(page) for page in pages]
         for page, name, before in zip(pages, PRESETS, running):
             assert wait_for_steps_above(page, before, timeout_s=LONG / 1000) > before, f"{name} stopped by itself"
+            assert_charts_drawn(page, 5, timeout=LONG)   # the live board
 
         pause_clicks, paused = [], []
         for page in pages:                                  # Pause in all five
@@ -113,6 +114,7 @@ def test_five_sessions_train_their_own_presets_at_once(browser, app_server):
             assert f"preset={name}&" in page.url + "&"
             assert page.locator(EXCEPTION).count() == 0
             assert_no_exception(page)
+            assert_charts_drawn(page, 5, timeout=LONG)
         save_screenshot(pages[2], "five_sessions_wave")
     finally:
         for c in contexts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +23,7 @@ def test_root_page_loads(page, app_server):
         print("[browser] JavaScript errors on the page:\n" + "\n".join(page_errors))
 
     assert_no_exception(page)
+    assert_charts_drawn(page, 5)   # the Train page's charts
     assert page.title().strip(), "document has no <title>"
     heading = page.locator('[data-testid="stMain"]').locator("h1, h2, h3").first
     expect(heading).to_be_visible()

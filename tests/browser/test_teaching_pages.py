@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser_helpers import assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +24,6 @@ def open_url(page: Page, base: str, path: str) -> None:
     page.goto(f"{base}/{path}")
     wait_for_app_run(page)
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Gradient check")
-
-
-def charts_drawn(page: Page) -> None:
-    """Every Plotly chart on the page has been drawn (its SVG exists and has a size)."""
-    charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.first).to_be_visible()
-    for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
 
 
 def full_screenshot(page: Page, name: str):
@@ -57,7 +49,7 @@ def test_teaching_page_by_url(page, app_server, path, title):
     main = page.get_by_test_id("stMain")
     expect(main.locator("h1").first).to_be_visible()
     expect(main.locator(".katex").first).to_be_visible()
-    charts_drawn(page)
+    assert_charts_drawn(page)
     full_screenshot(page, f"teaching_{path}")
     assert_no_exception(page)
     assert not errors, errors
@@ -73,7 +65,7 @@ def test_backward_walk_in_browser(page, app_server):
         expect(main.get_by_text(f"Layer {layer} of 3", exact=False)).to_be_visible()
     expect(page.get_by_role("button", name="Next")).to_be_disabled()
     assert_no_exception(page)
-    charts_drawn(page)
+    assert_charts_drawn(page)
     full_screenshot(page, "teaching_backward_layer1")
 
 
@@ -89,13 +81,13 @@ def test_health_presets_across_pages(page, app_server, preset, layers):
     main = page.get_by_test_id("stMain")
     expect(main.get_by_text(f"Layer {layers} of {layers}", exact=False)).to_be_visible()
     assert_no_exception(page)
-    charts_drawn(page)
+    assert_charts_drawn(page)
     full_screenshot(page, f"teaching_backward_{preset}")
     page.set_viewport_size({"width": 1400, "height": 1000})
     nav.get_by_text("Gradient check", exact=True).click()
     wait_for_app_run(page)
     assert_no_exception(page)
-    charts_drawn(page)
+    assert_charts_drawn(page)
     full_screenshot(page, f"teaching_gradcheck_{preset}")
 
 
@@ -105,5 +97,5 @@ def test_theory_sigmoid_demo_in_browser(page, app_server):
     wait_for_app_run(page)
     assert_no_exception(page)
     expect(page.get_by_test_id("stMain").get_by_text("Trap 1 alone", exact=False)).to_be_visible()
-    charts_drawn(page)
+    assert_charts_drawn(page)
     full_screenshot(page, "teaching_theory_sigmoid")

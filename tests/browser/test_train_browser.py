@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 import adjoint_core as ac
 from adjoint_core.runfile import unpack_run
-from browser_helpers import PROJECT_ROOT, assert_no_exception, save_screenshot, wait_for_app_run
+from browser_helpers import PROJECT_ROOT, assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
 
 DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "train_page.png"
 LONG = 60_000
@@ -34,6 +34,7 @@ def open_train(page, base_url: str, query: str = "") -> float:
     first_chart = time.perf_counter() - t0
     wait_for_app_run(page)
     assert_no_exception(page)
+    assert_charts_drawn(page, 5)
     return first_chart
 
 
@@ -82,15 +83,13 @@ def test_play_pause_step_on_the_wave(page, app_server):
     assert steps(page) == 0
     play_until(page, lambda: int(metric(page, 1).replace(",", "")) >= 3)    # epoch 3
     assert runs_started(page, 5000, enough=3) >= 3, "the live view did not redraw itself 3 times in 5 s of playing"
+    assert_charts_drawn(page, 6)   # the live board's six chart slots
     wait_for_pause(page)
     paused_at = steps(page)
     assert paused_at >= 3 * 160
     assert runs_started(page, 1500) == 0, "the live view's timer went on after Pause"
     assert steps(page) == paused_at, "training went on after Pause"
-    charts = page.get_by_test_id("stPlotlyChart")
-    assert charts.count() >= 6
-    for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_visible()
+    assert_charts_drawn(page, 6)
     assert page.locator(".heatmaplayer image, .hm image, canvas").count() > 0 or \
         page.locator("g.hm").count() > 0, "no heatmap drawn"
     assert_no_exception(page)
@@ -133,6 +132,7 @@ def test_trained_wave_screenshot_for_the_readme(browser, app_server):
         wait_for_app_run(page)
         print(f"\n[browser] 100 epochs of the 2D wave with live charts: {time.perf_counter() - t0:.1f} s wall")
         assert metric(page, 1) == "100"
+        assert_charts_drawn(page, 6)
         train_loss = float(metric(page, 2))   # mean batch loss over the last epoch, as the notebook reports
         assert train_loss < 2.5 * 0.2834, f"train loss {train_loss} after 100 epochs (notebook: 0.2834)"
         assert_no_exception(page)

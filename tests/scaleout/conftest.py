@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-for folder in (HERE, HERE.parent):  # make `import scaleout_cluster` (and `local_app`) work from the test modules
+for folder in (HERE, HERE.parent, HERE.parent / "browser"):  # `import scaleout_cluster`, `local_app`, `browser_helpers`
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 

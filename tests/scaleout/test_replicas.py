@@ -15,6 +15,7 @@ from scaleout_cluster import Cluster, wait_until
 import adjoint_core as ac
 from adjoint_core.datafile import DATA_TARGET
 from adjoint_core.runfile import unpack_run
+from browser_helpers import assert_charts_drawn
 
 LONG = 120_000          # ms: two replicas, HAProxy and Chromium share 2 cores with whatever else runs
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -85,11 +86,13 @@ def test_a_session_sticks_to_its_replica_through_play_pause_upload_and_download(
         page.get_by_role("button", name="Play", exact=True).dispatch_event("click", timeout=LONG)
         expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
         wait_until(lambda: steps(page) > 0, 120, "training under Play")
+        assert_charts_drawn(page, 5, timeout=LONG)   # the live board, its plotly.js fetched through HAProxy
         page.get_by_role("button", name="Pause", exact=True).dispatch_event("click", timeout=LONG)
         expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
         wait_for_app_run(page)
         assert steps(page) > 0
         assert_no_exception(page)
+        assert_charts_drawn(page, 5, timeout=LONG)
 
         # Your own data: the upload (an HTTP PUT) must reach the replica that holds the session.
         x = np.linspace(0.0, 1.0, 400)
