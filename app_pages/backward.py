@@ -1,5 +1,8 @@
 """Backward pass: one batch of the current run, walked from mu_N back to mu_0 one layer at a time."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
@@ -12,7 +15,7 @@ from ui.session import get_run
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
 FIELD_1D = 200
-PER_ROW = 4
+PER_ROW = 2 if present.active() else 4   # heatmaps a row: on a projector, larger (and their titles fit)
 
 ss = st.session_state
 run = get_run()
@@ -26,6 +29,12 @@ present.intro(
     r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "
     "input and the gradient of its own weights. Step through the layers with the slider: the equations carry this "
     "batch's shapes and numbers, straight from the engine's backward pass.", caption=False)
+
+
+def in_rows(items: list) -> Iterator[tuple[Any, Any]]:
+    """(column, item) for each of ``items``, PER_ROW a row."""
+    for row in range(0, len(items), PER_ROW):
+        yield from zip(st.columns(PER_ROW), items[row:row + PER_ROW])
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -130,16 +139,14 @@ for title, text, caption, (head, nums) in steps:
     st.latex(nums)
     st.caption(f"Numbers: {caption}.")
 
-h = st.columns(4)
 panels = [
     ("bp_heat_mu", trace.mu(i), f"μ{bf.sub(i)}  (sample × unit)", "unit", "sample", True),
     ("bp_heat_sigma", trace.sigma_primes[i - 1], f"σ′(a{bf.sub(i)})  (sample × unit)", "unit", "sample", False),
     ("bp_heat_mu_prev", trace.mu(i - 1), f"μ{bf.sub(i - 1)}  (sample × unit)", "unit", "sample", True),
     ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{bf.sub(i)}  (input unit × unit)", "unit", "input unit", True),
 ]
-for col, (key, z, title, xt, yt, signed) in zip(h, panels):
-    with col:
-        charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key)
+for col, (key, z, title, xt, yt, signed) in in_rows(panels):
+    charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key, col)
 
 # --- adjoint over the input space -----------------------------------------------------------------
 st.subheader("Adjoint over the input space")
@@ -166,11 +173,8 @@ else:
     scale = bf.log_range(fields, bf.SHARED_SPAN) if shared else None
     axis = np.linspace(*target.domain, res)
     order = list(range(N, -1, -1))
-    for row in range(0, len(order), PER_ROW):
-        cols = st.columns(PER_ROW)
-        for col, kk in zip(cols, order[row:row + PER_ROW]):
-            vals = fields[N - kk]
-            fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
-                   else bf.field_line(axis, vals, kk, N, shared=scale))
-            with col:
-                charts.show(fig, f"bp_field_{kk}")
+    for col, kk in in_rows(order):
+        vals = fields[N - kk]
+        fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
+               else bf.field_line(axis, vals, kk, N, shared=scale))
+        charts.show(fig, f"bp_field_{kk}", col)
