@@ -259,6 +259,8 @@ def test_on_a_phone_the_train_page_is_compact(browser, app_server):
         buttons = page.locator(", ".join(f".st-key-{k}" for k in ("btn_step", "btn_epoch", "btn_play", "btn_reset")))
         assert rows_of(buttons) == [2, 2]
         assert rows_of(page.get_by_test_id("stMetric")) == [2, 2, 1]
+        tools = [page.locator(f".st-key-{k}").bounding_box()["y"] for k in ("btn_keep", "history_download")]
+        assert tools == sorted(tools) and tools[0] < tools[1]   # Keep, then Download, in the page's order
         assert cut(page, BUTTON_LABELS) == []
         fit = chart(page, "Fit")
         page.mouse.move(200, fit.bounding_box()["y"] + 100)   # a mouse over the chart shows no mode bar either
