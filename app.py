@@ -3,12 +3,12 @@ would also serve as old-style pages before app.py first runs)."""
 
 import streamlit as st
 
-from ui import present, theme
+from ui import present
 
 present_warning = present.init()
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide",
                    initial_sidebar_state="collapsed" if present.active() else "auto")
-st.html(theme.PAGE_CSS)
+st.html(present.page_css())
 if present_warning:
     st.warning(present_warning, icon=":material/link_off:")
 st.navigation([

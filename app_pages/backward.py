@@ -1,18 +1,21 @@
 """Backward pass: one batch of the current run, walked from mu_N back to mu_0 one layer at a time."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
 from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
 from adjoint_core.targets import grid
 from ui import backward_figures as bf
-from ui import charts, teaching
+from ui import charts, present, teaching
 from ui.session import get_run
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
 FIELD_1D = 200
-PER_ROW = 4
+PER_ROW = 2 if present.active() else 4   # heatmaps a row: on a projector, larger (and their titles fit)
 
 ss = st.session_state
 run = get_run()
@@ -21,11 +24,17 @@ N = net.n_layers
 
 st.html(teaching.EQUATION_CSS)
 st.title("Backward pass")
-st.markdown(
+present.intro(
     r"One mini-batch of the current run goes forward through the network, the loss hands its error back as "
     r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "
     "input and the gradient of its own weights. Step through the layers with the slider: the equations carry this "
-    "batch's shapes and numbers, straight from the engine's backward pass.")
+    "batch's shapes and numbers, straight from the engine's backward pass.", caption=False)
+
+
+def in_rows(items: list) -> Iterator[tuple[Any, Any]]:
+    """(column, item) for each of ``items``, PER_ROW a row."""
+    for row in range(0, len(items), PER_ROW):
+        yield from zip(st.columns(PER_ROW), items[row:row + PER_ROW])
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -63,20 +72,23 @@ c3.markdown(f"**{data.target.label}** · network {' → '.join(map(str, net.size
             f"B = {len(idx)} · run at step {run.step_count} · batch loss **{trace.loss:.4g}**")
 
 # --- the stepper ----------------------------------------------------------------------------------
+# The slider runs in the backward pass's order, output layer N on the left to layer 1 on the right, so Next (→)
+# moves it to the right; on a phone the slider has a row of its own above the buttons (theme.PAGE_CSS).
 _clamp_layer()
-c_next, c_slider, c_prev = st.columns([1.4, 5, 1.4], vertical_alignment="bottom")   # "Previous" fits at 1280
-c_next.button("Next", icon=":material/arrow_back:", on_click=_next, disabled=ss.bp_layer <= 1, width="stretch",
-              key="bp_next", help="One layer further backward, toward the input (μ flows right to left).")
+c_prev, c_slider, c_next = st.columns([1.4, 5, 1.4], vertical_alignment="bottom")   # "Previous" fits at 1280
+c_prev.button("Previous", icon=":material/arrow_back:", on_click=_previous, disabled=ss.bp_layer >= N,
+              width="stretch", key="bp_prev", help="One layer back toward the output.")
 if N > 1:
-    i = c_slider.slider("Layer i (the backward pass starts at the output layer N and walks down to layer 1)",
-                        1, N, key="bp_layer", format="layer %d",
-                        help="Layer i maps z_{i-1} to z_i. Its backward step receives μ_i and returns μ_{i-1}, "
-                             "∂L/∂W_i and ∂L/∂b_i.")
+    i = c_slider.select_slider("Layer i (the backward pass starts at the output layer N and walks down to layer 1)",
+                               list(range(N, 0, -1)), key="bp_layer", format_func=lambda k: f"layer {k}",
+                               help="Layer i maps z_{i-1} to z_i. Its backward step receives μ_i and returns μ_{i-1}, "
+                                    "∂L/∂W_i and ∂L/∂b_i.")
 else:  # a network without hidden layers has a single step (a slider needs two values)
     i = 1
     c_slider.markdown("**Layer 1 of 1:** this network has no hidden layer, so the backward pass is a single step.")
-c_prev.button("Previous", icon=":material/arrow_forward:", on_click=_previous, disabled=ss.bp_layer >= N,
-              width="stretch", key="bp_prev", help="One layer back toward the output.")
+c_next.button("Next", icon=":material/arrow_forward:", icon_position="right", on_click=_next,
+              disabled=ss.bp_layer <= 1, width="stretch", key="bp_next",
+              help="One layer further backward, toward the input.")
 
 norms = trace.mu_norms()
 d1, d2 = st.columns([2.3, 1])
@@ -127,16 +139,14 @@ for title, text, caption, (head, nums) in steps:
     st.latex(nums)
     st.caption(f"Numbers: {caption}.")
 
-h = st.columns(4)
 panels = [
     ("bp_heat_mu", trace.mu(i), f"μ{bf.sub(i)}  (sample × unit)", "unit", "sample", True),
     ("bp_heat_sigma", trace.sigma_primes[i - 1], f"σ′(a{bf.sub(i)})  (sample × unit)", "unit", "sample", False),
     ("bp_heat_mu_prev", trace.mu(i - 1), f"μ{bf.sub(i - 1)}  (sample × unit)", "unit", "sample", True),
     ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{bf.sub(i)}  (input unit × unit)", "unit", "input unit", True),
 ]
-for col, (key, z, title, xt, yt, signed) in zip(h, panels):
-    with col:
-        charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key)
+for col, (key, z, title, xt, yt, signed) in in_rows(panels):
+    charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key, col)
 
 # --- adjoint over the input space -----------------------------------------------------------------
 st.subheader("Adjoint over the input space")
@@ -163,11 +173,8 @@ else:
     scale = bf.log_range(fields, bf.SHARED_SPAN) if shared else None
     axis = np.linspace(*target.domain, res)
     order = list(range(N, -1, -1))
-    for row in range(0, len(order), PER_ROW):
-        cols = st.columns(PER_ROW)
-        for col, kk in zip(cols, order[row:row + PER_ROW]):
-            vals = fields[N - kk]
-            fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
-                   else bf.field_line(axis, vals, kk, N, shared=scale))
-            with col:
-                charts.show(fig, f"bp_field_{kk}")
+    for col, kk in in_rows(order):
+        vals = fields[N - kk]
+        fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
+               else bf.field_line(axis, vals, kk, N, shared=scale))
+        charts.show(fig, f"bp_field_{kk}", col)

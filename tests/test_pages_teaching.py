@@ -106,10 +106,10 @@ def test_pages_do_not_change_the_run():
 def test_backward_slider_walks_every_layer(preset):
     at = open_page("app_pages/backward.py", preset)
     N = at.session_state["run"].net.n_layers
-    assert at.slider(key="bp_layer").value == N            # the walk starts at the output layer
+    assert at.select_slider(key="bp_layer").value == N            # the walk starts at the output layer
     assert r"-\frac{1}{50}" in latex_text(at)               # mu_N = -(1/B)(z_N - y) with B = 50
     for i in range(N, 0, -1):
-        at.slider(key="bp_layer").set_value(i).run()
+        at.select_slider(key="bp_layer").set_value(i).run()
         assert not at.exception, [e.value for e in at.exception]
         text = latex_text(at)
         assert rf"\underbrace{{\mu_{{{i - 1}}}}}" in text and rf"\underbrace{{\delta_{{{i}}}}}" in text, text
@@ -122,11 +122,11 @@ def test_backward_next_and_previous_buttons():
     at = open_page("app_pages/backward.py", "linear-relu")
     N = at.session_state["run"].net.n_layers
     at.button(key="bp_next").click().run()
-    assert at.slider(key="bp_layer").value == N - 1
+    assert at.select_slider(key="bp_layer").value == N - 1
     at.button(key="bp_next").click().run()
-    assert at.slider(key="bp_layer").value == N - 2
+    assert at.select_slider(key="bp_layer").value == N - 2
     at.button(key="bp_prev").click().run()
-    assert at.slider(key="bp_layer").value == N - 1
+    assert at.select_slider(key="bp_layer").value == N - 1
     assert not at.exception
 
 
@@ -142,7 +142,7 @@ def test_backward_numbers_are_the_engines(preset):
     caches = net.caches()
     N = net.n_layers
     for i in range(N, 0, -1):
-        at.slider(key="bp_layer").set_value(i).run()
+        at.select_slider(key="bp_layer").set_value(i).run()
         assert not at.exception
         mu_i, mu_prev, dW = mus[N - i], mus[N - i + 1], grads[i - 1][0]
         _, a, z = caches[i - 1]

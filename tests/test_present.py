@@ -114,3 +114,35 @@ def test_the_address_bar_keeps_present_with_a_lesson_too():
     at = app({"present": "1", "lesson": "vanishing"})
     assert dict(at.query_params).keys() >= {"present", "lesson"}
     assert not at.title   # the folded lesson panel names the page on a projector
+
+
+def html_bodies(at) -> str:
+    return "".join(h.proto.body for h in at.get("html"))
+
+
+def test_present_css_reaches_the_page_only_in_present_mode():
+    """Presentation mode's larger text (18 px labels, status values kept large) and every page's CSS."""
+    from ui import present
+
+    shown = html_bodies(app({"present": "1"}))
+    assert present.CSS in shown and theme.PAGE_CSS in shown
+    assert "1.125rem" in present.CSS and "stMetricValue" in present.CSS
+    plain = html_bodies(app())
+    assert theme.PAGE_CSS in plain and present.CSS not in plain
+
+
+def test_every_page_css_drops_the_page_frame_and_has_phone_rules():
+    css = theme.PAGE_CSS
+    assert '[data-testid="stMain"]:focus-visible { outline: none; }' in css   # the page's frame, not a control's
+    assert ":focus-visible" not in css.replace('[data-testid="stMain"]:focus-visible', "")
+    assert "@media (hover: none), (max-width: 640px) { .modebar-container { display: none; } }" in css
+    assert f".st-key-{theme.INTRO_KEY} p" in css and "min-width: calc(50% - 0.5rem)" in css
+
+
+def test_the_backward_page_hides_its_intro_in_present_mode():
+    intro = "One mini-batch of the current run goes forward"
+    for query, shown in (({}, True), ({"present": "1"}, False)):
+        at = app(query)
+        at.switch_page("app_pages/backward.py").run()
+        assert not at.exception
+        assert any(intro in m.value for m in at.markdown) is shown, query

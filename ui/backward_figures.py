@@ -158,6 +158,7 @@ def _dtick(n: int) -> int:
 
 def norm_bars(mu_norms: Array, layer: int, height: int = 300) -> go.Figure:
     """||mu_k|| over the batch in backward order, mu_N first; the current layer's mu_i and mu_{i-1} stand out.
+    Its title is short: the chart has a third of the page's width, and projector fonts.
 
     mu_norms (N + 1,) input side first, as ``BackwardTrace.mu_norms``.
     """
@@ -169,7 +170,7 @@ def norm_bars(mu_norms: Array, layer: int, height: int = 300) -> go.Figure:
     fig.add_bar(x=[f"μ{sub(k)}" for k in ks], y=plot_array(np.maximum(vals, 1e-300)), marker_color=colors,
                 texttemplate=BAR_TEXT, textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}: ‖μ‖ = %{y:.4g}<extra></extra>")
-    _layout(fig, "‖μₖ‖ along the backward pass →", height, uniformtext=BAR_TEXT_FIT)
+    _layout(fig, "‖μₖ‖, output → input", height, uniformtext=BAR_TEXT_FIT)
     fig.update_yaxes(type="log", exponentformat="power", title="‖μₖ‖ (batch)")
     lo, hi = log_range([vals])
     fig.update_yaxes(range=[lo - 0.5, hi + 0.8])

@@ -201,6 +201,15 @@ def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Ar
 # wide gap after the second, so its tick labels stay clear of the error panel even on a phone.
 FIT_PANELS = ((0.0, 0.27), (0.30, 0.57), (0.73, 1.0))
 FIT_COLORBAR = {"xanchor": "left", "xpad": 2, "len": 0.9, "thickness": 10, "nticks": 5, "tickfont": {"size": 11}}
+FIT_2D = "fit_2d"   # layout.meta of fit_2d_figure, which for_phone lays out anew
+# On a phone (about 320 px of plot width): target and prediction side by side over their shared colour bar, the
+# error below over its own, each bar lying under its maps (no taller than them) with at most 3 or 5 tick labels.
+# Rows as (y domain, colour bar's top) in the plot area's fractions, for PHONE_FIT_HEIGHT and PHONE_FIT_MARGIN.
+PHONE_FIT_HEIGHT = 480
+PHONE_FIT_MARGIN = {"l": 35, "r": 10, "t": 45, "b": 15}
+PHONE_FIT_ROWS = ((0.6, 0.953), (0.08, 0.42))
+PHONE_FIT_COLUMNS = ((0.0, 0.46), (0.54, 1.0))
+PHONE_FIT_BAR_TOP = (0.576, 0.055)
 
 
 def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, float]) -> Figure:
@@ -213,7 +222,7 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     a = plot_array(axis)
     titles = ("target", "prediction", "error")   # short: each panel is about 80 px wide on a phone
     data, layout = [], theme.layout("Fit over the input plane (error = prediction − target)", theme.HEIGHT + 30,
-                               annotations=[])
+                               annotations=[], meta=FIT_2D)
     for k, ((lo, hi), z, title) in enumerate(zip(FIT_PANELS, (target, pred, err), titles), start=1):
         sx = "" if k == 1 else str(k)
         data.append({"type": "heatmap", "x": a, "y": a, "z": plot_array(z), "xaxis": f"x{sx}", "yaxis": f"y{sx}",
@@ -231,6 +240,32 @@ def fit_2d_figure(axis: Array, target: Array, pred: Array, zrange: tuple[float, 
     layout["coloraxis2"] = {"colorscale": theme.colorscale(theme.DIVERGING), "cmin": -emax, "cmax": emax,
                             "colorbar": {**FIT_COLORBAR, "x": FIT_PANELS[2][1] + 0.005}}
     return {"data": data, "layout": layout}
+
+
+def for_phone(fig: Figure) -> Figure:
+    """The figure as a phone draws it: fit_2d_figure's three heatmaps in two rows (PHONE_FIT_ROWS), their colour
+    bars horizontal under them, x tick labels left out (the y axis gives the same plane's scale); any other
+    figure as it is."""
+    layout = fig["layout"]
+    if layout.get("meta") != FIT_2D:
+        return fig
+    (top, bottom), (left, right) = PHONE_FIT_ROWS, PHONE_FIT_COLUMNS
+    cells = ((top, left), (top, right), (bottom, left))   # target, prediction, error
+    layout = {**layout, "height": PHONE_FIT_HEIGHT, "margin": PHONE_FIT_MARGIN,
+              "title": {**layout["title"], "text": "Fit (error = prediction − target)"}}
+    for k, (rows, cols) in enumerate(cells, start=1):
+        sx = "" if k == 1 else str(k)
+        layout[f"xaxis{sx}"] = {**layout[f"xaxis{sx}"], "domain": list(cols), "showticklabels": False}
+        layout[f"yaxis{sx}"] = {**layout[f"yaxis{sx}"], "domain": list(rows), "showticklabels": cols == left}
+    layout["annotations"] = [{**a, "x": (cols[0] + cols[1]) / 2, "y": rows[1]}
+                             for a, (rows, cols) in zip(layout["annotations"], cells)]
+    bar = {"orientation": "h", "xanchor": "center", "yanchor": "top", "thickness": 10, "tickfont": {"size": 11}}
+    layout["coloraxis"] = {**layout["coloraxis"], "colorbar": {**bar, "x": 0.5, "len": 1.0, "nticks": 5,
+                                                               "y": PHONE_FIT_BAR_TOP[0]}}
+    layout["coloraxis2"] = {**layout["coloraxis2"], "colorbar": {**bar, "x": (left[0] + left[1]) / 2,
+                                                                 "len": left[1] - left[0], "nticks": 3,
+                                                                 "y": PHONE_FIT_BAR_TOP[1]}}
+    return {**fig, "layout": layout}
 
 
 def slice_figure(axis: Array, target_row: Array, pred_row: Array, at: float) -> Figure:

@@ -34,9 +34,34 @@ MARGIN = {"l": 60, "r": 15, "t": 45, "b": 45}
 STATIC = {"staticPlot": True}   # while training live: no hover/zoom layers to build on every redraw
 # Presentation mode's fonts (px): readable from the back of a classroom.
 PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "tick": FONT_SIZE + 1, "legend": 15}
-# Less empty space above each page's title (Streamlit's default is 6rem): at a projector's 1280x720 the Train
-# page's buttons, status, loss chart and mu flow then fit on the first screen.
-PAGE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }</style>'
+# Every page's CSS:
+# - less empty space above each page's title (Streamlit's default is 6rem): at a projector's 1280x720 the Train
+#   page's buttons, status, loss chart and mu flow then fit on the first screen;
+# - no focus frame around the page's scroll area (stMain takes focus on any click; a control keeps its own);
+# - on a touch screen or under 640 px, no Plotly mode bar: a touch screen never hides it and it covers titles;
+# - under 640 px (where Streamlit stacks columns one per row): a row with buttons keeps them two per row and gives
+#   its other columns (a slider) a row of their own, above the buttons for a slider between them; a row of metrics
+#   goes two per row; a page's intro shows its first three lines.
+_COLUMN = '[data-testid="stColumn"]'
+_ITEM = '> [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"] > '   # a column's element
+_BUTTON = '[data-testid="stButton"]'   # (not a download button: "Download history (CSV)" needs a whole row)
+_BUTTON_ROW = f'[data-testid="stHorizontalBlock"]:has(> {_COLUMN} {_ITEM}{_BUTTON})'
+_METRIC_ROW = f'[data-testid="stHorizontalBlock"]:has(> {_COLUMN} {_ITEM}[data-testid="stMetric"])'
+_BUTTON_CELL, _OTHER_CELL = f"{_COLUMN}:has({_ITEM}{_BUTTON})", f"{_COLUMN}:not(:has({_ITEM}{_BUTTON}))"
+_SLIDER_CELL = f'{_COLUMN}:has([data-testid="stSlider"])'
+INTRO_KEY = "page_intro"   # present.intro's container
+PAGE_CSS = f"""<style>
+[data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
+[data-testid="stMain"]:focus-visible {{ outline: none; }}
+@media (hover: none), (max-width: 640px) {{ .modebar-container {{ display: none; }} }}
+@media (max-width: 640px) {{
+  {_BUTTON_ROW} > {_BUTTON_CELL}, {_METRIC_ROW} > {_COLUMN} {{ min-width: calc(50% - 0.5rem); }}
+  {_BUTTON_ROW} > {_OTHER_CELL} {{ min-width: 100%; }}
+  {_BUTTON_ROW} > {_SLIDER_CELL}:not(:first-child):not(:last-child) {{ order: -1; }}
+  .st-key-{INTRO_KEY} p {{
+    display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; overflow: hidden; }}
+}}
+</style>"""
 
 
 def layout(title: str, height: int = HEIGHT, **kw) -> dict:

@@ -113,3 +113,80 @@ def test_a_lesson_in_present_mode_starts_folded_then_opens_screenshot_for_the_re
     path = save_screenshot(page, "present_lesson", full_page=False)
     if os.environ.get("UPDATE_DOCS") == "1":
         shutil.copyfile(path, DOCS / "lesson_present.png")
+
+
+# --- issue 20, item 6: paused, larger text, no focus frame, the Backward page ------------------------------
+VISIBLE_SIZE = "(els) => els.filter(e => e.getClientRects().length).map(e => parseFloat(getComputedStyle(e).fontSize))"
+
+
+def assert_within_first_screen(name: str, box: dict | None) -> None:
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"], (name, box)
+
+
+@pytest.mark.parametrize("url", ["?present=1", "?present=1&lesson=vanishing"])
+def test_present_paused_with_the_replay_row_fits_the_first_screen_in_larger_text(projector, app_server, url):
+    """After a Step (the Keep / Download / Replay row is there) the buttons, status, loss chart with its axis
+    titles and the μ bars with their labels are on a projector's first screen; the page's labels, buttons and
+    status names are 18 px; a click leaves no frame around the page while a focused button keeps its ring."""
+    page = projector
+    page.goto(f"{app_server}/{url}")
+    wait_for_app_run(page, timeout=LONG)
+    button(page, "Step").dispatch_event("click")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1", timeout=LONG)
+    expect(page.get_by_text("Replay", exact=True)).to_be_visible(timeout=LONG)
+    wait_for_app_run(page, timeout=LONG)
+    for title in ("Loss", "Adjoint flow"):
+        expect(chart(page, title).locator(".main-svg").first).to_be_attached(timeout=LONG)
+    page.wait_for_timeout(500)
+    assert_no_exception(page)
+    assert page.get_by_text("Chart error").count() == 0
+    assert_first_screen(page)
+    loss, mu = chart(page, "Loss"), chart(page, "Adjoint flow")
+    assert_within_first_screen("loss axis title", loss.locator(".g-ytitle").bounding_box())
+    assert_within_first_screen("loss step title", loss.locator(".g-xtitle").bounding_box())
+    labels = mu.locator(".xtick text")
+    assert labels.count() >= 4
+    for k in range(labels.count()):
+        assert_within_first_screen(f"μ bar label {k}", labels.nth(k).bounding_box())
+    main = page.get_by_test_id("stMain")
+    for what in ("button p", "[data-testid=stMetricLabel] p", "[data-testid=stWidgetLabel] p"):
+        sizes = main.locator(what).evaluate_all(VISIBLE_SIZE)
+        assert sizes and min(sizes) >= 18, (what, sizes)
+    value = page.get_by_test_id("stMetricValue").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert value >= 30    # the status values stay large
+
+    page.mouse.click(640, PROJECTOR["height"] - 5)   # on the page, off any control
+    page.keyboard.press("Shift")                     # keyboard use: :focus-visible applies from here on
+    frame = main.evaluate("e => [document.activeElement === e, getComputedStyle(e).outlineStyle]")
+    assert frame == [True, "none"], frame
+    step = button(page, "Step")
+    step.focus()
+    page.keyboard.press("Shift")
+    ring = step.evaluate("e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).boxShadow]")
+    assert ring != ["none", "none"], ring
+    save_screenshot(page, "present_paused" + ("_lesson" if "lesson" in url else ""), full_page=False)
+
+
+def test_present_backward_page_hides_its_intro_and_every_chart_title_fits(projector, app_server):
+    """With the sidebar open too (the narrowest charts): no chart title runs past its chart's right edge."""
+    page = projector
+    page.goto(f"{app_server}/backward?present=1")
+    wait_for_app_run(page, timeout=LONG)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=LONG)
+    assert page.get_by_text("One mini-batch of the current run goes forward").count() == 0
+    for sidebar in ("closed", "open"):
+        if sidebar == "open":
+            page.get_by_test_id("stExpandSidebarButton").click()
+            expect(page.get_by_test_id("stSidebar")).to_be_in_viewport()
+        page.wait_for_timeout(1000)   # Plotly redraws at the new width
+        for i in range(charts.count()):
+            expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=LONG)
+        clipped = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
+            const t = p.querySelector('.gtitle'), svg = p.querySelector('.main-svg');
+            return t && t.getBoundingClientRect().right > svg.getBoundingClientRect().right + 1 ? t.textContent : null;
+        }).filter(Boolean)""")
+        assert clipped == [], (sidebar, clipped)
+    assert page.get_by_text("Chart error").count() == 0
+    assert_no_exception(page)
+    save_screenshot(page, "present_backward", full_page=False)
