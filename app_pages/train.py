@@ -3,7 +3,21 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import code_export, compare, export, follow, lessons, live, pace, present, replay, session, settings, urlstate
+from ui import (
+    chart_groups,
+    code_export,
+    compare,
+    export,
+    follow,
+    lessons,
+    live,
+    pace,
+    present,
+    replay,
+    session,
+    settings,
+    urlstate,
+)
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -64,7 +78,7 @@ def live_view() -> None:
         export.download_button(run, tools[1])
         code_export.buttons(run, tools[1])
         compare.view(run)
-        live.charts(replay.view(run, tools[2], live.all_figures(run)))
+        live.charts(replay.view(run, tools[2], chart_groups.all_figures(run)))
 
 
 def live_frames() -> None:

@@ -1,4 +1,5 @@
-"""The Train page's live board while playing (ui/live.py): which charts each frame redraws and what it sends.
+"""The Train page's live board while playing (ui/board.py, ui/live.py): which charts each frame redraws and what
+it sends.
 
 AppTest cannot show this (every AppTest run is a full run, and run_every never fires), so the frame schedule
 and the board's payloads are checked here directly, against a plain dict standing in for the session state.
@@ -6,12 +7,14 @@ and the board's payloads are checked here directly, against a plain dict standin
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 
 import adjoint_core as ac
-from ui import compare, figures, live
+from ui import board, chart_groups, compare, live
 
 HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatmap", "grad_chart": "grad"}
 ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
@@ -20,8 +23,8 @@ ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
 @pytest.fixture
 def state(monkeypatch):
     state: dict = {"playing": True}
-    monkeypatch.setattr(live, "ss", state)
-    monkeypatch.setattr(compare, "ss", state)
+    for module in (live, chart_groups, compare):
+        monkeypatch.setattr(module, "ss", state)
     return state
 
 
@@ -31,45 +34,72 @@ def wave(steps: int = 3) -> ac.TrainingRun:
     return run
 
 
+def frame(run: ac.TrainingRun, own: board.Board) -> dict:
+    """The board's next frame for its owner's page, as the browser reads it (strict JSON: no NaN)."""
+    own.update(run, live.board_status(run, None))
+    return json.loads(own.payload(own.drawn), parse_constant=lambda c: pytest.fail(f"{c} in the payload"))
+
+
 def test_the_first_frame_draws_everything_then_fast_charts_every_frame_and_heavy_groups_in_turn():
-    assert live.due_groups(0) == list(live.GROUPS)
-    later = [live.due_groups(f) for f in range(1, 1 + 4 * len(live.HEAVY_GROUPS) * live.HEAVY_EVERY)]
+    assert board.due_groups(0) == list(chart_groups.GROUPS)
+    later = [board.due_groups(f) for f in range(1, 1 + 4 * len(board.HEAVY_GROUPS) * board.HEAVY_EVERY)]
     assert all(groups[0] == "fast" and len(groups) <= 2 for groups in later)
     turns = [groups[1] for groups in later if len(groups) == 2]
     assert turns[:4] == ["fit", "mu_heatmap", "grad", "fit"]
-    per_cycle = len(live.HEAVY_GROUPS) * live.HEAVY_EVERY
+    per_cycle = len(board.HEAVY_GROUPS) * board.HEAVY_EVERY
     for start in range(0, len(later), per_cycle):
-        assert {g for groups in later[start:start + per_cycle] for g in groups[1:]} == set(live.HEAVY_GROUPS)
+        assert {g for groups in later[start:start + per_cycle] for g in groups[1:]} == set(board.HEAVY_GROUPS)
 
 
 def test_a_frame_sends_the_status_and_the_charts_due(state):
-    run, schedule = wave(), live.Schedule()
-    first = live.board_payload(run, schedule)
-    assert set(first["charts"]) == ALL_KEYS and set(schedule.heights) == ALL_KEYS
+    run, own = wave(), board.Board()
+    first = frame(run, own)
+    assert set(first["charts"]) == ALL_KEYS and set(own.heights) == ALL_KEYS
     assert [[key for key, _, _ in row] for row in first["rows"]] == [
         ["loss_chart", "mu_bar"], ["fit_chart"], ["slice_chart"], ["mu_heatmap", "grad_chart"]]
     assert dict(first["status"])["Step"] == "3" and dict(first["status"])["Epoch"] == "0"
     assert all(fig["config"] == {"staticPlot": True} for fig in first["charts"].values())
     run.run_steps(2)
-    second = live.board_payload(run, schedule)
+    second = frame(run, own)
     assert set(second["charts"]) == {"loss_chart", "mu_bar"} and dict(second["status"])["Step"] == "5"
     assert second["rows"] == first["rows"], "the layout stays put"
-    loss = second["charts"]["loss_chart"]["data"][0]
-    assert len(loss["x"]) == 5                       # the new steps are on the chart
-    json.loads(figures.to_json(second))              # one JSON document, as sent
+    steps = second["charts"]["loss_chart"]["data"][0]["x"]   # plotly.js's typed-array form
+    assert np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).tolist() == [1, 2, 3, 4, 5]
 
 
 def test_a_frame_without_a_new_step_sends_only_the_status(state):
-    run, schedule = wave(), live.Schedule()
-    live.board_payload(run, schedule)
-    idle = live.board_payload(run, schedule)        # no step since
-    assert idle["charts"] == {} and dict(idle["status"])["Step"] == "3"
-    assert len(figures.to_json(idle)) < 1000
+    run, own = wave(), board.Board()
+    frame(run, own)
+    own.update(run, live.board_status(run, None))   # no step since
+    idle = own.payload(own.drawn)
+    assert len(idle) < 1000
+    assert json.loads(idle)["charts"] == {} and dict(json.loads(idle)["status"])["Step"] == "3"
+
+
+def test_pages_on_one_board_each_get_what_they_have_not_drawn(state):
+    run, own = wave(), board.Board()
+    early: dict = {}
+    frame(run, own)
+    assert set(json.loads(own.payload(early))["charts"]) == ALL_KEYS
+    run.run_steps(1)
+    frame(run, own)                                  # the fast charts: the owner's page draws them
+    run.run_steps(1)
+    frame(run, own)                                  # the fast charts and the fit
+    assert set(json.loads(own.payload(early))["charts"]) == {"loss_chart", "mu_bar", "fit_chart", "slice_chart"}
+    assert set(json.loads(own.payload({}))["charts"]) == ALL_KEYS, "a new page gets every chart"
+    again = board.Board()                            # a new board of the same layout: every chart is new
+    frame(run, again)
+    assert set(json.loads(again.payload(early))["charts"]) == ALL_KEYS
+
+
+def test_a_board_not_yet_updated_sends_an_empty_board():
+    assert json.loads(board.Board().payload({})) == {"plotly": board.PLOTLY_URL, "status": [], "rows": [],
+                                                     "charts": {}}
 
 
 def test_board_skips_charts_when_no_step_was_taken_and_restarts_after_new_board(state, monkeypatch):
     sent = []
-    monkeypatch.setattr(live, "_board", lambda key, data, height: sent.append(json.loads(data)))
+    monkeypatch.setattr(board, "_component", lambda key, data, height: sent.append(json.loads(data)))
     run = wave()
     live.new_board()
     live.board(run)
@@ -85,7 +115,7 @@ def test_board_skips_charts_when_no_step_was_taken_and_restarts_after_new_board(
 def test_a_1d_target_has_no_slice_row(state):
     run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
     run.run_steps(2)
-    payload = live.board_payload(run, live.Schedule())
+    payload = frame(run, board.Board())
     assert [[key for key, _, _ in row] for row in payload["rows"]] == [
         ["loss_chart", "mu_bar"], ["fit_chart"], ["mu_heatmap", "grad_chart"]]
 
@@ -94,9 +124,8 @@ def test_kept_runs_stay_on_the_live_board(state):
     kept = wave(40)
     compare.keep(kept)
     run = wave(5)
-    payload = live.board_payload(run, live.Schedule())
+    payload = frame(run, board.Board())
     assert [key for key, _, _ in payload["rows"][1]] == ["ratio_chart"]
     loss, ratio = payload["charts"]["loss_chart"], payload["charts"]["ratio_chart"]
     assert [t["name"] for t in ratio["data"]] == ["this run", "step 40"]
     assert loss["data"][-1]["name"] == "step 40"
-    json.loads(figures.to_json(payload))   # the board's JSON

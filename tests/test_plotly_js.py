@@ -1,4 +1,4 @@
-"""The live board's plotly.js (ui/live.py): served under the name Streamlit registers, and of the same major
+"""The live board's plotly.js (ui/board.py): served under the name Streamlit registers, and of the same major
 version as the plotly.js in Streamlit's own chart bundle, which the board uses instead when a page has it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import plotly
 import streamlit
 
-from ui import live
+from ui import board
 
 
 def major(text: str, pattern: str) -> int:
@@ -19,8 +19,8 @@ def major(text: str, pattern: str) -> int:
 
 
 def test_the_board_asks_for_plotly_js_under_its_registered_name():
-    component = live.serve_plotly()
-    assert live.PLOTLY_URL == f"component/{component.name}/plotly.min.js"
+    component = board.serve_plotly()
+    assert board.PLOTLY_URL == f"component/{component.name}/plotly.min.js"
     assert (Path(component.abspath) / "plotly.min.js").is_file()
 
 

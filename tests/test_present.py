@@ -70,11 +70,11 @@ def teaching_figures() -> list[dict]:
 
 def test_projector_fonts_reach_every_axis_title_and_the_title():
     import adjoint_core as ac
-    from ui import live
+    from ui import board, chart_groups
 
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(5)
-    figs = list(live.live_figures(run, list(live.GROUPS)).values()) + teaching_figures()
+    figs = list(board.live_figures(run, list(chart_groups.GROUPS)).values()) + teaching_figures()
     for fig in figs:
         big = theme.projector(fig)
         sizes = axis_title_sizes(big)

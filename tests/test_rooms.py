@@ -13,7 +13,7 @@ import pytest
 
 import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
-from ui import follow, live, rooms
+from ui import board, chart_groups, follow, rooms
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
 
@@ -61,12 +61,12 @@ def test_a_follower_gets_every_chart_first_then_only_new_groups(room):
 
 def test_frames_are_built_once_per_tick_for_any_number_of_followers(room, monkeypatch):
     built = []
-    real = live.live_figures
-    monkeypatch.setattr(live, "live_figures", lambda run, groups: built.append(groups) or real(run, groups))
+    real = board.live_figures
+    monkeypatch.setattr(board, "live_figures", lambda run, groups: built.append(groups) or real(run, groups))
     monkeypatch.setattr(rooms, "FOLLOW_TICK", 3600.0)
     followers = [{} for _ in range(100)]
     payloads = {room.payload(seen) for seen in followers}
-    assert len(built) == len(live.GROUPS), "one build of each group, not one per follower"
+    assert len(built) == len(chart_groups.GROUPS), "one build of each group, not one per follower"
     assert len(payloads) == 1 and charts(payloads.pop()) == ALL_KEYS
 
 
@@ -78,6 +78,14 @@ def test_a_new_layout_sends_every_chart_again(room):
     assert set(payload["charts"]) == ALL_KEYS - {"slice_chart"}
     assert [k for row in payload["rows"] for k, _, _ in row] == ["loss_chart", "mu_bar", "fit_chart", "mu_heatmap",
                                                                  "grad_chart"]
+
+
+def test_a_new_run_of_the_same_setup_sends_every_chart_again(room):
+    seen: dict = {}
+    room.payload(seen)
+    room.attach(ac.TrainingRun(ac.presets["wave2d-relu"], seed=0), None, "wave2d-relu")   # Reset: the same layout
+    assert charts(room.payload(seen)) == ALL_KEYS
+    assert dict(json.loads(room.payload(seen))["status"])["Step"] == "0"
 
 
 def test_a_room_expires_when_the_teacher_lets_it_go():

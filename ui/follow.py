@@ -10,7 +10,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import adjoint_core as ac
 
-from . import lessons, live, pace, rooms, session, settings, urlstate
+from . import board as live_board
+from . import lessons, pace, rooms, session, settings, urlstate
 
 ss = st.session_state
 
@@ -132,4 +133,4 @@ def _frames(code: str) -> None:
     if told is not None:
         kind, text = told
         getattr(note, kind)(text, icon=":material/logout:" if kind == "warning" else ":material/pause_circle:")
-    live.show_board(room.payload(ss["_seen"]), key="follow_board")
+    live_board.show(room.payload(ss["_seen"]), key="follow_board")

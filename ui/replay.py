@@ -12,7 +12,7 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.snapshots import replay
 
-from . import figures, live
+from . import chart_groups, figures
 
 ss = st.session_state
 KEY = "replay_step"
@@ -48,7 +48,7 @@ def view(run: ac.TrainingRun, where, figs: dict[str, dict]) -> dict[str, dict]:
         return figs
     past = replay(run, step)
     shown = {key: figures.titled(fig, f"{fig['layout']['title']['text']}  ·  step {step:,}")
-             for key, fig in live.fit_figures(run, past.net).items()}
+             for key, fig in chart_groups.fit_figures(run, past.net).items()}
     shown["mu_bar"] = figures.mu_bar_figure(past.mu_norms, f"Adjoint flow ‖μᵢ‖ at step {step:,}, a fixed batch")
     shown.update({key: figures.step_marker(figs[key], step) for key in MARKED if key in figs})
     return {**figs, **shown}

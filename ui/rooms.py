@@ -1,9 +1,10 @@
 """Follow the teacher: a teacher's session opens a room, and followers (``?follow=CODE``) watch its run live.
 
-A room's frames are built once per FOLLOW_TICK for all its followers, not once per follower: each chart group's
-figures are turned into JSON once, with a version number, and a follower's frame is the status plus the groups
-whose version it has not seen yet, joined as text.  A room lives as long as the teacher's session holds it
-(the registry keeps only weak references): it expires when that session ends or the teacher closes it.
+A room's frames are built once per FOLLOW_TICK for all its followers, not once per follower: the room holds one
+live ``Board`` (ui/board.py) that turns each chart group's figures into JSON once, with a version number, and a
+follower's frame is the status plus the groups whose version it has not seen yet.  A room lives as long as the
+teacher's session holds it (the registry keeps only weak references): it expires when that session ends or the
+teacher closes it.
 
 Followers are told what the teacher is doing (``Room.note``).  A teacher who paused (or whose page stopped
 drawing frames, e.g. a hidden tab) is still connected: the room says "paused" and stays open.  A teacher whose
@@ -17,7 +18,6 @@ stayed followable, frozen, that long.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
 import secrets
@@ -28,7 +28,8 @@ from collections.abc import Callable
 
 import adjoint_core as ac
 
-from . import figures, live
+from . import live
+from .board import Board
 from .worker import Trainer
 
 FOLLOW_TICK = 0.25   # seconds between a follower's frames
@@ -56,17 +57,14 @@ class Room:
         self.preset: str | None = None
         self._lock = threading.Lock()
         self._built_at = -math.inf
-        self._schedule = live.Schedule()
-        self._version = 0
-        self._groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
-        self._rows = ""                                  # the board's layout, as JSON
-        self._head = ""                                  # the payload's "plotly", "status" and "rows" members
+        self._board = Board()
 
     def attach(self, run: ac.TrainingRun, trainer: Trainer | None, preset: str | None) -> None:
         """The teacher's page: this is the run (and its trainer, while playing) that followers see."""
-        if run is not self.run:
-            self._schedule = live.Schedule()
-        self.run, self.trainer, self.preset = run, trainer, preset
+        self.trainer, self.preset = trainer, preset
+        if run is not self.run:   # a new board, built on the next follower's frame
+            with self._lock:
+                self.run, self._board, self._built_at = run, Board(), -math.inf
 
     def teacher_gone_for(self) -> float | None:
         """Seconds since the teacher's page was first seen disconnected; None while it is connected."""
@@ -91,34 +89,21 @@ class Room:
         return None
 
     def _refresh(self) -> None:
-        """Build the groups due, at most once per FOLLOW_TICK whatever the number of followers."""
+        """Update the board, at most once per FOLLOW_TICK whatever the number of followers; holds _lock."""
         now = clock()
         if now - self._built_at < FOLLOW_TICK or self.run is None:
             return
         self._built_at = now
         run, trainer = self.run, self.trainer
         with trainer.lock if trainer is not None else contextlib.nullcontext():   # not while a sync writes
-            for group, figs in self._schedule.next(run).items():
-                self._version += 1
-                self._groups[group] = (self._version, figures.to_json(figs)[1:-1])   # without its braces
-            status = live.board_status(run, trainer)
-        self._rows = json.dumps(live.board_rows(self._schedule.heights))
-        self._head = f'"plotly":{json.dumps(live.PLOTLY_URL)},"status":{json.dumps(status)},"rows":{self._rows}'
+            self._board.update(run, live.board_status(run, trainer))
 
     def payload(self, seen: dict[str, object]) -> bytes:
-        """A follower's next frame (JSON bytes): the status and the chart groups newer than ``seen``
-        (group -> version, and the layout they were drawn in; updated in place, empty for a new board)."""
+        """A follower's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (what the
+        follower's page has drawn: updated in place, empty for a new page)."""
         with self._lock:
             self._refresh()
-            if seen.get("rows") != self._rows:   # a new layout: the board is built afresh and needs every chart
-                seen.clear()
-                seen["rows"] = self._rows
-            parts = []
-            for group, (version, text) in self._groups.items():
-                if version > int(seen.get(group, 0)):
-                    parts.append(text)
-                    seen[group] = version
-            return ("{" + self._head + ',"charts":{' + ",".join(parts) + "}}").encode()
+            return self._board.payload(seen)
 
 
 _rooms: dict[str, weakref.ref[Room]] = {}

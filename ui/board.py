@@ -1,0 +1,135 @@
+"""The live board: the status and every chart in one element, redrawn in place (``live_board.js``).
+
+Playing, a frame sends a single element instead of one per metric and chart: each element is a message of its
+own through Streamlit's event loop, and with a class on one server that cost is what limits the frames every
+student gets.  A ``Board`` holds what its frames need: the layout (each chart's height, so it stays put between
+frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
+frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
+frame for a page is the status plus the groups whose version that page has not drawn yet, so one board serves
+one page (a session's own, ui/live.py) or many (a room's followers, ui/rooms.py) with each figure turned into
+JSON once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import plotly
+import streamlit as st
+import streamlit.components.v1 as components_v1
+from streamlit.components.v1.custom_component import CustomComponent
+
+import adjoint_core as ac
+
+from . import chart_groups, figures, theme
+from .charts import for_screen
+
+HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
+HEAVY_EVERY = 2
+# The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
+# chart, ui/compare.py) is left out.
+LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
+          (("mu_heatmap", 1), ("grad_chart", 1)))
+
+_component = st.components.v2.component("abp_live_board", js=(Path(__file__).parent / "live_board.js").read_text(),
+                                        isolate_styles=False)
+_versions = itertools.count(1)   # process-wide, so a page's versions stay comparable when a room's board is new
+
+
+def serve_plotly() -> CustomComponent:
+    """The installed plotly package's plotly.js folder, registered as a v1 component that is never mounted, so
+    that the server serves plotly.min.js at ``component/<its name>/`` (nothing is copied into the repository).
+
+    Streamlit names the component after the calling module (``ui.board.plotly_js``), which is why PLOTLY_URL
+    takes the name from the component itself. A registration needs a script run and lasts the server's life;
+    registering again changes nothing, so every board element does it (``show``), whatever page shows it
+    first: a follower's page, which has no Streamlit chart, included.
+
+    The board (live_board.js) draws with the page's own ``window.Plotly`` when a paused st.plotly_chart has
+    defined it, else loads this file. That shortcut is safe: both are plotly.js of the same major version
+    (Streamlit 1.67 bundles 4.2.0, plotly 7.1 ships 4.1.1; tests/test_plotly_js.py checks the majors agree),
+    so they draw the same figure JSON, the one st.plotly_chart draws while paused; it saves a teacher's page the
+    4.8 MB download.
+    """
+    return components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+
+
+PLOTLY_URL = f"component/{serve_plotly().name}/plotly.min.js"   # relative to the app's root
+PRELOAD = json.dumps({"plotly": PLOTLY_URL}).encode()             # a board that only fetches plotly.js
+
+
+def show(payload: bytes, key: str) -> None:
+    """The board element with this frame's payload (JSON bytes); plotly.js is served for it."""
+    serve_plotly()
+    _component(key=key, data=payload, height="content")
+
+
+def due_groups(frame: int) -> list[str]:
+    """The chart groups a frame redraws: all on the first frame (the board is new), then the fast charts on
+    every frame and the heavy groups in turn, one on every HEAVY_EVERY-th frame."""
+    if frame == 0:
+        return list(chart_groups.GROUPS)
+    k = frame - 1
+    if k % HEAVY_EVERY == HEAVY_EVERY - 1:
+        return ["fast", HEAVY_GROUPS[(k // HEAVY_EVERY) % len(HEAVY_GROUPS)]]
+    return ["fast"]
+
+
+def live_figures(run: ac.TrainingRun, groups: list[str]) -> dict[str, dict]:
+    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw)."""
+    return {key: {**for_screen(fig), "config": theme.STATIC}
+            for group in groups for key, fig in chart_groups.GROUPS[group](run).items()}
+
+
+def layout_rows(heights: dict[str, int]) -> list[list]:
+    """LAYOUT's rows as the board draws them: [[key, width weight, height], ...] for the charts in ``heights``."""
+    rows = [[[key, weight, heights[key]] for key, weight in row if key in heights] for row in LAYOUT]
+    return [row for row in rows if row]
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Board:
+    """One live board of one run. ``update`` builds the due groups' JSON and takes the status; ``payload``
+    makes a page's next frame from them. A page's ``seen`` dict records what it has drawn: the layout and each
+    group's version (``drawn`` is the owner's, a room's followers keep their own)."""
+
+    def __init__(self) -> None:
+        self.frame, self.step = 0, -1                  # frames updated so far; the run's step at the last one
+        self.heights: dict[str, int] = {}
+        self.groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
+        self.rows = _json([])                          # the layout, as JSON
+        self._head = self._frame_head([])
+        self.drawn: dict[str, object] = {}
+
+    def _frame_head(self, status: list[tuple[str, str]]) -> str:
+        return f'"plotly":{_json(PLOTLY_URL)},"status":{_json(status)},"rows":{self.rows}'
+
+    def update(self, run: ac.TrainingRun, status: list[tuple[str, str]]) -> None:
+        """Take the status, and build the chart groups due (none when no step was taken since the last update:
+        the turns then stay as they were)."""
+        if not self.frame or run.step_count != self.step:
+            for group in due_groups(self.frame):
+                figs = live_figures(run, [group])
+                self.heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
+                self.groups[group] = (next(_versions), figures.to_json(figs)[1:-1])   # without its braces
+            self.frame, self.step = self.frame + 1, run.step_count
+            self.rows = _json(layout_rows(self.heights))
+        self._head = self._frame_head(status)
+
+    def payload(self, seen: dict[str, object]) -> bytes:
+        """A page's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (updated in
+        place; empty for a new page)."""
+        if seen.get("rows") != self.rows:   # a new layout: the page builds the board afresh and needs every chart
+            seen.clear()
+            seen["rows"] = self.rows
+        parts = []
+        for group, (version, text) in self.groups.items():
+            if version > int(seen.get(group, 0)):
+                parts.append(text)
+                seen[group] = version
+        return ("{" + self._head + ',"charts":{' + ",".join(parts) + "}}").encode()

@@ -1,0 +1,89 @@
+"""What each of the Train page's chart groups draws from a run: functions from a run to figure dicts, by key.
+
+A group is a set of charts drawn together: the fast ones (the loss, the mu bars and, with kept runs, the
+||mu_0|| / ||mu_N|| chart), the fit, the mu heatmap and the gradients.  Paused, every group is drawn
+(``all_figures``); the live board (ui/board.py) decides which groups a frame redraws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+import adjoint_core as ac
+from adjoint_core.targets import grid
+
+from . import compare, figures
+
+ss = st.session_state
+FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
+
+
+def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(axis (r,), grid points (r^dim, dim), target values (r^dim, 1)) for the run's target, cached per run."""
+    key = (id(run.data.target), run.data.target.domain)
+    cached = ss.get("_grid")
+    if cached is None or cached[0] != key:
+        target = run.data.target
+        r = FIT_RESOLUTION if target.dim == 2 else 4 * FIT_RESOLUTION
+        pts = grid(target, r)
+        with np.errstate(all="ignore"):
+            values = target.fn(pts)
+        ss["_grid"] = cached = (key, pts[:r, 0].copy(), pts, values)
+    return cached[1], cached[2], cached[3]
+
+
+def fast(run: ac.TrainingRun) -> dict[str, dict]:
+    """The loss and the latest adjoint flow; with kept runs (ui/compare.py), their lines on the loss chart and
+    the ||mu_0|| / ||mu_N|| chart. The smoothed train loss averages an epoch, at most 200 steps."""
+    h, (losses, ratios) = run.history, compare.overlays(run)
+    mu = h.mu_norms
+    figs = {"loss_chart": figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss,
+                                              max(1, min(run.steps_per_epoch, 200)), losses),
+            "mu_bar": figures.mu_bar_figure(mu[-1] if len(mu) else np.full(run.net.n_layers + 1, np.nan))}
+    if ratios:
+        figs["ratio_chart"] = figures.ratio_figure(ratios)
+    return figs
+
+
+def fit(run: ac.TrainingRun) -> dict[str, dict]:
+    """The run's own fit."""
+    return fit_figures(run, run.net)
+
+
+def fit_figures(run: ac.TrainingRun, net: ac.MLP) -> dict[str, dict]:
+    """The fit of ``net`` (the run's, or a replayed one) to the run's target: 1D curve or 2D heatmaps and, for
+    a 2D target, the slice through the centre."""
+    axis, pts, target_vals = _grid_cache(run)
+    with np.errstate(all="ignore"):
+        pred = net.predict(pts)
+    if run.data.target.dim == 1:
+        return {"fit_chart": figures.fit_1d_figure(run.data.x, run.data.y, pts, target_vals, pred)}
+    r = len(axis)
+    t2, p2 = target_vals.reshape(r, r), pred.reshape(r, r)
+    if not np.isfinite(t2).all():
+        return {"fit_chart": figures.data_2d_figure(axis, p2, run.data.x, run.data.y)}
+    c = r // 2
+    return {"fit_chart": figures.fit_2d_figure(axis, t2, p2, (float(t2.min()), float(t2.max()))),
+            "slice_chart": figures.slice_figure(axis, t2[c], p2[c], float(axis[c]))}
+
+
+def mu_heatmap(run: ac.TrainingRun) -> dict[str, dict]:
+    """||mu_i|| of every layer over the steps."""
+    return {"mu_heatmap": figures.mu_heatmap_figure(run.history.step, run.history.mu_norms)}
+
+
+def grad(run: ac.TrainingRun) -> dict[str, dict]:
+    """The weight gradients' norms over the steps."""
+    return {"grad_chart": figures.grad_norm_figure(run.history.step, run.history.grad_norms)}
+
+
+GROUPS: dict[str, Callable[[ac.TrainingRun], dict[str, dict]]] = {
+    "fast": fast, "fit": fit, "mu_heatmap": mu_heatmap, "grad": grad}
+
+
+def all_figures(run: ac.TrainingRun) -> dict[str, dict]:
+    """Every chart's figure of the run as it is now, by key."""
+    return {key: fig for build in GROUPS.values() for key, fig in build(run).items()}
