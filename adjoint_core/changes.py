@@ -12,13 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from .config import LIVE, setup_fields
 from .errors import ConfigError
 from .limits import MAX_CHANGES, MAX_COUNT, check, check_choice
-from .losses import LOSSES
-from .optimisers import OPTIMISERS
 
-TUNABLE = ("lr", "beta", "weight_decay", "batch_size", "optimiser", "loss")   # what a running model can change
-CHOICES = {"optimiser": OPTIMISERS, "loss": LOSSES}
+TUNABLE = tuple(name for name, f in setup_fields().items() if f.applies == LIVE)   # what a running model can change
 Value = float | int | str
 
 
@@ -88,6 +86,7 @@ def from_json(data: Any) -> list[Change]:
             raise ConfigError("changes", f"step {str(step)[:20]} is not a step count in order", "a saved run")
         if name not in TUNABLE:
             raise ConfigError("changes", f"{str(name)[:40]!r} is not a hyperparameter", ", ".join(TUNABLE))
-        old, new = (check_choice(name, v, CHOICES[name]) if name in CHOICES else check(name, v) for v in (old, new))
+        choices = setup_fields()[name].choices   # tunable fields are names from choices, or numbers
+        old, new = (check(name, v) if choices is None else check_choice(name, v, choices) for v in (old, new))
         out.append(Change(step, name, old, new))
     return out

@@ -1,7 +1,9 @@
 """Every limit on user input in one place, and one checker per field.
 
 The limits keep a classroom server safe (memory, time) and the UI's widgets in range; the app and the
-engine read them from here, never from a second copy.
+engine read them from here, never from a second copy.  ``RANGES`` holds the number limits by field name: a
+RunConfig number field (config.py's setup table) is checked against its entry, as are the same numbers
+where the lower modules take them (an optimiser's lr, a dataset's samples).
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ def test_each_change_is_recorded_at_its_step_and_repeats_at_one_step_merge():
     run.run_steps(5)
     run.set_hyperparameters(lr=0.05, beta=0.5)
     run.set_hyperparameters(lr=0.02)              # back where it was at step 15: only beta changed
-    assert run.changes == [Change(10, "lr", 0.05, 0.02), Change(10, "batch_size", 50, 10),
-                           Change(10, "optimiser", "momentum", "adam"), Change(15, "beta", 0.9, 0.5)]
+    assert run.changes == [Change(10, "lr", 0.05, 0.02), Change(10, "optimiser", "momentum", "adam"),
+                           Change(10, "batch_size", 50, 10), Change(15, "beta", 0.9, 0.5)]
     assert trajectory(run.config, run.changes, "lr") == [(0, 0.05), (10, 0.02)]
     assert trajectory(run.config, run.changes, "loss") == [(0, "mse")]
 

@@ -19,7 +19,7 @@ from apptest_helpers import W, app, figure, run_of
 from ui.export import file_name, history_csv
 
 SMALL = "nonlinear-relu"
-HYPER = ["lr", "beta", "weight_decay", "batch_size", "optimiser", "loss"]
+HYPER = ["loss", "optimiser", "lr", "beta", "weight_decay", "batch_size"]   # the sidebar's order
 HEADER_3 = ["step", "batch_loss", "test_loss", "mu3_norm", "mu2_norm", "mu1_norm", "mu0_norm",   # N = 3 layers
             "grad_W1_norm", "grad_W2_norm", "grad_W3_norm", *HYPER]
 CHARTS = ("loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart")
@@ -75,7 +75,7 @@ def test_averaged_rows_keep_their_mean_step_and_epoch_ends_between_them_get_rows
     np.testing.assert_array_equal(values[values[:, 0] == 8][0, 1:3], [1 / 8, 0.8])
     np.testing.assert_array_equal(values[:, 1][~np.isnan(values[:, 1])], h.loss)
     # steps as whole numbers, missing values as empty cells
-    assert "\n4,,0.4,,,,0.0002,0.9,0.005,50,momentum,mse\n" in history_csv(h, ac.RunConfig(), [])
+    assert "\n4,,0.4,,,,mse,momentum,0.0002,0.9,0.005,50\n" in history_csv(h, ac.RunConfig(), [])
 
 
 def test_a_run_without_steps_is_a_header_alone():
@@ -101,8 +101,8 @@ def test_each_row_carries_the_hyperparameters_it_trained_with():
     run.set_hyperparameters(lr=0.01, optimiser="adam")
     run.run_steps(2)
     rows = hyper(csv_of(run))
-    assert rows == [["0.002", "0.9", "0.005", "50", "momentum", "mse"]] * 4 \
-        + [["0.01", "0.9", "0.005", "50", "adam", "mse"]] * 2
+    assert rows == [["mse", "momentum", "0.002", "0.9", "0.005", "50"]] * 4 \
+        + [["mse", "adam", "0.01", "0.9", "0.005", "50"]] * 2
 
 
 def test_the_file_is_named_after_the_setup_and_the_time():
@@ -135,7 +135,8 @@ def test_download_button_gives_the_history_as_it_is_at_the_click(deferred):
     assert len(parse(build())[1]) == run.step_count
     run.set_hyperparameters(lr=0.01)   # a changed lr shows in the rows trained after it
     run.step()
-    assert [row[0] for row in hyper(build())] == ["0.002"] * (run.step_count - 1) + ["0.01"]
+    lr = HYPER.index("lr")
+    assert [row[lr] for row in hyper(build())] == ["0.002"] * (run.step_count - 1) + ["0.01"]
 
 
 def test_every_chart_exports_a_png_at_twice_its_size_on_white():

@@ -177,14 +177,15 @@ def test_any_query_gives_a_valid_setup_and_warnings(params):
 
 
 @FUZZ
-@given(field=st.sampled_from(urlstate.FIELDS), value=VALUES, preset=st.sampled_from(list(ac.presets)))
+@given(field=st.sampled_from(urlstate.setup_names()), value=VALUES, preset=st.sampled_from(list(ac.presets)))
 def test_a_single_bad_parameter_is_named_and_the_rest_falls_back(field, value, preset):
     with no_code_execution():
         got_preset, config, seed, warns = urlstate.params_to_config({"preset": preset, field: value}, "wave2d-relu")
     assert got_preset == preset and seed == 0
     if warns:
         assert len(warns) <= 2 and all(field in w for w in warns), warns
-        others = [f for f in urlstate.FIELDS if f not in (field, "target", "dim", "formula", "batch_size", "samples")]
+        others = [f for f in urlstate.setup_names()
+                  if f not in (field, "target", "dim", "formula", "batch_size", "samples")]
         for f in others:
             assert getattr(config, f) == getattr(ac.presets[preset], f), f
 

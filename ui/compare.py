@@ -8,7 +8,6 @@ the (bounded) history arrays only.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 from dataclasses import dataclass
@@ -29,11 +28,6 @@ MAX_PINS = 4
 MAX_FIELDS = 3   # in a label
 # One colour per pin, apart from the run's own blues and orange: (chart colour, Streamlit's name for its button)
 COLORS = (("#d62728", "red"), ("#2ca02c", "green"), ("#9467bd", "violet"), ("#7f7f7f", "gray"))
-NOT_COMPARED = ("label", "description")                 # a preset's texts, not its setup
-SHORT = {"lr": "lr", "beta": "β", "weight_decay": "wd", "batch_size": "batch", "init_scale": "init scale",
-         "test_fraction": "test", "samples": "samples", "noise": "noise", "hidden": "hidden", "seed": "seed",
-         "epochs": "epochs", "dim": "dim", "formula": "", "target": "", "optimiser": "", "activation": "",
-         "loss": "", "init": "init"}   # "" shows the value alone ("adam", "relu")
 _ids = itertools.count()
 
 
@@ -58,10 +52,10 @@ class Changed:
 
 
 def setup_of(run: ac.TrainingRun) -> dict[str, Any]:
-    """What defines the run, for labels: its RunConfig's fields (but the preset's texts) and the seed; a
+    """What defines the run, for labels: its setup fields (adjoint_core/config.py's table) and the seed; a
     hyperparameter changed during training as ``Changed``; for uploaded data also a digest of the data (two files
     with the same setup are two runs)."""
-    fields = {f.name: getattr(run.config, f.name) for f in dataclasses.fields(run.config) if f.name not in NOT_COMPARED}
+    fields = {name: getattr(run.config, name) for name in ac.config.setup_fields()}
     for name in dict.fromkeys(c.field for c in run.changes):
         fields[name] = Changed(tuple(hp.trajectory(run.config, run.changes, name)))
     if run.config.target == DATA_TARGET:
@@ -70,6 +64,12 @@ def setup_of(run: ac.TrainingRun) -> dict[str, Any]:
             digest.update(np.ascontiguousarray(a).tobytes())
         fields["data"] = digest.hexdigest()
     return {**fields, "seed": run.seed}
+
+
+def _short(name: str) -> str:
+    """A field's name in labels (the setup table's ``short``; "" shows the value alone: "adam", "relu")."""
+    f = ac.config.setup_fields().get(name)
+    return name if f is None or f.short is None else f.short
 
 
 def _value(v: Any) -> str:
@@ -83,7 +83,7 @@ def _value(v: Any) -> str:
 def _parts(setups: list[dict[str, Any]]) -> list[list[str]]:
     """Each setup's fields whose values are not the same in all of them, as "lr 0.01", "adam"."""
     differ = [k for k in setups[0] if len({_value(s.get(k)) for s in setups}) > 1] if setups else []
-    return [[f"{SHORT.get(k, k)} {_value(s.get(k))}".strip() for k in differ] for s in setups]
+    return [[f"{_short(k)} {_value(s.get(k))}".strip() for k in differ] for s in setups]
 
 
 def _telling(parts: list[list[str]], i: int) -> list[str]:

@@ -40,8 +40,8 @@ def _text(v: float | int | str) -> str:
 
 def history_csv(history: ac.History, config: ac.RunConfig, changes: list[hp.Change]) -> str:
     """The history as CSV text with a header row: one row per recorded step, and one per epoch end, each with
-    the hyperparameters it trained with (``config``'s, as ``changes`` changed them: lr, beta, weight_decay,
-    batch_size, optimiser, loss in the last columns).
+    the hyperparameters it trained with (``config``'s, as ``changes`` changed them: loss, optimiser, lr, beta,
+    weight_decay, batch_size in the last columns).
 
     Rows are ordered by step; a step where an epoch ended carries its test loss, the other rows leave it empty.
     Old rows that the bounded history averaged carry the mean of their steps (e.g. 2.5) and mean values; an

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
 import adjoint_core as ac
-from adjoint_core.training import TUNABLE
+from adjoint_core.config import LIVE, NEW_RUN, PLAY
 
 from .worker import Trainer
 
@@ -17,12 +15,14 @@ STOPPED_KEY = "stopped_at"   # the epoch where Play last stopped at its limit
 SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
 DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long (to talk over)
 DEFAULT_PRESET = "wave2d-relu"
-# The sidebar control of each RunConfig field (and of the seed and the uploaded data): messages name them
-CONTROLS = {"target": "Target function", "dim": "Inputs", "formula": "Formula", "samples": "Samples",
-            "noise": "Noise", "test_fraction": "Test fraction", "hidden": "Hidden layer sizes",
-            "activation": "Activation", "init": "Initialisation", "init_scale": "Init scale", "loss": "Loss",
-            "optimiser": "Optimiser", "lr": "Learning rate", "beta": "β (momentum)", "weight_decay": "Weight decay",
-            "batch_size": "Batch size", "epochs": "Stop after epoch", "seed": "Seed", "data": "CSV file"}
+DATA_LABEL = "CSV file"   # the sidebar's uploader of your own data
+
+
+def labels() -> dict[str, str]:
+    """The sidebar control of each setup field (adjoint_core/config.py's table), of the seed and of the uploaded
+    data, by field name: messages name them."""
+    return {**{name: f.label for name, f in ac.config.setup_fields().items()}, "seed": ac.config.SEED.label,
+            "data": DATA_LABEL}
 
 
 def get_run(keep_training: bool = False) -> ac.TrainingRun:
@@ -92,7 +92,7 @@ def limit_note(run: ac.TrainingRun) -> str | None:
     if ss.get("playing") or ss.get(STOPPED_KEY) != run.epoch_count:
         return None
     return (f"Stopped at epoch {run.epoch_count:,}: Play stops every {run.config.epochs:,} epochs "
-            f'("{CONTROLS["epochs"]}"). Press Play to train on to epoch {next_stop(run):,}, or change the limit '
+            f'("{labels()["epochs"]}"). Press Play to train on to epoch {next_stop(run):,}, or change the limit '
             "in the sidebar.")
 
 
@@ -100,20 +100,25 @@ def message(e: ac.ConfigError) -> str:
     """The error's message naming the sidebar control instead of the field ("Hidden layer sizes: ..." for
     "hidden: ...")."""
     text = str(e)
-    label = CONTROLS.get(e.field)
+    label = labels().get(e.field)
     return label + text[len(e.field):] if label and text.startswith(e.field + ":") else text
 
 
 def controls(fields: list[str]) -> str:
     """The fields' controls for a message: '"Target function" and "Formula"'."""
-    return ac.limits.listing([f'"{CONTROLS.get(f, f)}"' for f in dict.fromkeys(fields)])
+    named = labels()
+    return ac.limits.listing([f'"{named.get(f, f)}"' for f in dict.fromkeys(fields)])
+
+
+def differing(old: ac.RunConfig, new: ac.RunConfig, applies: str) -> dict[str, object]:
+    """The setup fields whose change ``applies`` (config.NEW_RUN, LIVE or PLAY) that differ: name -> new value."""
+    return {name: getattr(new, name) for name, f in ac.config.setup_fields().items()
+            if f.applies == applies and getattr(old, name) != getattr(new, name)}
 
 
 def structure_changes(old: ac.RunConfig, new: ac.RunConfig) -> list[str]:
-    """Fields that need a new run (everything but the tunable hyperparameters and the epoch limit)."""
-    skip = {*TUNABLE, "epochs", "label", "description"}
-    return [f.name for f in dataclasses.fields(ac.RunConfig)
-            if f.name not in skip and getattr(old, f.name) != getattr(new, f.name)]
+    """Fields that need a new run (all but the tunable hyperparameters and the epoch limit)."""
+    return list(differing(old, new, NEW_RUN))
 
 
 def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
@@ -136,13 +141,13 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
         set_run(ac.TrainingRun(config, seed, data=data))
         ss["run_data"] = data
         return f"Started a new run because you changed {controls(changed)}."
-    tunable = {k: getattr(config, k) for k in TUNABLE if getattr(config, k) != getattr(run.config, k)}
-    if tunable or config.epochs != run.config.epochs:   # the run trains on with the new settings
+    tunable, limit = differing(run.config, config, LIVE), differing(run.config, config, PLAY)
+    if tunable or limit:   # the run trains on with the new settings
         playing = ss.get("playing", False)
         pause()
         if tunable:
             run.set_hyperparameters(**tunable)
-        run.config = run.config.replace(epochs=config.epochs)
+        run.config = run.config.replace(**limit)
         if playing:
             play()
     return None

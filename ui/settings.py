@@ -1,9 +1,12 @@
-"""The Train page's sidebar: widgets <-> RunConfig, presets, URL sync. Validation is the engine's."""
+"""The Train page's sidebar: widgets <-> RunConfig, presets, URL sync. Validation is the engine's.
+
+The controls come from the setup table (adjoint_core/config.py): each field's section, label, help and
+``Widget`` spec; ``WIDGETS`` draws each widget kind with Streamlit.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,20 +16,21 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 import adjoint_core as ac
 from adjoint_core import limits
+from adjoint_core.config import CUSTOM, PLAY, SEED, SetupField
 from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
 from . import session, urlstate
-from .session import CONTROLS, get_run, message, set_run, trainer
+from .session import DATA_LABEL, get_run, message, set_run, trainer
 
 ss = st.session_state
 W = "w_"  # prefix of the sidebar widgets' session keys
-TARGET_CHOICES = [*ac.TARGETS, "custom", DATA_TARGET]
+SECTIONS = ("Data", "Network", "Optimiser", "Run")   # the sidebar's expanders (SetupField.section)
 GRID_125 = sorted({m * 10.0**k for k in range(-7, 2) for m in (1, 2, 5)})
 
 
 def _label_target(name: str) -> str:
-    return {"custom": "Custom formula…", DATA_TARGET: "Your own data (CSV)…"}.get(name) or ac.TARGETS[name].label
+    return {CUSTOM: "Custom formula…", DATA_TARGET: "Your own data (CSV)…"}.get(name) or ac.TARGETS[name].label
 
 
 def _log_options(*extra: float, zero: bool = False, low: float = 1e-7, high: float = 10.0) -> list[float]:
@@ -39,18 +43,24 @@ def _fmt(v: float) -> str:
     return "0" if v == 0 else f"{v:g}"
 
 
+def _controls() -> list[tuple[str, SetupField]]:
+    """The sidebar's controls in order: the seed, then the setup table's fields."""
+    return [("seed", SEED), *ac.config.setup_fields().items()]
+
+
 def widget_values(preset: str | None, config: ac.RunConfig, seed: int) -> dict[str, object]:
     """The sidebar's session-state values for a config."""
-    acts = config.activations
-    return {W + "preset": preset, W + "target": config.target, W + "formula": config.formula or "sin(3*x)",
-            W + "dim": config.dim, W + "samples": config.samples, W + "noise": config.noise,
-            W + "test_fraction": config.test_fraction, W + "hidden": ac.config.hidden_text(config.hidden),
-            W + "activation": acts[0] if acts else "relu", W + "per_layer": len(set(acts)) > 1,
-            **({f"{W}act_{i}": a for i, a in enumerate(acts)} if len(set(acts)) > 1 else {}),
-            W + "init": config.init, W + "init_scale": config.init_scale, W + "loss": config.loss,
-            W + "optimiser": config.optimiser, W + "lr": config.lr, W + "beta": config.beta,
-            W + "weight_decay": config.weight_decay, W + "batch_size": config.batch_size,
-            W + "epochs": config.epochs, W + "seed": seed}
+    values: dict[str, object] = {W + "preset": preset, W + "seed": seed}
+    for name, f in ac.config.setup_fields().items():
+        if f.widget.kind == "activation":
+            acts = config.activations
+            values.update({W + name: acts[0] if acts else "relu", W + "per_layer": len(set(acts)) > 1})
+            values.update({f"{W}act_{i}": a for i, a in enumerate(acts)} if len(set(acts)) > 1 else {})
+        elif f.widget.kind == "text":
+            values[W + name] = f.text_of(getattr(config, name)) or f.widget.empty
+        else:
+            values[W + name] = getattr(config, name)
+    return values
 
 
 def load_into_widgets(preset: str | None, config: ac.RunConfig, seed: int) -> None:
@@ -111,7 +121,7 @@ def _megabytes(n_bytes: int) -> int:
 
 
 def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
-    file = st.file_uploader(CONTROLS["data"], type=["csv"], key=W + "upload",
+    file = st.file_uploader(DATA_LABEL, type=["csv"], key=W + "upload",
                             max_upload_size=_megabytes(limits.MAX_CSV_BYTES),
                             help="Columns x,target (1D) or x,y,target (2D), with that header row; "
                                  f"at most {limits.MAX_CSV_ROWS:,} rows and {limits.MAX_CSV_BYTES / 1e6:g} MB.")
@@ -125,101 +135,114 @@ def _uploaded_data() -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
     return data, None
 
 
+# --- one function per widget kind (config.Widget.kind): (field name, entry) -> an error to show, or None --------
+def _number(name: str, f: SetupField) -> None:
+    st.number_input(f.label, *_bounds(name), key=W + name, persist_state="session", step=f.widget.step,
+                    format=f.widget.format, help=f.help)
+
+
+def _slider(name: str, f: SetupField) -> None:
+    st.slider(f.label, *_bounds(name), key=W + name, persist_state="session", step=f.widget.step, help=f.help)
+
+
+def _log(name: str, f: SetupField) -> None:
+    """A 1-2-5 log scale with the presets' values and the field's own."""
+    w, value = f.widget, ss[W + name]
+    high = max(limits.RANGES[name].high if w.high is None else w.high, value)
+    options = _log_options(*(getattr(p, name) for p in ac.presets.values()), value, zero=w.zero, low=w.low,
+                           high=high)
+    st.select_slider(f.label, options, key=W + name, persist_state="session", format_func=_fmt, help=f.help)
+
+
+def _steps(name: str, f: SetupField) -> None:
+    st.select_slider(f.label, sorted({*f.widget.values, ss[W + name]}), key=W + name, persist_state="session",
+                     help=f.help)
+
+
+def _choice_box(name: str, f: SetupField, **kwargs) -> None:
+    """A box of the field's choices, each shown by its registry entry's label where it has one."""
+    choices = f.choices
+    st.selectbox(f.label, list(choices), key=W + name, persist_state="session", help=f.help,
+                 format_func=lambda n: getattr(choices[n], "label", n) if isinstance(choices, Mapping) else n,
+                 **kwargs)
+
+
+def _radio(name: str, f: SetupField) -> None:
+    st.radio(f.label, list(f.widget.values), key=W + name, persist_state="session", horizontal=True,
+             format_func=f.widget.values.get, help=f.help)
+
+
+def _text(name: str, f: SetupField) -> None:
+    st.text_input(f.label, key=W + name, persist_state="session", max_chars=f.widget.max_chars, help=f.help)
+
+
+def _target(name: str, f: SetupField) -> str | None:
+    """The target box; for your own data, its uploader (an error until a valid CSV file is in)."""
+    target = st.selectbox(f.label, list(f.choices), key=W + name, persist_state="session",
+                          format_func=_label_target, help=f.help)
+    if target != DATA_TARGET:
+        return None
+    data, err = _uploaded_data()
+    return err or (f"{DATA_LABEL}: upload a CSV file to train on your own data" if data is None else None)
+
+
+def _activation(name: str, f: SetupField) -> None:
+    """One activation for every hidden layer, or (toggled) one box per layer."""
+    per_layer = ss[W + "per_layer"]
+    _choice_box(name, f, disabled=per_layer)
+    st.toggle("Per-layer activations", key=W + "per_layer", persist_state="session", on_change=_on_per_layer,
+              help="Choose σ separately for each hidden layer.")
+    n_hidden = _n_hidden()
+    if n_hidden == 0:
+        st.caption("No hidden layer: a linear model, ŷ = W x + b, and μ goes from the loss straight to the input.")
+    if per_layer:   # one per row: a third of the sidebar cut the names to "re", "ta", "si"
+        for i in range(n_hidden or 0):
+            ss.setdefault(f"{W}act_{i}", ss[W + name])
+            st.selectbox(f"Layer {i + 1}", list(f.choices), key=f"{W}act_{i}", persist_state="session",
+                         help=f"σ of hidden layer {i + 1}.")
+
+
+WIDGETS: dict[str, Callable[[str, SetupField], str | None]] = {
+    "number": _number, "slider": _slider, "log": _log, "steps": _steps, "choice": _choice_box, "radio": _radio,
+    "text": _text, "target": _target, "activation": _activation}
+
+
+def _n_hidden() -> int | None:
+    """How many hidden layers the sizes box asks for (None while its text is not valid)."""
+    try:
+        return len(ac.parse_hidden(ss[W + "hidden"]))
+    except ac.ConfigError:
+        return None
+
+
+def _shown(f: SetupField) -> bool:
+    """Whether the sidebar shows the field for the chosen target."""
+    target = ss[W + "target"]
+    return (not f.custom or target == CUSTOM) and target not in f.widget.not_for
+
+
+def _section(section: str) -> list[str]:
+    """One expander of setup controls; the errors they found."""
+    errors = []
+    with st.sidebar.expander(section, expanded=True):
+        for name, f in _controls():
+            if f.section == section and _shown(f):
+                error = WIDGETS[f.widget.kind](name, f)
+                if error:
+                    errors.append(error)
+    return errors
+
+
 def sidebar() -> Choice:
     """Draw the sidebar and return what it asks for. Nothing here trains or validates by itself."""
-    sb = st.sidebar
-    sb.selectbox("Preset", list(ac.presets), key=W + "preset", persist_state="session", on_change=_on_preset,
-                 format_func=lambda n: ac.presets[n].label or n, placeholder="Custom setup (loaded run)",
-                 help="Load a ready-made setup: the notebook's four experiments and two gradient-health demos.")
-    errors: list[str] = []
-    data = None
-    with sb.expander("Data", expanded=True):
-        target = st.selectbox(CONTROLS["target"], TARGET_CHOICES, key=W + "target", persist_state="session",
-                              format_func=_label_target,
-                              help="The function the network learns, or your own formula or data.")
-        if target == "custom":
-            st.radio(CONTROLS["dim"], [1, 2], key=W + "dim", persist_state="session", horizontal=True,
-                     format_func=lambda d: "x" if d == 1 else "x, y",
-                     help="1D: a formula in x on [0, 1]. 2D: a formula in x and y on [0, 2π]².")
-            st.text_input(CONTROLS["formula"], key=W + "formula", persist_state="session",
-                          max_chars=limits.MAX_FORMULA_CHARS,
-                          help="Numbers, x (and y), pi, e, + - * / **, and sin cos tan exp log sqrt abs tanh "
-                               "sinh cosh arctan sigmoid relu sign floor. Example: 10*(x - x**2)")
-        elif target == DATA_TARGET:
-            data, err = _uploaded_data()
-            if err:
-                errors.append(err)
-            elif data is None:
-                errors.append(f"{CONTROLS['data']}: upload a CSV file to train on your own data")
-        if target != DATA_TARGET:
-            st.number_input(CONTROLS["samples"], *_bounds("samples"), key=W + "samples", persist_state="session",
-                            step=100,
-                            help="Training points. Grid targets use a side × side grid (10,000 = 100 × 100).")
-        st.number_input(CONTROLS["noise"], *_bounds("noise"), key=W + "noise", persist_state="session", step=0.1,
-                        format="%.2f",
-                        help="Standard deviation of Gaussian noise added to the targets.")
-        st.slider(CONTROLS["test_fraction"], *_bounds("test_fraction"), key=W + "test_fraction",
-                  persist_state="session", step=0.05,
-                  help="Held-out points (as a fraction of the samples) for the test loss.")
-    with sb.expander("Network", expanded=True):
-        st.text_input(CONTROLS["hidden"], key=W + "hidden", persist_state="session",
-                      help="Comma-separated widths, input side first, e.g. '64, 64'. Up to "
-                           f"{limits.MAX_HIDDEN_LAYERS} layers of up to {limits.MAX_WIDTH}; "
-                           f"'{ac.config.NO_HIDDEN}' for none (a linear model).")
-        per_layer = ss[W + "per_layer"]
-        st.selectbox(CONTROLS["activation"], list(ac.ACTIVATIONS), key=W + "activation", persist_state="session",
-                     disabled=per_layer,
-                     help="σ for every hidden layer; the output layer is always the identity.")
-        st.toggle("Per-layer activations", key=W + "per_layer", persist_state="session", on_change=_on_per_layer,
-                  help="Choose σ separately for each hidden layer.")
-        try:
-            n_hidden = len(ac.parse_hidden(ss[W + "hidden"]))
-        except ac.ConfigError:
-            n_hidden = None
-        if n_hidden == 0:
-            st.caption("No hidden layer: a linear model, ŷ = W x + b, and μ goes from the loss straight to the input.")
-        if per_layer:   # one per row: a third of the sidebar cut the names to "re", "ta", "si"
-            for i in range(n_hidden or 0):
-                ss.setdefault(f"{W}act_{i}", ss[W + "activation"])
-                st.selectbox(f"Layer {i + 1}", list(ac.ACTIVATIONS), key=f"{W}act_{i}", persist_state="session",
-                             help=f"σ of hidden layer {i + 1}.")
-        st.selectbox(CONTROLS["init"], list(ac.network.INIT_SCHEMES), key=W + "init", persist_state="session",
-                     help="notebook: hidden W, b ~ N(0, 1), output layer × scale. "
-                          "xavier / he: W ~ N(0, 2/(fan_in + fan_out)) / N(0, 2/fan_in) × scale, b = 0.")
-        scale_opts = _log_options(*(p.init_scale for p in ac.presets.values()), ss[W + "init_scale"], low=1e-6,
-                                  high=limits.RANGES["init_scale"].high)
-        st.select_slider(CONTROLS["init_scale"], scale_opts, key=W + "init_scale", persist_state="session",
-                         format_func=_fmt,
-                         help="Multiplies the initial weights (notebook scheme: the output layer only).")
-        st.selectbox(CONTROLS["loss"], list(ac.LOSSES), key=W + "loss", persist_state="session",
-                     format_func=lambda n: ac.LOSSES[n].label, help="Its derivative gives μ_N, the first adjoint.")
-    with sb.expander("Optimiser", expanded=True):
-        st.selectbox(CONTROLS["optimiser"], list(ac.OPTIMISERS), key=W + "optimiser", persist_state="session",
-                     format_func=lambda n: ac.OPTIMISERS[n].label,
-                     help="Applies to the running model; a new optimiser starts with empty state. Momentum is the "
-                          "notebook's exponential moving average: m ← βm + (1−β)g, w ← w − lr·m.")
-        st.select_slider(CONTROLS["lr"], _log_options(*(p.lr for p in ac.presets.values()), ss[W + "lr"],
-                                                       high=1.0 if ss[W + "lr"] <= 1 else ss[W + "lr"]),
-                         key=W + "lr", persist_state="session", format_func=_fmt,
-                         help="Step size, on a log scale. Applies immediately.")
-        st.select_slider(CONTROLS["beta"], sorted({0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, ss[W + "beta"]}),
-                         key=W + "beta", persist_state="session",
-                         help="Momentum's averaging factor (Adam: β₁). Ignored by SGD.")
-        st.select_slider(CONTROLS["weight_decay"], _log_options(*(p.weight_decay for p in ac.presets.values()),
-                                                      ss[W + "weight_decay"], zero=True, low=1e-6, high=1.0),
-                         key=W + "weight_decay", persist_state="session", format_func=_fmt,
-                         help="L2 penalty added to the gradient: g + wd·w.")
-        st.number_input(CONTROLS["batch_size"], *_bounds("batch_size"), key=W + "batch_size",
-                        persist_state="session", step=10,
-                        help="Samples per step (at most the number of training points).")
-    with sb.expander("Run", expanded=True):
-        st.number_input(CONTROLS["seed"], *_bounds("seed"), key=W + "seed", persist_state="session", step=1,
-                        help="Seeds the data, the initial weights and the batch order: same seed, same run.")
-        st.number_input(CONTROLS["epochs"], *_bounds("epochs"), key=W + "epochs", persist_state="session", step=10,
-                        help="Play pauses at this epoch, and at every multiple of it when you press Play again "
-                             "(100: at 100, 200, 300...).")
-    _save_load(sb)
-    return _choice(errors, data)
+    st.sidebar.selectbox("Preset", list(ac.presets), key=W + "preset", persist_state="session",
+                         on_change=_on_preset, format_func=lambda n: ac.presets[n].label or n,
+                         placeholder="Custom setup (loaded run)",
+                         help="Load a ready-made setup: the notebook's four experiments and two gradient-health "
+                              "demos.")
+    errors = [e for section in SECTIONS for e in _section(section)]
+    _save_load(st.sidebar)
+    return _choice(errors)
 
 
 def _save_load(sb) -> None:
@@ -281,24 +304,26 @@ def _on_run_upload() -> None:
     ss.run_upload_note = f"Loaded the run: {setup}, step {run.step_count:,}, epoch {run.epoch_count:,}."
 
 
-def _choice(errors: list[str], data) -> Choice:
-    n_hidden_acts = sorted(int(k[len(W) + 4:]) for k in ss if str(k).startswith(W + "act_"))
-    fields = {k: ss[W + k] for k in ("target", "samples", "noise", "test_fraction", "hidden", "init",
-                                     "init_scale", "loss", "optimiser", "lr", "beta", "weight_decay",
-                                     "batch_size", "epochs")}
-    if fields["target"] == "custom":
-        fields.update(formula=ss[W + "formula"], dim=ss[W + "dim"])
-    seed = int(ss[W + "seed"])
+def _choice(errors: list[str]) -> Choice:
+    """The config the widgets ask for (or the first error), the seed and any uploaded data."""
+    target, seed = ss[W + "target"], int(ss[W + "seed"])
+    data = ss.get("uploaded") if target == DATA_TARGET else None
     if errors:
         return Choice(None, seed, data, errors[0])
+    values = {name: ss[W + name] for name, f in ac.config.setup_fields().items() if not f.custom or target == CUSTOM}
     try:
-        hidden = ac.parse_hidden(fields.pop("hidden"))
-        acts = [ss[f"{W}act_{i}"] for i in n_hidden_acts[:len(hidden)]] if ss[W + "per_layer"] else []
-        activation = tuple(acts) if acts and len(acts) == len(hidden) else ss[W + "activation"]
-        config = ac.RunConfig(hidden=hidden, activation=activation, **fields)
+        hidden = ac.parse_hidden(values.pop("hidden"))
+        config = ac.RunConfig(hidden=hidden, **{**values, "activation": _activation_choice(len(hidden))})
     except ac.ConfigError as e:
         return Choice(None, seed, data, message(e))
     return Choice(config, seed, data, None)
+
+
+def _activation_choice(n_hidden: int) -> str | tuple[str, ...]:
+    """The activation box's name, or with per-layer boxes for every hidden layer their names."""
+    n_acts = sorted(int(k[len(W) + 4:]) for k in ss if str(k).startswith(W + "act_"))
+    acts = [ss[f"{W}act_{i}"] for i in n_acts[:n_hidden]] if ss[W + "per_layer"] else []
+    return tuple(acts) if acts and len(acts) == n_hidden else ss[W + "activation"]
 
 
 def sync_url(config: ac.RunConfig, seed: int, view: dict[str, str] | None = None) -> None:
@@ -323,9 +348,8 @@ def setup_caption(preset_name: str | None, run: ac.TrainingRun) -> str | None:
     if preset is None:
         return None
     config = run.config
-    changed = [f.name for f in dataclasses.fields(config)   # the epoch limit is Play's, not the setup's
-               if f.name not in ("label", "description", "epochs")
-               and getattr(config, f.name) != getattr(preset, f.name)]
+    changed = [name for name, f in ac.config.setup_fields().items()   # the epoch limit is Play's, not the setup's
+               if f.applies != PLAY and getattr(config, name) != getattr(preset, name)]
     if not changed:
         return f"**{preset.label}**: {preset.description}" if preset.description else None
     t = run.data.target

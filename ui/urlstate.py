@@ -1,6 +1,7 @@
 """The share link: a run's setup as URL query parameters and back, keeping what is valid.
 
-Pure functions (no Streamlit), so the parsing can be tested and fuzzed on its own.
+The setup parameters are the setup table's fields (adjoint_core/config.py), read when called.  Pure functions
+(no Streamlit), so the parsing can be tested and fuzzed on its own.
 """
 
 from __future__ import annotations
@@ -15,27 +16,31 @@ SEED_PARAM = "seed"
 FOLLOW_PARAM = "follow"     # a room code (ui/rooms.py): read by the Train page
 PRESENT_PARAM = "present"   # presentation mode (ui/present.py)
 LESSON_PARAM = "lesson"     # a lesson id (ui/lesson_book.py): the lesson's setup replaces the link's
-HIDE_PARAM = "hide"         # a comma list of CONTROLS to leave out of the sidebar
+HIDE_PARAM = "hide"         # a comma list of controls() to leave out of the sidebar
 VIEW_PARAMS = (FOLLOW_PARAM, PRESENT_PARAM, LESSON_PARAM, HIDE_PARAM)
-# Order matters when applying one field at a time: a formula needs its target, activations their layers.
-FIELDS = ("target", "dim", "formula", "samples", "noise", "test_fraction", "hidden", "activation", "init",
-          "init_scale", "loss", "optimiser", "lr", "beta", "weight_decay", "batch_size", "epochs")
 MAX_PARAM_CHARS = 300
-CONTROLS = (PRESET_PARAM, *FIELDS, SEED_PARAM)   # the sidebar's controls, by their URL parameter names
+
+
+def setup_names() -> tuple[str, ...]:
+    """The setup fields' parameters (their field names, adjoint_core/config.py's setup table) in table order,
+    the order they apply in one at a time: a formula after its target, activations after their layers."""
+    return tuple(ac.config.setup_fields())
+
+
+def controls() -> tuple[str, ...]:
+    """The sidebar's controls, by their URL parameter names."""
+    return (PRESET_PARAM, *setup_names(), SEED_PARAM)
+
+
+CONTROLS = controls()   # as the app started: the names lesson files may hide
 
 
 def config_to_params(preset: str, config: ac.RunConfig, seed: int) -> dict[str, str]:
     """The setup as query parameters (text); floats in their shortest exact form."""
-    d = config.to_dict()
     params = {PRESET_PARAM: preset}
-    for key in FIELDS:
-        value = d[key]
-        if key == "formula" and config.target != "custom":
-            continue
-        if key == "dim" and config.target != "custom":
-            continue
-        params[key] = ac.config.hidden_text(config.hidden) if key == "hidden" else ", ".join(map(str, value)) \
-            if isinstance(value, list) else repr(value) if isinstance(value, float) else str(value)
+    for name, f in ac.config.setup_fields().items():
+        if not f.custom or config.target == ac.config.CUSTOM:
+            params[name] = f.text_of(getattr(config, name))
     params[SEED_PARAM] = str(seed)
     return params
 
@@ -49,7 +54,10 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
         preset = default_preset
     config = base = ac.presets[preset]
     warnings += [f"Ignored unknown URL parameter {str(key)[:40]!r}." for key in unknown_params(params)]
-    values = {k: params[k] for k in FIELDS if k in params}
+    fields = ac.config.setup_fields()
+    names = list(fields)
+    custom = [k for k in names if fields[k].custom]
+    values = {k: params[k] for k in names if k in params}
     for k, v in list(values.items()):
         if not isinstance(v, str) or len(v) > MAX_PARAM_CHARS:
             problem = "the value is too long" if isinstance(v, str) else "the value is not text"
@@ -58,20 +66,20 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
     try:
         config = ac.RunConfig.from_mapping(values, base=config)
     except ac.ConfigError:
-        # Apply them one at a time, keeping each that is valid; a custom target goes with its dim and formula.
-        together = [k for k in ("target", "dim", "formula") if k in values] if values.get("target") == "custom" else []
+        # Apply them one at a time, keeping each that is valid; a custom target goes with its custom fields.
+        together = [k for k in ("target", *custom) if k in values] if values.get("target") == ac.config.CUSTOM else []
         groups = ([together] if together else []) + [[k] for k in values if k not in together]
-        for group in sorted(groups, key=lambda g: FIELDS.index(g[0])):
+        for group in sorted(groups, key=lambda g: names.index(g[0])):
             try:
                 config = ac.RunConfig.from_mapping({k: values[k] for k in group}, base=config)
             except ac.ConfigError as e:
                 listed = " and ".join(f"{k}={values[k][:40]!r}" for k in group)
                 warnings.append(f"Ignored URL parameter{'s' if len(group) > 1 else ''} {listed}: {e}")
-    if config.target != "custom":   # a formula and its dim mean nothing for another target: not kept
-        for k in ("dim", "formula"):
+    if config.target != ac.config.CUSTOM:   # a formula and its dim mean nothing for another target: not kept
+        for k in custom:
             if k in values and not any(f" {k}=" in w for w in warnings):
                 warnings.append(f"Ignored URL parameter {k}={values[k][:40]!r}: it only applies to target=custom.")
-        config = config.replace(dim=base.dim, formula=base.formula)
+        config = config.replace(**{k: getattr(base, k) for k in custom})
     config = _fit_batch(config, base, values, warnings)
     seed = 0
     if SEED_PARAM in params:
@@ -87,27 +95,29 @@ def params_to_config(params: Mapping[str, str], default_preset: str) -> tuple[st
 
 def unknown_params(params: Mapping[str, str]) -> list[str]:
     """The parameter names the app does not read."""
-    known = {*VIEW_PARAMS, *CONTROLS}
+    known = {*VIEW_PARAMS, *controls()}
     return [key for key in params if key not in known]
 
 
 def setup_params(params: Mapping[str, str]) -> list[str]:
     """The parameter names that set up a run (a lesson link's setup replaces them)."""
-    return [key for key in params if key in CONTROLS]
+    known = controls()
+    return [key for key in params if key in known]
 
 
 def parse_hide(text: str) -> tuple[tuple[str, ...], list[str]]:
-    """``hide=`` text 'lr, optimiser' -> (the known control names, in CONTROLS order; warnings)."""
+    """``hide=`` text 'lr, optimiser' -> (the known control names, in controls() order; warnings)."""
     if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
         return (), [f"Ignored URL parameter {HIDE_PARAM}: use a comma list of control names."]
     names = [n.strip() for n in text.split(",") if n.strip()]
-    known = tuple(c for c in CONTROLS if c in names)
-    unknown = [n for n in names if n not in CONTROLS]
+    every = controls()
+    known = tuple(c for c in every if c in names)
+    unknown = [n for n in names if n not in every]
     if not unknown:
         return known, []
     listed = ", ".join(repr(n[:40]) for n in unknown[:5])
     return known, [(f"Ignored unknown control name{'s' if len(unknown) > 1 else ''} in {HIDE_PARAM}=: {listed} "
-                    f"(known: {', '.join(CONTROLS)}).")]
+                    f"(known: {', '.join(every)}).")]
 
 
 def _train_points(config: ac.RunConfig) -> int | None:
