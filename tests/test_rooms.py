@@ -62,12 +62,26 @@ def test_a_follower_gets_every_chart_first_then_only_new_groups(room):
 def test_frames_are_built_once_per_tick_for_any_number_of_followers(room, monkeypatch):
     built = []
     real = board.live_figures
-    monkeypatch.setattr(board, "live_figures", lambda run, groups: built.append(groups) or real(run, groups))
+    monkeypatch.setattr(board, "live_figures",
+                        lambda run, groups, shared: built.append(groups) or real(run, groups, shared))
     monkeypatch.setattr(rooms, "FOLLOW_TICK", 3600.0)
     followers = [{} for _ in range(100)]
     payloads = {room.payload(seen) for seen in followers}
     assert len(built) == len(chart_groups.GROUPS), "one build of each group, not one per follower"
     assert len(payloads) == 1 and charts(payloads.pop()) == ALL_KEYS
+
+
+def test_a_rooms_frames_carry_no_followers_kept_runs_or_screen_layout(room, monkeypatch):
+    """Whichever follower's frame builds the room's board, nothing of that follower's session (kept runs, phone
+    or projector layout) reaches the others: the room draws the teacher's run alone."""
+    def personal(*_):
+        raise AssertionError("a room's board read a follower's session")
+    monkeypatch.setattr(chart_groups.compare, "overlays", personal)
+    monkeypatch.setattr(board, "for_screen", personal)
+    assert charts(room.payload({})) == ALL_KEYS
+    own = board.Board()
+    with pytest.raises(AssertionError, match="follower's session"):   # a session's own board does read them
+        own.update(room.run, [])
 
 
 def test_a_new_layout_sends_every_chart_again(room):

@@ -77,8 +77,13 @@ def due_groups(frame: int) -> list[str]:
     return ["fast"]
 
 
-def live_figures(run: ac.TrainingRun, groups: list[str]) -> dict[str, dict]:
-    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw)."""
+def live_figures(run: ac.TrainingRun, groups: list[str], shared: bool = False) -> dict[str, dict]:
+    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw). A session's
+    own figures carry its kept runs and its screen's layout (phone, projector); ``shared`` ones (a room's, drawn
+    alike for every follower whichever follower's frame builds them) carry neither."""
+    if shared:
+        return {key: {**fig, "config": theme.STATIC}
+                for group in groups for key, fig in chart_groups.SHARED_GROUPS[group](run).items()}
     return {key: {**for_screen(fig), "config": theme.STATIC}
             for group in groups for key, fig in chart_groups.GROUPS[group](run).items()}
 
@@ -96,9 +101,11 @@ def _json(value: object) -> str:
 class Board:
     """One live board of one run. ``update`` builds the due groups' JSON and takes the status; ``payload``
     makes a page's next frame from them. A page's ``seen`` dict records what it has drawn: the layout and each
-    group's version (``drawn`` is the owner's, a room's followers keep their own)."""
+    group's version (``drawn`` is the owner's, a room's followers keep their own). A ``shared`` board (a room's)
+    draws the run alone, the same for every page (``live_figures``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared
         self.frame, self.step = 0, -1                  # frames updated so far; the run's step at the last one
         self.heights: dict[str, int] = {}
         self.groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
@@ -114,7 +121,7 @@ class Board:
         the turns then stay as they were)."""
         if not self.frame or run.step_count != self.step:
             for group in due_groups(self.frame):
-                figs = live_figures(run, [group])
+                figs = live_figures(run, [group], self.shared)
                 self.heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
                 self.groups[group] = (next(_versions), figures.to_json(figs)[1:-1])   # without its braces
             self.frame, self.step = self.frame + 1, run.step_count

@@ -7,6 +7,7 @@ A group is a set of charts drawn together: the fast ones (the loss, the mu bars 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -35,10 +36,11 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return cached[1], cached[2], cached[3]
 
 
-def fast(run: ac.TrainingRun) -> dict[str, dict]:
-    """The loss and the latest adjoint flow; with kept runs (ui/compare.py), their lines on the loss chart and
-    the ||mu_0|| / ||mu_N|| chart. The smoothed train loss averages an epoch, at most 200 steps."""
-    h, (losses, ratios) = run.history, compare.overlays(run)
+def fast(run: ac.TrainingRun, kept: bool = True) -> dict[str, dict]:
+    """The loss and the latest adjoint flow; with the session's kept runs (ui/compare.py; ``kept``), their lines on
+    the loss chart and the ||mu_0|| / ||mu_N|| chart. The smoothed train loss averages an epoch, at most 200
+    steps."""
+    h, (losses, ratios) = run.history, compare.overlays(run) if kept else ([], [])
     mu = h.mu_norms
     figs = {"loss_chart": figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss,
                                               max(1, min(run.steps_per_epoch, 200)), losses),
@@ -82,6 +84,7 @@ def grad(run: ac.TrainingRun) -> dict[str, dict]:
 
 GROUPS: dict[str, Callable[[ac.TrainingRun], dict[str, dict]]] = {
     "fast": fast, "fit": fit, "mu_heatmap": mu_heatmap, "grad": grad}
+SHARED_GROUPS = {**GROUPS, "fast": functools.partial(fast, kept=False)}   # a room's: no viewer's kept runs
 
 
 def all_figures(run: ac.TrainingRun) -> dict[str, dict]:

@@ -57,14 +57,14 @@ class Room:
         self.preset: str | None = None
         self._lock = threading.Lock()
         self._built_at = -math.inf
-        self._board = Board()
+        self._board = Board(shared=True)
 
     def attach(self, run: ac.TrainingRun, trainer: Trainer | None, preset: str | None) -> None:
         """The teacher's page: this is the run (and its trainer, while playing) that followers see."""
         self.trainer, self.preset = trainer, preset
         if run is not self.run:   # a new board, built on the next follower's frame
             with self._lock:
-                self.run, self._board, self._built_at = run, Board(), -math.inf
+                self.run, self._board, self._built_at = run, Board(shared=True), -math.inf
 
     def teacher_gone_for(self) -> float | None:
         """Seconds since the teacher's page was first seen disconnected; None while it is connected."""
