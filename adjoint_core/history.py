@@ -6,11 +6,13 @@ are always exact and memory stays fixed for runs of any length (after 2^k compac
 means of 2^k steps).
 
 What a run records is declared once, in ``step_columns`` and ``EPOCH_COLUMNS``: a recorded metric is a name
-and a shape there, and one line in ``TrainingRun`` that writes it; everything else reads it by name.
+and a shape there, and one line in ``History.record_step`` or ``record_epoch`` that writes it; everything else
+reads it by name.  Only finite step rows are written: a step whose squared norms overflow adds no row.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -60,6 +62,10 @@ class Trace:
         self.n += 1
         return row
 
+    def append(self, row: Array) -> None:
+        """Add a (width,) row; compacts first when full."""
+        self.next_row()[:] = row
+
     def _compact(self) -> None:
         half = len(self.data) // 2
         old = self.data[:half]
@@ -83,12 +89,48 @@ class Trace:
 
 class History:
     """What a TrainingRun records: ``steps`` with the columns of ``step_columns(N)``, ``epochs`` with
-    ``EPOCH_COLUMNS``.  The properties below read them by name; ``steps.column(name)`` reads any column."""
+    ``EPOCH_COLUMNS``, and the running sum of this epoch's step losses for its mean.  The properties below
+    read them by name; ``steps.column(name)`` reads any column."""
 
     def __init__(self, n_layers: int, capacity: int = 8192) -> None:
         self.n_layers = n_layers
         self.steps = Trace(step_columns(n_layers), capacity)
         self.epochs = Trace(EPOCH_COLUMNS, capacity)
+        self.epoch_sum, self.epoch_steps = 0.0, 0   # this epoch's recorded step losses: sum and count
+        self._row = np.empty(self.steps.data.shape[1])   # the step row being filled
+        columns = range(len(self._row))
+        # the columns of ||mu_N||^2, ..., ||mu_0||^2, ||dL/dW_1||^2, ..., ||dL/dW_N||^2 in a step's row
+        self._sq_at = [*columns[self.steps.index["mu_sq"]], *columns[self.steps.index["grad_sq"]]]
+
+    # --- recording ------------------------------------------------------------------------
+    def record_step(self, step: int, loss: float, arrays: Sequence[Array]) -> bool:
+        """Add a step's row: ``step``, its (finite) ``loss`` and the squared norms of ``arrays`` (mu_N, ...,
+        mu_0, dL/dW_1, ..., dL/dW_N), and count the loss towards the epoch's mean.  When a norm is not finite
+        (mu ~ 1e155 is finite, its square is not) nothing is added and it returns False."""
+        row, at = self._row, self.steps.index
+        row[at["step"]], row[at["loss"]] = step, loss
+        total = 0.0
+        for k, a in zip(self._sq_at, arrays, strict=True):
+            row[k] = v = np.vdot(a, a)
+            total += v
+        if not math.isfinite(total):
+            return False
+        self.steps.append(row)
+        self.epoch_sum += loss
+        self.epoch_steps += 1
+        return True
+
+    def record_epoch(self, epoch: int, step: int, test_loss: float) -> None:
+        """Add an epoch's row: its number, the step count, the mean loss of its recorded steps (NaN without
+        any) and ``test_loss``; the next epoch's mean starts empty."""
+        row, at = self.epochs.next_row(), self.epochs.index
+        row[at["epoch"]], row[at["step"]], row[at["test_loss"]] = epoch, step, test_loss
+        row[at["loss"]] = self.epoch_sum / self.epoch_steps if self.epoch_steps else math.nan
+        self.drop_epoch()
+
+    def drop_epoch(self) -> None:
+        """End the epoch without a row (its model is not kept); the next epoch's mean starts empty."""
+        self.epoch_sum, self.epoch_steps = 0.0, 0
 
     # --- per step -------------------------------------------------------------------------
     @property
