@@ -55,16 +55,21 @@ class Trace:
         return self.data[:self.n, self.index[name]]
 
     def next_row(self) -> Array:
-        """The (width,) row to fill for the next record; compacts first when full."""
-        if self.n == len(self.data):
-            self._compact()
-        row = self.data[self.n]
+        """The (width,) row to fill for the next record, counted at once; compacts first when full."""
+        row = self.pending_row()
         self.n += 1
         return row
 
-    def append(self, row: Array) -> None:
-        """Add a (width,) row; compacts first when full."""
-        self.next_row()[:] = row
+    def pending_row(self) -> Array:
+        """The (width,) row after the filled ones, to fill and then ``commit``; until then it is not part of the
+        table.  Compacts first when full."""
+        if self.n == len(self.data):
+            self._compact()
+        return self.data[self.n]
+
+    def commit(self) -> None:
+        """Count the pending row as the newest record."""
+        self.n += 1
 
     def _compact(self) -> None:
         half = len(self.data) // 2
@@ -97,8 +102,7 @@ class History:
         self.steps = Trace(step_columns(n_layers), capacity)
         self.epochs = Trace(EPOCH_COLUMNS, capacity)
         self.epoch_sum, self.epoch_steps = 0.0, 0   # this epoch's recorded step losses: sum and count
-        self._row = np.empty(self.steps.data.shape[1])   # the step row being filled
-        columns = range(len(self._row))
+        columns = range(self.steps.data.shape[1])
         # the columns of ||mu_N||^2, ..., ||mu_0||^2, ||dL/dW_1||^2, ..., ||dL/dW_N||^2 in a step's row
         self._sq_at = [*columns[self.steps.index["mu_sq"]], *columns[self.steps.index["grad_sq"]]]
 
@@ -106,8 +110,8 @@ class History:
     def record_step(self, step: int, loss: float, arrays: Sequence[Array]) -> bool:
         """Add a step's row: ``step``, its (finite) ``loss`` and the squared norms of ``arrays`` (mu_N, ...,
         mu_0, dL/dW_1, ..., dL/dW_N), and count the loss towards the epoch's mean.  When a norm is not finite
-        (mu ~ 1e155 is finite, its square is not) nothing is added and it returns False."""
-        row, at = self._row, self.steps.index
+        (mu ~ 1e155 is finite, its square is not) the row is not added and it returns False."""
+        row, at = self.steps.pending_row(), self.steps.index
         row[at["step"]], row[at["loss"]] = step, loss
         total = 0.0
         for k, a in zip(self._sq_at, arrays, strict=True):
@@ -115,7 +119,7 @@ class History:
             total += v
         if not math.isfinite(total):
             return False
-        self.steps.append(row)
+        self.steps.commit()
         self.epoch_sum += loss
         self.epoch_steps += 1
         return True
