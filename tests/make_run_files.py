@@ -9,12 +9,12 @@ commit (``git archive REV adjoint_core | tar -x -C DIR``) can be checked to load
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from make_preset_losses import engine_and_out
 
 HERE = Path(__file__).resolve().parent
 NEXT_STEPS = 30
@@ -60,15 +60,9 @@ def write(ac, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repo", type=Path, default=HERE.parent)
-    parser.add_argument("--out", type=Path, default=HERE / "data" / "run_files")
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(args.repo.resolve()))
-    import adjoint_core as ac
-    write(ac, args.out)
+    ac, out = engine_and_out(__doc__, HERE / "data" / "run_files", argv)
+    write(ac, out)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
