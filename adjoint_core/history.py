@@ -6,11 +6,13 @@ are always exact and memory stays fixed for runs of any length (after 2^k compac
 means of 2^k steps).
 
 What a run records is declared once, in ``step_columns`` and ``EPOCH_COLUMNS``: a recorded metric is a name
-and a shape there, and one line in ``TrainingRun`` that writes it; everything else reads it by name.
+and a shape there, and one line in ``History.record_step`` or ``record_epoch`` that writes it; everything else
+reads it by name.  Only finite step rows are written: a step whose squared norms overflow adds no row.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -53,12 +55,21 @@ class Trace:
         return self.data[:self.n, self.index[name]]
 
     def next_row(self) -> Array:
-        """The (width,) row to fill for the next record; compacts first when full."""
-        if self.n == len(self.data):
-            self._compact()
-        row = self.data[self.n]
+        """The (width,) row to fill for the next record, counted at once; compacts first when full."""
+        row = self.pending_row()
         self.n += 1
         return row
+
+    def pending_row(self) -> Array:
+        """The (width,) row after the filled ones, to fill and then ``commit``; until then it is not part of the
+        table.  Compacts first when full."""
+        if self.n == len(self.data):
+            self._compact()
+        return self.data[self.n]
+
+    def commit(self) -> None:
+        """Count the pending row as the newest record."""
+        self.n += 1
 
     def _compact(self) -> None:
         half = len(self.data) // 2
@@ -83,12 +94,47 @@ class Trace:
 
 class History:
     """What a TrainingRun records: ``steps`` with the columns of ``step_columns(N)``, ``epochs`` with
-    ``EPOCH_COLUMNS``.  The properties below read them by name; ``steps.column(name)`` reads any column."""
+    ``EPOCH_COLUMNS``, and the running sum of this epoch's step losses for its mean.  The properties below
+    read them by name; ``steps.column(name)`` reads any column."""
 
     def __init__(self, n_layers: int, capacity: int = 8192) -> None:
         self.n_layers = n_layers
         self.steps = Trace(step_columns(n_layers), capacity)
         self.epochs = Trace(EPOCH_COLUMNS, capacity)
+        self.epoch_sum, self.epoch_steps = 0.0, 0   # this epoch's recorded step losses: sum and count
+        columns = range(self.steps.data.shape[1])
+        # the columns of ||mu_N||^2, ..., ||mu_0||^2, ||dL/dW_1||^2, ..., ||dL/dW_N||^2 in a step's row
+        self._sq_at = [*columns[self.steps.index["mu_sq"]], *columns[self.steps.index["grad_sq"]]]
+
+    # --- recording ------------------------------------------------------------------------
+    def record_step(self, step: int, loss: float, arrays: Sequence[Array]) -> bool:
+        """Add a step's row: ``step``, its (finite) ``loss`` and the squared norms of ``arrays`` (mu_N, ...,
+        mu_0, dL/dW_1, ..., dL/dW_N), and count the loss towards the epoch's mean.  When a norm is not finite
+        (mu ~ 1e155 is finite, its square is not) the row is not added and it returns False."""
+        row, at = self.steps.pending_row(), self.steps.index
+        row[at["step"]], row[at["loss"]] = step, loss
+        total = 0.0
+        for k, a in zip(self._sq_at, arrays, strict=True):
+            row[k] = v = np.vdot(a, a)
+            total += v
+        if not math.isfinite(total):
+            return False
+        self.steps.commit()
+        self.epoch_sum += loss
+        self.epoch_steps += 1
+        return True
+
+    def record_epoch(self, epoch: int, step: int, test_loss: float) -> None:
+        """Add an epoch's row: its number, the step count, the mean loss of its recorded steps (NaN without
+        any) and ``test_loss``; the next epoch's mean starts empty."""
+        row, at = self.epochs.next_row(), self.epochs.index
+        row[at["epoch"]], row[at["step"]], row[at["test_loss"]] = epoch, step, test_loss
+        row[at["loss"]] = self.epoch_sum / self.epoch_steps if self.epoch_steps else math.nan
+        self.drop_epoch()
+
+    def drop_epoch(self) -> None:
+        """End the epoch without a row (its model is not kept); the next epoch's mean starts empty."""
+        self.epoch_sum, self.epoch_steps = 0.0, 0
 
     # --- per step -------------------------------------------------------------------------
     @property

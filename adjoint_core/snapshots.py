@@ -3,23 +3,14 @@
 ``ThetaSnapshots`` keeps theta at steps 0, k, 2k, ... (k = ``spacing``, starting at 1).  When it is full, every
 other snapshot is dropped and k doubles, like the history's compaction, so a run of any length keeps at most
 ``capacity`` snapshots spread over its whole course, and each step pays only a comparison except every k-th,
-which copies theta.  ``replay`` rebuilds what a step looked like through the engine: a model with that
-step's theta and its adjoints on a fixed batch.
+which copies theta.  ``replay.py`` rebuilds what a kept step looked like.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .adjoint_field import backward_trace, fixed_batch
 from .errors import ConfigError
-from .network import MLP
-
-if TYPE_CHECKING:
-    from .training import TrainingRun
 
 Array = np.ndarray
 MAX_SNAPSHOTS = 64
@@ -100,27 +91,3 @@ class ThetaSnapshots:
         self._steps[:n], self._theta[:n] = steps, thetas
         self._set_due(int(steps[-1]))
 
-
-def model_at(net: MLP, theta: Array) -> MLP:
-    """A new MLP with ``net``'s layers and activations and the parameters theta (P,) (copied)."""
-    model = MLP(net.sizes, net.activations[:-1], rng=np.random.default_rng(0))
-    np.copyto(model.theta, theta)
-    return model
-
-
-@dataclass
-class Replay:
-    """What the run looked like after ``step``: its model, and the adjoints on ``run``'s fixed batch."""
-
-    step: int
-    net: MLP
-    mu_norms: Array   # (N + 1,) ||mu_i|| over the batch, backward order mu_N, ..., mu_0
-
-
-def replay(run: TrainingRun, step: int) -> Replay:
-    """The model after ``step`` (a kept snapshot, KeyError otherwise) and its ||mu_i|| on a fixed batch of
-    batch_size training points (the same batch at every step, drawn with the run's seed).  The run is untouched."""
-    net = model_at(run.net, run.theta_snapshots.theta_at(step))
-    idx = fixed_batch(run.n_train, run.config.batch_size, seed=run.seed)
-    trace = backward_trace(net, run.loss_fn, run.data.x[idx], run.data.y[idx])
-    return Replay(step, net, trace.mu_norms()[::-1].copy())

@@ -1,19 +1,18 @@
 """TrainingRun: a config, a model, an optimiser, the data, a random generator and a bounded history.
 
-Batches: each epoch draws a fresh permutation of the training set and walks it in mini-batches of
-``batch_size``; an epoch is ``n_train // batch_size`` steps (the remainder is skipped, as in the
-notebook).  Same config and seed give bit-identical runs.
+A run is put together from small parts, each in its own module: the mini-batches of each epoch
+(batching.py), the backup that undoes an update when the model diverges (rollback.py), the history that
+records each finite step (history.py), theta kept for replay (snapshots.py) and the state as a Snapshot
+(runstate.py, written as files by runfile.py).  Same config and seed give bit-identical runs.
 
-Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when
-the loss is not finite the parameters and optimiser state are set back to those of the previous
-step, the last state whose loss was finite: each step copies them before its update.
-NumPy's floating-point warnings (a sigmoid's exp overflowing, a diverging run's inf) are silenced here,
-once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
+Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when the loss is
+not finite the parameters and optimiser state go back to those of the previous step, the last state whose
+loss was finite.  NumPy's floating-point warnings (a sigmoid's exp overflowing, a diverging run's inf) are
+silenced here, once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any
@@ -21,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import changes as hp
+from . import runstate
+from .batching import Batches
 from .changes import TUNABLE
 from .config import DATA_TARGET, RunConfig
 from .datafile import split_data
@@ -30,9 +31,10 @@ from .limits import check_batch_size, check_seed
 from .losses import get_loss
 from .network import MLP
 from .optimisers import make_optimiser
+from .rollback import Rollback
 from .runfile import Snapshot, read_run_files, write_run_files
 from .snapshots import ThetaSnapshots
-from .targets import Dataset, get_target, make_dataset
+from .targets import get_target, make_dataset
 
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
@@ -59,12 +61,8 @@ class TrainingRun:
         self.optimiser = make_optimiser(config.optimiser, config.lr, config.beta, config.weight_decay)
         check_batch_size(config.batch_size, self.n_train)
         self.history = History(self.net.n_layers)
-        steps = self.history.steps
-        self._step_at, self._epoch_at = steps.index, self.history.epochs.index   # name -> column or slice of a row
-        columns = range(steps.data.shape[1])
-        # the columns of ||mu_N||^2, ..., ||mu_0||^2, ||dL/dW_1||^2, ..., ||dL/dW_N||^2 in a step's row
-        self._sq_at = [*columns[steps.index["mu_sq"]], *columns[steps.index["grad_sq"]]]
         self.theta_snapshots = ThetaSnapshots(self.net.theta)   # for replay: theta at thinned steps
+        self.rollback = Rollback(self.net.theta)
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
@@ -72,15 +70,9 @@ class TrainingRun:
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
         self._grads = self.net.views(self._grad)
         self._dWs = [dW for dW, _ in self._grads]
-        self._saved_theta = np.empty_like(self.net.theta)   # theta, optimiser state and t before the last update
-        self._saved_state: list[Array] = []
-        self._saved_t, self._saved_for = 0, self.optimiser
-        self._can_restore = False
-        self._epoch_sum = 0.0
-        self._epoch_steps = 0
-        self._shuffle()
+        self.batches = Batches(self.data.x, self.data.y, self.rng)
 
-    # --- data order -------------------------------------------------------------------------
+    # --- epochs and the test loss ------------------------------------------------------------
     @property
     def n_train(self) -> int:
         return len(self.data.x)
@@ -90,28 +82,16 @@ class TrainingRun:
         """n_train // batch_size."""
         return self.n_train // self.config.batch_size
 
-    def _shuffle(self) -> None:
-        self._perm = self.rng.permutation(self.n_train)
-        self._xs, self._ys = self._permuted()
-        self._pos = 0
-
-    def _permuted(self) -> tuple[Array, Array]:
-        """The training x, y in this epoch's order (np.take: faster than x[perm] for these shapes)."""
-        return np.take(self.data.x, self._perm, axis=0), np.take(self.data.y, self._perm, axis=0)
-
     def _end_epoch(self) -> None:
         self.epoch_count += 1
         test = self._test_loss()
-        if math.isfinite(test) or not len(self.data.x_test):
-            row, at = self.history.epochs.next_row(), self._epoch_at
-            row[at["epoch"]], row[at["step"]] = self.epoch_count, self.step_count
-            row[at["loss"]] = self._epoch_sum / self._epoch_steps if self._epoch_steps else math.nan
-            row[at["test_loss"]] = test
+        if math.isfinite(test) or not len(self.data.x_test):   # NaN: there is no test set
+            self.history.record_epoch(self.epoch_count, self.step_count, test)
         else:   # the last update made the model blow up on the test set
-            self._restore_backup()
+            self.rollback.restore(self.optimiser)
             self.diverged = f"the test loss became {test} after step {self.step_count}"
-        self._epoch_sum, self._epoch_steps = 0.0, 0
-        self._shuffle()
+            self.history.drop_epoch()
+        self.batches.shuffle()
 
     def test_loss(self) -> float:
         """Loss of the current model on the test set (NaN when there is none).
@@ -150,70 +130,34 @@ class TrainingRun:
 
     def _step(self) -> float:
         """``step`` without its np.errstate (run_steps and run_for enter it once for many steps)."""
-        B = self.config.batch_size
-        if self._pos + B > len(self._xs):
+        B, net = self.config.batch_size, self.net
+        if self.batches.at_end(B):
             self._end_epoch()
-        pos = self._pos
-        xb, yb = self._xs[pos:pos + B], self._ys[pos:pos + B]
-        self._pos = pos + B
+        xb, yb = self.batches.next(B)
         self.step_count += 1
-        net = self.net
         loss, mu = self.loss_fn(net.forward(xb), yb)
-        if not math.isfinite(loss):
-            self._restore_backup()
+        if not math.isfinite(loss):   # the last update went too far: undo it
+            self.rollback.restore(self.optimiser)
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
         mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
-        row, at = self.history.steps.next_row(), self._step_at
-        row[at["step"]], row[at["loss"]] = self.step_count, loss
-        total = 0.0
-        for k, a in zip(self._sq_at, mus + self._dWs, strict=True):   # ||mu_N||^2, ..., ||dL/dW_N||^2
-            row[k] = v = np.vdot(a, a)
-            total += v
-        if not math.isfinite(total):
-            self.history.steps.n -= 1
+        if not self.history.record_step(self.step_count, loss, mus + self._dWs):
             self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
             return loss
-        self._back_up()
-        self.optimiser.step((net.theta,), (self._grad,))
-        if self.step_count >= self.theta_snapshots.due:
-            self.theta_snapshots.add(self.step_count, net.theta)
-        self.diverged = None
-        self._epoch_sum += loss
-        self._epoch_steps += 1
-        if self._pos + B > len(self._xs):
+        self._update()
+        if self.batches.at_end(B):
             self._end_epoch()
         return loss
 
-    def _slots(self) -> list[Array]:
-        return [a for slots in self.optimiser.state for a in slots]
-
-    def _back_up(self) -> None:
-        """Copy theta and the optimiser's state and t, before an update (into arrays kept between steps:
-        allocating arrays over 128 KB each step maps fresh pages from the OS, several times slower)."""
-        opt, state = self.optimiser, self._slots()
-        if opt is not self._saved_for or len(self._saved_state) != len(state):
-            self._saved_state = [np.empty_like(a) for a in state]
-        np.copyto(self._saved_theta, self.net.theta)
-        for saved, a in zip(self._saved_state, state):
-            np.copyto(saved, a)
-        self._saved_t, self._saved_for, self._can_restore = opt.t, opt, True
-
-    def _restore_backup(self) -> None:
-        """Go back to the parameters and optimiser state before the last update, once.  An optimiser chosen
-        since that update keeps its fresh state."""
-        if not self._can_restore:
-            return
-        np.copyto(self.net.theta, self._saved_theta)
-        opt = self.optimiser
-        if opt is self._saved_for:
-            if self._saved_state:
-                for a, saved in zip(self._slots(), self._saved_state):
-                    np.copyto(a, saved)
-            else:   # the first update: the state did not exist yet
-                opt.state = []
-            opt.t = self._saved_t
-        self._can_restore = False
+    def _update(self) -> None:
+        """Back up theta and the optimiser's state, update them from the gradient, keep theta for replay when
+        due."""
+        theta = self.net.theta
+        self.rollback.save(self.optimiser)
+        self.optimiser.step((theta,), (self._grad,))
+        if self.step_count >= self.theta_snapshots.due:
+            self.theta_snapshots.add(self.step_count, theta)
+        self.diverged = None
 
     def run_steps(self, n: int) -> int:
         """Up to n steps, stopping early on divergence; returns the steps taken."""
@@ -264,64 +208,14 @@ class TrainingRun:
         self.changes = hp.record(self.changes, self.step_count, self.config, config)
         self.config = config
 
-    # --- state ------------------------------------------------------------------------------
+    # --- state: runstate.py -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
-        meta = {"config": self.config.to_dict(), "seed": self.seed,
-                "step_count": self.step_count, "epoch_count": self.epoch_count, "pos": self._pos,
-                "epoch_sum": self._epoch_sum, "epoch_steps": self._epoch_steps,
-                "optimiser_t": self.optimiser.t, "n_slots": len(self._slots()),
-                "rng": self.rng.bit_generator.state, "diverged": self.diverged,
-                "changes": hp.to_json(self.changes)}
-        arrays = {"theta": self.net.theta.copy(), "perm": self._perm.copy(),
-                  "history_steps": self.history.steps.rows(), "history_epochs": self.history.epochs.rows(),
-                  "x": self.data.x.copy(), "y": self.data.y.copy(),
-                  "x_test": self.data.x_test.copy(), "y_test": self.data.y_test.copy()}
-        for i, s in enumerate(self._slots()):
-            arrays[f"slot{i}"] = s.copy()
-        arrays.update(self.theta_snapshots.arrays())
-        return Snapshot(json.loads(json.dumps(meta)), arrays)
+        return runstate.capture(self)
 
     def restore(self, snap: Snapshot) -> None:
         """Set this run's state from a snapshot of a run with the same config structure."""
-        meta, arrays = snap.meta, snap.arrays
-        theta = arrays["theta"]
-        if theta.shape != self.net.theta.shape:
-            raise ConfigError("run file", f"{theta.size} parameters do not fit this network's {self.net.theta.size}",
-                              "a run saved from the same architecture")
-        config = RunConfig.from_mapping(meta["config"])
-        self.data = Dataset(x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],
-                            target=self.data.target)
-        self.set_hyperparameters(**{k: getattr(config, k) for k in TUNABLE})
-        self.changes = hp.from_json(meta.get("changes", []))   # run files from before the record have none
-        n_slots = int(meta["n_slots"])
-        if n_slots not in (0, self.optimiser.n_slots):
-            raise ConfigError("run file", f"{n_slots} optimiser state arrays for {config.optimiser}",
-                              f"0 or {self.optimiser.n_slots}")
-        diverged = meta.get("diverged")
-        if diverged is not None and not isinstance(diverged, str):
-            raise ConfigError("run file", "field 'diverged' is not text", "a saved run")
-        np.copyto(self.net.theta, theta)
-        self.optimiser.state = ([[arrays[f"slot{j}"].copy() for j in range(i, i + self.optimiser.n_slots)]
-                                 for i in range(0, n_slots, self.optimiser.n_slots)] if n_slots else [])
-        self.optimiser.t = int(meta["optimiser_t"])
-        self._perm = arrays["perm"].copy()
-        self._xs, self._ys = self._permuted()
-        self._pos = int(meta["pos"])
-        self.step_count, self.epoch_count = int(meta["step_count"]), int(meta["epoch_count"])
-        self._epoch_sum, self._epoch_steps = float(meta["epoch_sum"]), int(meta["epoch_steps"])
-        try:
-            self.rng.bit_generator.state = meta["rng"]
-        except (TypeError, ValueError, KeyError, OverflowError):
-            raise ConfigError("run file", "the random generator state is malformed", "a saved run") from None
-        try:
-            self.history.steps.load(arrays["history_steps"])
-            self.history.epochs.load(arrays["history_epochs"])
-        except ValueError as e:
-            raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
-        self.theta_snapshots.load(arrays, self.net.theta, self.step_count)
-        self.diverged = diverged
-        self._can_restore = False
+        runstate.restore(self, snap)
 
     def export(self) -> tuple[str, bytes]:
         """(JSON text of config and counters, .npz bytes of every array): ``runfile.write_run_files``."""

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 N_STEPS = 100
 HERE = Path(__file__).resolve().parent
@@ -38,14 +39,21 @@ def record(ac) -> dict[str, dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def engine_and_out(doc: str, out: Path, argv: list[str] | None) -> tuple[ModuleType, Path]:
+    """From the command line of a fixture writer (``doc``: its module docstring): the adjoint_core of
+    ``--repo`` (default: this checkout) and the ``--out`` path (default ``out``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--repo", type=Path, default=HERE.parent)
-    parser.add_argument("--out", type=Path, default=HERE / "data" / "preset_losses.json")
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.repo.resolve()))
-    import adjoint_core as ac
-    args.out.write_text(json.dumps(record(ac), indent=1) + "\n")
+    import adjoint_core
+    return adjoint_core, args.out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ac, out = engine_and_out(__doc__, HERE / "data" / "preset_losses.json", argv)
+    out.write_text(json.dumps(record(ac), indent=1) + "\n")
     return 0
 
 

@@ -1,8 +1,9 @@
 """adjoint_core is NumPy only (never imports streamlit or plotly) and exposes the public API of its docstring
-and the README's "engine in ten lines"."""
+and the README's "engine in ten lines", with no import circle among its modules."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -109,3 +110,76 @@ def test_the_readme_engine_block_runs():
         exec(block, namespace)
     assert len(namespace["grads"]) == 3 and len(namespace["mus"]) == 4 and namespace["run"].step_count == 1000
     assert all(c.passed for c in namespace["checks"])
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """module -> the modules of ``package`` it imports (by ``from . import x``, ``from .x import y``,
+    ``import adjoint_core.x`` and the like), wherever the import stands: under ``if TYPE_CHECKING:`` or in a
+    function too.  The package's ``__init__`` is the module "__init__"."""
+    name = package.name
+    modules = {p.stem for p in package.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        edges = graph.setdefault(path.stem, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                inside = node.level == 1 or (node.level == 0 and (node.module or "").split(".")[0] == name)
+                if not inside:
+                    continue
+                module = (node.module or "").removeprefix(name).lstrip(".") if node.level == 0 else node.module
+                if module:
+                    edges.add(module.split(".")[0])
+                else:   # from . import x: a submodule, or a name of __init__
+                    edges.update(a.name if a.name in modules else "__init__" for a in node.names)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name.split(".")[1] for a in node.names
+                             if a.name.startswith(name + ".") and a.name.split(".")[1] in modules)
+    for edges in graph.values():
+        edges &= modules
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` as [a, b, ..., a], or [] when there is none."""
+    state: dict[str, int] = {}   # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return []
+
+
+def test_adjoint_core_has_no_import_circle():
+    """Type-only imports count: a module that needs another's type imports it, never the other way round too."""
+    graph = import_graph(CORE)
+    assert {"training", "snapshots", "replay", "runstate"} <= set(graph)
+    assert "training" in graph["replay"] and "snapshots" in graph["training"]
+    assert find_cycle(graph) == [], f"import circle: {' -> '.join(find_cycle(graph))}"
+
+
+def test_the_circle_finder_sees_a_type_only_circle(tmp_path):
+    """The check above would catch the circle snapshots.py had (``if TYPE_CHECKING: from .training import``)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .a import A\n")
+    (package / "a.py").write_text("from . import b\nA = 1\n")
+    (package / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .c import C\n")
+    (package / "c.py").write_text("import pkg.a\n\ndef f():\n    from pkg import a\n")
+    graph = import_graph(package)
+    assert graph == {"__init__": {"a"}, "a": {"b"}, "b": {"c"}, "c": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    (package / "c.py").write_text("from . import A\n")   # a name of __init__, which imports a
+    assert find_cycle(import_graph(package)) == ["__init__", "a", "b", "c", "__init__"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
-from adjoint_core.snapshots import model_at
+from adjoint_core.replay import model_at
 from apptest_helpers import W, app, figure, run_of
 from ui.worker import Trainer
 

@@ -7,6 +7,7 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
+from adjoint_core.replay import model_at, replay
 from adjoint_core.snapshots import (
     ARRAY_SPACING,
     ARRAY_STEPS,
@@ -16,8 +17,6 @@ from adjoint_core.snapshots import (
     MIN_SNAPSHOTS,
     ThetaSnapshots,
     capacity_for,
-    model_at,
-    replay,
 )
 
 TINY = ac.RunConfig(target="quadratic", samples=26, test_fraction=0.3, hidden=(5, 3), activation="tanh",

@@ -760,10 +760,10 @@ def test_divergence_after_an_optimiser_change_restores_theta_and_keeps_the_new_s
     before_last = run.net.theta.copy()
     run.run_steps(1)
     run.set_hyperparameters(optimiser="adam")
-    run._restore_backup()
+    run.rollback.restore(run.optimiser)
     np.testing.assert_array_equal(run.net.theta, before_last)
     assert run.optimiser.t == 0 and run.optimiser.state == []
-    run._restore_backup()   # a second restore has nothing left to restore
+    run.rollback.restore(run.optimiser)   # a second restore has nothing left to restore
     np.testing.assert_array_equal(run.net.theta, before_last)
 
 
@@ -773,7 +773,7 @@ def test_undoing_the_first_update_leaves_the_initial_parameters_and_a_zero_state
     theta0 = run.net.theta.copy()
     run.step()
     assert any(np.any(a) for a in slots(run)) and run.optimiser.t == 1
-    run._restore_backup()
+    run.rollback.restore(run.optimiser)
     np.testing.assert_array_equal(run.net.theta, theta0)
     assert not any(np.any(a) for a in slots(run)) and run.optimiser.t == 0
 

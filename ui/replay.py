@@ -1,7 +1,7 @@
 """Replay: a slider over the paused run's kept snapshots (adjoint_core/snapshots.py) that shows the fit, the
 mu bars and the fit heatmaps as they were at an earlier step, and marks that step on the charts over steps.
 
-The replayed figures come from the engine (``snapshots.replay``: a model with that step's parameters); the run
+The replayed figures come from the engine (``adjoint_core.replay``: a model with that step's parameters); the run
 itself is never touched.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import adjoint_core as ac
-from adjoint_core.snapshots import replay
+from adjoint_core.replay import replay
 
 from . import chart_groups, figures
 

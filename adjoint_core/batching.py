@@ -1,0 +1,43 @@
+"""Mini-batches: each epoch a fresh permutation of the training set, walked in slices of ``batch_size``.
+
+An epoch is ``n_train // batch_size`` batches; the remainder is skipped, as in the notebook.  The order is
+drawn from the run's random generator, so the same seed gives the same batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Array = np.ndarray
+
+
+class Batches:
+    """The training set x (n, d_in), y (n, d_out) in this epoch's order ``perm`` (n,), and the position ``pos``
+    in it; without ``perm`` a fresh order is drawn from ``rng``."""
+
+    def __init__(self, x: Array, y: Array, rng: np.random.Generator, perm: Array | None = None,
+                 pos: int = 0) -> None:
+        self.x, self.y, self.rng = x, y, rng
+        if perm is None:
+            self.shuffle()
+        else:
+            self._take(perm, pos)
+
+    def shuffle(self) -> None:
+        """Start an epoch: a fresh permutation of the training points, position 0."""
+        self._take(self.rng.permutation(len(self.x)), 0)
+
+    def _take(self, perm: Array, pos: int) -> None:
+        self.perm, self.pos = perm, pos
+        # the epoch's x, y in order, contiguous (np.take: faster than x[perm] for these shapes)
+        self._xs, self._ys = np.take(self.x, perm, axis=0), np.take(self.y, perm, axis=0)
+
+    def at_end(self, size: int) -> bool:
+        """No full batch of ``size`` points is left in this epoch."""
+        return self.pos + size > len(self._xs)
+
+    def next(self, size: int) -> tuple[Array, Array]:
+        """The next batch: views xb (size, d_in), yb (size, d_out) of this epoch's order."""
+        start = self.pos
+        self.pos = end = start + size
+        return self._xs[start:end], self._ys[start:end]
