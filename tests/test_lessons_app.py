@@ -9,9 +9,10 @@ import time
 import tomllib
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
-from apptest_helpers import W, app, errors, run_of
+from apptest_helpers import APP, W, app, errors, run_of
 from ui import lesson_book
 from ui.lesson_book import LESSONS, LessonError
 from ui.urlstate import CONTROLS
@@ -124,7 +125,19 @@ def test_lessons_page_links_every_lesson_to_the_train_page():
     assert [link.proto.query_string for link in links] == [f"lesson={i}" for i in IDS]
     assert [link.proto.label for link in links] == [f"{k}. {LESSONS[i].title}" for k, i in enumerate(IDS, 1)]
     assert {link.proto.page_script_hash for link in links} == {links[0].proto.page_script_hash}
+    assert {link.proto.page for link in links} == {"./"}   # the app's root (absolute in a browser, see below)
     assert at.title[0].value == "Lessons"
+
+
+def test_a_lessons_page_address_with_a_lesson_opens_it_on_the_train_page():
+    """/lessons?lesson=ID (the Lessons page's links were once relative, so such links were shared)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"lesson": "exploding", "present": "1"})
+    at.switch_page("app_pages/lessons.py").run()
+    no_trouble(at)
+    assert "Lessons" not in [t.value for t in at.title]
+    assert run_of(at).config == LESSONS["exploding"].config and "Lesson 8 of" in panel_text(at)
+    assert params(at) == {"lesson": "exploding", "present": "1"}
 
 
 def test_following_a_lesson_link_in_a_running_session_opens_it():
