@@ -167,7 +167,7 @@ def test_a_lesson_link_opens_its_setup_panel_and_hidden_controls(lesson_id):
     text = panel_text(at)
     assert lesson.title in text and lesson.goal in text and lesson.watch in text
     assert lesson.explanation not in text and not at.success and not at.info   # nothing revealed before a choice
-    question = at.radio(key=f"lesson_q_{lesson_id}")
+    question = at.pills(key=f"lesson_q_{lesson_id}")
     assert question.value is None and question.label == lesson.question
     assert question.options == list(lesson.choices)
     assert hidden_keys(at) >= {W + name for name in lesson.hide}
@@ -181,7 +181,7 @@ def test_the_answer_and_explanation_appear_only_after_a_choice(right):
     lesson = LESSONS["exploding"]
     at = app({"lesson": lesson.id})
     pick = lesson.answer if right else (lesson.answer + 1) % len(lesson.choices)
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(pick).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(pick).run()
     no_trouble(at)
     if right:
         assert [s.value for s in at.success] == [f"**Right.** {lesson.explanation}"] and not at.info
@@ -195,7 +195,7 @@ def test_the_answer_and_explanation_appear_only_after_a_choice(right):
 def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     lesson = LESSONS["large-lr"]
     at = app({"lesson": lesson.id})
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
     for key in ("btn_step", "btn_epoch"):
         at.button(key=key).click().run()
         no_trouble(at)
@@ -213,10 +213,31 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     assert lesson.explanation in at.success[0].value and params(at) == {"lesson": lesson.id}
 
 
+def test_an_answer_is_locked_until_restart_lesson():
+    """The choices are buttons (pills, which leave the arrow keys to the page's shortcuts); once one is chosen
+    they are replaced by a locked copy showing it, so nothing (a click, a key) changes the answer. Restart asks
+    again."""
+    lesson = LESSONS["vanishing"]
+    at = app({"lesson": lesson.id})
+    assert at.pills(key=f"lesson_q_{lesson.id}").proto.disabled is False
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(1).run()
+    at.button(key="btn_step").click().run()
+    no_trouble(at)
+    locked = at.pills(key=f"lesson_answered_{lesson.id}")
+    assert locked.value == 1 and locked.proto.disabled and locked.label == lesson.question
+    assert f"lesson_q_{lesson.id}" not in [p.key for p in at.pills] and len(at.info) == 1
+    at.switch_page("app_pages/backward.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.pills(key=f"lesson_answered_{lesson.id}").value == 1          # kept across pages
+    at.button(key="lesson_restart").click().run()
+    question = at.pills(key=f"lesson_q_{lesson.id}")
+    assert question.value is None and not question.proto.disabled and not at.info
+
+
 def test_play_in_a_lesson_keeps_its_promise_the_exploding_run_pauses_itself():
     lesson = LESSONS["exploding"]
     at = app({"lesson": lesson.id})
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
     at.button(key="btn_play").click().run()
     trainer = at.session_state.get("trainer")   # None if the run diverged and paused within Play's own page run
     deadline = time.time() + 60
@@ -228,22 +249,23 @@ def test_play_in_a_lesson_keeps_its_promise_the_exploding_run_pauses_itself():
     run = run_of(at)
     assert at.session_state["playing"] is False and run.diverged and run.step_count < 10
     assert any("Training diverged" in w for w in warnings(at))
-    assert at.radio(key=f"lesson_q_{lesson.id}").value == lesson.answer and params(at) == {"lesson": lesson.id}
+    assert at.pills(key=f"lesson_answered_{lesson.id}").value == lesson.answer
+    assert params(at) == {"lesson": lesson.id}
 
 
 def test_previous_and_next_walk_the_lessons():
     at = app({"lesson": IDS[0]})
     assert at.button(key="lesson_prev").disabled and not at.button(key="lesson_next").disabled
-    at.radio(key=f"lesson_q_{IDS[0]}").set_value(0).run()
+    at.pills(key=f"lesson_q_{IDS[0]}").set_value(0).run()
     at.button(key="lesson_next").click().run()
     no_trouble(at)
     second = LESSONS[IDS[1]]
     assert run_of(at).config == second.config and f"Lesson 2 of {len(IDS)}: {second.title}" in panel_text(at)
-    assert at.radio(key=f"lesson_q_{second.id}").value is None and params(at) == {"lesson": second.id}
+    assert at.pills(key=f"lesson_q_{second.id}").value is None and params(at) == {"lesson": second.id}
     at.button(key="lesson_prev").click().run()
     no_trouble(at)
     assert run_of(at).config == LESSONS[IDS[0]].config and params(at) == {"lesson": IDS[0]}
-    assert at.radio(key=f"lesson_q_{IDS[0]}").value is None     # back to an unanswered question
+    assert at.pills(key=f"lesson_q_{IDS[0]}").value is None     # back to an unanswered question
     last = app({"lesson": IDS[-1]})
     assert last.button(key="lesson_next").disabled and not last.button(key="lesson_prev").disabled
 
@@ -275,7 +297,7 @@ def test_leave_lesson_shows_every_control_and_keeps_the_run():
     at.button(key="btn_step").click().run()
     at.button(key="lesson_leave").click().run()
     no_trouble(at)
-    assert "Lesson 7" not in panel_text(at) and "lesson_q_vanishing" not in [r.key for r in at.radio]
+    assert "Lesson 7" not in panel_text(at) and "lesson_q_vanishing" not in [r.key for r in at.pills]
     assert hide_css(at) == "" and run_of(at).step_count == 1
     p = params(at)
     assert "lesson" not in p and "hide" not in p and p["preset"] == "deep-sigmoid-vanishing"

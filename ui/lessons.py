@@ -27,6 +27,7 @@ def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
     """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered."""
     ss[OPEN], ss[HIDDEN] = lesson.id, hide
     ss.pop(_question_key(lesson), None)
+    ss.pop(_answer_key(lesson), None)
     settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
 
 
@@ -89,7 +90,17 @@ def hide_controls() -> None:
 
 
 def _question_key(lesson: Lesson) -> str:
+    """The question's widget, until it is answered."""
     return f"lesson_q_{lesson.id}"
+
+
+def _answer_key(lesson: Lesson) -> str:
+    """The chosen answer's index (kept apart from the widget, which a locked copy replaces once answered)."""
+    return f"lesson_a_{lesson.id}"
+
+
+def _answer(lesson: Lesson) -> None:
+    ss[_answer_key(lesson)] = ss[_question_key(lesson)]
 
 
 def _go(lesson_id: str) -> None:
@@ -118,9 +129,10 @@ def current() -> Lesson | None:
 
 def panel() -> None:
     """The hidden controls, and the open lesson above the buttons: goal, what to watch, the question (answered
-    only after a choice), links to other pages, and Previous / Next. The panel folds away; in presentation mode
-    it starts folded, so the buttons, status and first charts fit a projector's screen until the teacher opens
-    it."""
+    only after a choice), links to other pages, and Previous / Next. The choices are pills (buttons: the arrow
+    keys and Space stay the page's shortcuts, where a radio group would take them), locked once one is chosen
+    until Restart lesson. The panel folds away; in presentation mode it starts folded, so the buttons, status
+    and first charts fit a projector's screen until the teacher opens it."""
     hide_controls()
     lesson = current()
     if lesson is None:
@@ -137,8 +149,13 @@ def panel() -> None:
                 path, title = PAGES[page]
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
         with right:
-            choice = st.radio(lesson.question, range(len(lesson.choices)), index=None, key=_question_key(lesson),
-                              format_func=lambda i: lesson.choices[i])
+            choice = ss.get(_answer_key(lesson))
+            if choice is None:
+                st.pills(lesson.question, range(len(lesson.choices)), key=_question_key(lesson),
+                         format_func=lambda i: lesson.choices[i], on_change=_answer, args=(lesson,))
+            else:
+                st.pills(lesson.question, range(len(lesson.choices)), default=choice, disabled=True,
+                         format_func=lambda i: lesson.choices[i], key=f"lesson_answered_{lesson.id}")
         if choice == lesson.answer:   # the answer across the panel, readable on a projector
             st.success(f"**Right.** {lesson.explanation}", icon=":material/check_circle:")
         elif choice is not None:

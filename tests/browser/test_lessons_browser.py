@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 
 LESSON = LESSONS["vanishing"]
 NUMBER = list(LESSONS).index(LESSON.id) + 1
+LONG = 60_000   # ms: the machine may be busy
 
 
 def control(page: Page, name: str):
@@ -47,7 +48,7 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
     page.mouse.move(5, 5)
     save_screenshot(page, "lesson_panel_before", full_page=False)
 
-    panel.get_by_test_id("stRadio").get_by_text(LESSON.choices[LESSON.answer]).click()
+    panel.get_by_test_id("stButtonGroup").get_by_text(LESSON.choices[LESSON.answer]).click()
     wait_for_app_run(page)
     expect(panel.get_by_text(LESSON.explanation[:40])).to_be_visible()
     expect(panel.get_by_test_id("stAlertContentSuccess")).to_contain_text("Right.")
@@ -60,15 +61,16 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
 
 def assert_lesson_open(page: Page, lesson) -> None:
     """The Train page shows ``lesson``: its panel, its learning rate in the sidebar, and every chart drawn."""
-    wait_for_app_run(page)
+    wait_for_app_run(page, timeout=LONG)
     number = list(LESSONS).index(lesson.id) + 1
-    expect(page.locator(".st-key-lesson_panel")).to_contain_text(f"Lesson {number} of {len(LESSONS)}: {lesson.title}")
-    expect(control(page, "lr")).to_contain_text(f"{lesson.config.lr:g}")
+    expect(page.locator(".st-key-lesson_panel")).to_contain_text(f"Lesson {number} of {len(LESSONS)}: {lesson.title}",
+                                                                 timeout=LONG)
+    expect(control(page, "lr")).to_contain_text(f"{lesson.config.lr:g}", timeout=LONG)
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.first.locator(".main-svg").first).to_be_attached()
+    expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=LONG)
     assert charts.count() >= 4, charts.count()
     for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=LONG)
     expect(page.get_by_text("Chart error")).to_have_count(0)
     assert_no_exception(page)
 
