@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
 from apptest_helpers import APP, W, app, errors, run_of
-from ui import lesson_book
+from ui import lesson_book, session
 from ui.lesson_book import LESSONS, LessonError
 from ui.urlstate import CONTROLS
 
@@ -77,6 +77,7 @@ def test_a_lesson_has_a_two_sentence_goal_and_a_real_question(lesson_id):
     ({"pages": ["settings"]}, "pages must list"),
     ({"check": []}, "at least one"),
     ({"colour": "red"}, "unknown field"),
+    ({"speed": "fast"}, "speed must be one of"),
 ], ids=lambda v: str(v)[:30])
 def test_a_broken_lesson_file_is_refused_with_its_reason(tmp_path, change, phrase):
     with open(lesson_book.FILE, "rb") as f:
@@ -381,3 +382,36 @@ def test_a_lesson_link_with_setup_parameters_keeps_the_lessons_setup_and_says_wh
     assert sorted(warning.rsplit("link's ", 1)[1].rstrip(".").split(", ")) == ["hidden", "lr", "preset", "seed"]
     assert (run_of(at).config, run_of(at).seed) == (lesson.config, lesson.seed)
     assert params(at) == {"lesson": lesson.id}
+
+
+# --- Play's speed in a lesson ---------------------------------------------------------------------------
+
+def test_a_lesson_sets_plays_speed_and_says_so():
+    """At Max a lesson was over before anyone could watch it: each lesson opens at its own speed (the Speed
+    control shows it), the panel says it, and it comes back after another page (which drops the control's
+    value). Previous / Next set the next lesson's speed."""
+    assert {lesson.speed for lesson in LESSONS.values()} <= set(session.SPEEDS) - {"Max"}
+    at = app({"lesson": "vanishing"})
+    assert at.select_slider(key="speed").value == "Demo (~20 s)"
+    assert "Play** runs at Demo speed: the whole run, 200 epochs, in about 20 s" in " ".join(c.value for c in at.caption)
+    at.switch_page("app_pages/theory.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.select_slider(key="speed").value == "Demo (~20 s)"
+    at.button(key="lesson_next").click().run()
+    no_trouble(at)
+    assert LESSONS[IDS[IDS.index("vanishing") + 1]].id == "exploding"
+    assert at.select_slider(key="speed").value == "10 steps/s"
+    assert "Play** runs at 10 steps/s" in " ".join(c.value for c in at.caption)
+    at.select_slider(key="speed").set_value("Max").run()          # the class may still choose another speed
+    at.button(key="btn_step").click().run()
+    assert at.select_slider(key="speed").value == "Max"
+
+
+def test_a_lesson_at_its_speed_takes_long_enough_to_watch():
+    """The lessons whose story is watched while Play runs take seconds, not a blink: at least 10 s for a run
+    to its epoch limit, and the exploding run's few steps to divergence at least half a second."""
+    for lesson in LESSONS.values():
+        run = ac.TrainingRun(lesson.config, lesson.seed)
+        rate = session.SPEEDS[lesson.speed] or lesson.config.epochs * run.steps_per_epoch / session.DEMO_SECONDS
+        steps = 5 if lesson.id == "exploding" else lesson.config.epochs * run.steps_per_epoch
+        assert steps / rate >= (0.5 if lesson.id == "exploding" else 10), lesson.id

@@ -13,19 +13,21 @@ import streamlit as st
 
 import adjoint_core as ac
 
-from . import present, settings, urlstate
+from . import present, session, settings, urlstate
 from .lesson_book import LESSONS, PAGES, Lesson
 
 ss = st.session_state
 OPEN = "lesson"   # session key: the open lesson's id
 HIDDEN = "hide"   # session key: the hidden controls' names, set once a session has read its first link
+SPEED = "speed"   # session key of the Train page's Speed control (app_pages/train.py)
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
 KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
 
 
 def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
-    """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered."""
-    ss[OPEN], ss[HIDDEN] = lesson.id, hide
+    """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered,
+    Play at its speed."""
+    ss[OPEN], ss[HIDDEN], ss[SPEED] = lesson.id, hide, lesson.speed
     ss.pop(_question_key(lesson), None)
     ss.pop(_answer_key(lesson), None)
     settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
@@ -122,6 +124,14 @@ def _leave() -> None:
         st.query_params.pop(key, None)
 
 
+def speed_note(lesson: Lesson) -> str:
+    """What the panel says about Play's speed in ``lesson``."""
+    if lesson.speed.startswith("Demo"):   # the whole run in DEMO_SECONDS (session.rate)
+        return (f"**Play** runs at Demo speed: the whole run, {lesson.config.epochs:,} epochs, in about "
+                f"{session.DEMO_SECONDS:g} s (the **Speed** control changes it).")
+    return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
+
+
 def current() -> Lesson | None:
     """The open lesson, if any."""
     return LESSONS.get(ss.get(OPEN))
@@ -139,12 +149,14 @@ def panel() -> None:
         return
     ids = list(LESSONS)
     k = ids.index(lesson.id)
+    ss.setdefault(SPEED, lesson.speed)   # the Speed control's value is dropped while another page is shown
     with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=not present.active(),
                      key="lesson_panel"):
         left, right = st.columns([3, 2], gap="medium")
         with left:
             st.markdown(lesson.goal)
             st.markdown(f"**Watch:** {lesson.watch}")
+            st.caption(speed_note(lesson))
             for page in lesson.pages:
                 path, title = PAGES[page]
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
