@@ -393,7 +393,8 @@ def test_a_lesson_sets_plays_speed_and_says_so():
     assert {lesson.speed for lesson in LESSONS.values()} <= set(session.SPEEDS) - {"Max"}
     at = app({"lesson": "vanishing"})
     assert at.select_slider(key="speed").value == "Demo (~20 s)"
-    assert "Play** runs at Demo speed: the whole run, 200 epochs, in about 20 s" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Play** runs at Demo speed: the whole run, 200 epochs, in about 20 s" in captions
     at.switch_page("app_pages/theory.py").run()
     at.switch_page("app_pages/train.py").run()
     assert at.select_slider(key="speed").value == "Demo (~20 s)"

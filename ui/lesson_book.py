@@ -1,7 +1,8 @@
 """The lessons of ui/lessons.toml, read and checked once: each a setup, its text, a question and its promises.
 
-Pure apart from the Speed choices' names (ui/session.py). A broken lesson file raises LessonError when this module is imported, naming the lesson
-and the field: the file is part of the app, so a mistake in it must stop the tests, not show a half lesson.
+Pure apart from the Speed choices' names (ui/session.py). A broken lesson file raises LessonError when this
+module is imported, naming the lesson and the field: the file is part of the app, so a mistake in it must stop
+the tests, not show a half lesson.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     def fail(problem: str) -> LessonError:
         return LessonError(f"lesson {name!r} in {FILE.name}: {problem}")
 
-    unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "speed", "pages", "choices", "answer", "check", *TEXTS}
+    unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "speed", "pages", "choices", "answer", "check",
+                          *TEXTS}
     if unknown:
         raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
     if not isinstance(raw.get("id"), str) or not ID_PATTERN.fullmatch(raw["id"]):
@@ -89,8 +91,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):
         raise fail("needs at least one [[lesson.check]] with a measure")
     return Lesson(id=raw["id"], title=raw["title"], preset=raw["preset"], config=config, seed=seed,
-                  hide=tuple(c for c in CONTROLS if c in hide), speed=raw["speed"], pages=tuple(pages), goal=raw["goal"],
-                  watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
+                  hide=tuple(c for c in CONTROLS if c in hide), speed=raw["speed"], pages=tuple(pages),
+                  goal=raw["goal"], watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
                   explanation=raw["explanation"], checks=tuple(checks))
 
 
