@@ -75,6 +75,10 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> Snapshot:
         raise _fail("field 'diverged' is missing or not text")
     if meta["diverged"] is not None and len(meta["diverged"]) > MAX_TEXT:
         raise _fail("field 'diverged' is too long")
+    steps = meta.get("divergence_steps", [])
+    if not isinstance(steps, list) or len(steps) > 2 or not all(
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= MAX_COUNT for k in steps):
+        raise _fail("field 'divergence_steps' is not a list of at most two step numbers")
     arrays = _read_npz(npz)
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
     if missing:

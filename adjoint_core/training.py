@@ -4,9 +4,12 @@ Batches: each epoch draws a fresh permutation of the training set and walks it i
 ``batch_size``; an epoch is ``n_train // batch_size`` steps (the remainder is skipped, as in the
 notebook).  Same config and seed give bit-identical runs.
 
-Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when
-the loss is not finite the parameters and optimiser state are set back to those of the previous
-step, the last state whose loss was finite: each step copies them before its update.
+Divergence: a step whose loss or gradient is not finite does not count (the step count and the position in
+the epoch stay, so trying again tries the same batch) and changes nothing but ``diverged`` and
+``divergence_steps``. When the loss is not finite, the previous step's update led there: the parameters and
+optimiser state are set back to those before it, the last state whose loss was finite (each step copies them
+before its update), and that step is taken back too unless it ended an epoch (its count, batch, history row and
+replay snapshot), so trying again repeats the same two steps instead of counting on.
 NumPy's floating-point warnings (a sigmoid's exp overflowing, a diverging run's inf) are silenced here,
 once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
 """
@@ -67,12 +70,14 @@ class TrainingRun:
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
+        self.divergence_steps: tuple[int, ...] = ()   # the steps of the last two divergences, oldest first
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
         self._grads = self.net.views(self._grad)
         self._dWs = [dW for dW, _ in self._grads]
         self._saved_theta = np.empty_like(self.net.theta)   # theta, optimiser state and t before the last update
         self._saved_state: list[Array] = []
         self._saved_t, self._saved_for = 0, self.optimiser
+        self._saved_step = (0, 0.0, 0)   # the backed-up step's batch position, loss and epoch
         self._can_restore = False
         self._epoch_sum = 0.0
         self._epoch_steps = 0
@@ -107,7 +112,7 @@ class TrainingRun:
             row[at["test_loss"]] = test
         else:   # the last update made the model blow up on the test set
             self._restore_backup()
-            self.diverged = f"the test loss became {test} after step {self.step_count}"
+            self._diverge(f"the test loss became {test} after step {self.step_count}", self.step_count)
         self._epoch_sum, self._epoch_steps = 0.0, 0
         self._shuffle()
 
@@ -151,28 +156,27 @@ class TrainingRun:
         B = self.config.batch_size
         if self._pos + B > len(self._xs):
             self._end_epoch()
-        pos = self._pos
+        pos, step = self._pos, self.step_count + 1
         xb, yb = self._xs[pos:pos + B], self._ys[pos:pos + B]
-        self._pos = pos + B
-        self.step_count += 1
         net = self.net
         loss, mu = self.loss_fn(net.forward(xb), yb)
         if not math.isfinite(loss):
-            self._restore_backup()
-            self.diverged = f"the loss became {loss} at step {self.step_count}"
+            self._take_back_last_step()
+            self._diverge(f"the loss became {loss} at step {step}", step)
             return loss
         mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
         row, at = self.history.steps.next_row(), self._step_at
-        row[at["step"]], row[at["loss"]] = self.step_count, loss
+        row[at["step"]], row[at["loss"]] = step, loss
         total = 0.0
         for k, a in zip(self._sq_at, mus + self._dWs, strict=True):   # ||mu_N||^2, ..., ||dL/dW_N||^2
             row[k] = v = np.vdot(a, a)
             total += v
         if not math.isfinite(total):
             self.history.steps.n -= 1
-            self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
+            self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss
-        self._back_up()
+        self._pos, self.step_count = pos + B, step
+        self._back_up(pos, loss)
         self.optimiser.step((net.theta,), (self._grad,))
         if self.step_count >= self.theta_snapshots.due:
             self.theta_snapshots.add(self.step_count, net.theta)
@@ -183,12 +187,18 @@ class TrainingRun:
             self._end_epoch()
         return loss
 
+    def _diverge(self, reason: str, step: int) -> None:
+        self.diverged = reason
+        self.divergence_steps = (*self.divergence_steps, step)[-2:]
+
     def _slots(self) -> list[Array]:
         return [a for slots in self.optimiser.state for a in slots]
 
-    def _back_up(self) -> None:
+    def _back_up(self, pos: int, loss: float) -> None:
         """Copy theta and the optimiser's state and t, before an update (into arrays kept between steps:
-        allocating arrays over 128 KB each step maps fresh pages from the OS, several times slower)."""
+        allocating arrays over 128 KB each step maps fresh pages from the OS, several times slower), and what
+        taking the step back needs: where its batch began, its loss and the epoch it is in."""
+        self._saved_step = (pos, loss, self.epoch_count)
         opt, state = self.optimiser, self._slots()
         if opt is not self._saved_for or len(self._saved_state) != len(state):
             self._saved_state = [np.empty_like(a) for a in state]
@@ -213,8 +223,24 @@ class TrainingRun:
             opt.t = self._saved_t
         self._can_restore = False
 
+    def _take_back_last_step(self) -> None:
+        """The last step's update led to a loss that is not finite: undo it (``_restore_backup``) and, unless it
+        ended an epoch, uncount that step: the position of its batch, its history row (the last one: no row has
+        been added since), its share of the epoch's mean loss and its replay snapshot."""
+        if not self._can_restore:
+            return
+        self._restore_backup()
+        pos, loss, epoch = self._saved_step
+        if epoch != self.epoch_count:
+            return
+        self.theta_snapshots.drop_from(self.step_count)
+        self.history.steps.n -= 1
+        self._pos, self.step_count = pos, self.step_count - 1
+        self._epoch_sum -= loss
+        self._epoch_steps -= 1
+
     def run_steps(self, n: int) -> int:
-        """Up to n steps, stopping early on divergence; returns the steps taken."""
+        """Up to n steps, stopping early on divergence; returns the steps tried (a diverged one included)."""
         step = self._step
         with np.errstate(all="ignore"):
             for i in range(n):
@@ -229,7 +255,7 @@ class TrainingRun:
 
     def run_for(self, seconds: float, max_steps: int | None = None, until_epoch: int | None = None) -> int:
         """Train until ``seconds`` of wall time have passed, or max_steps, or epoch ``until_epoch`` has ended,
-        or divergence; returns the steps taken."""
+        or divergence; returns the steps tried (a diverged one included)."""
         end = time.perf_counter() + seconds
         done = 0
         step, clock = self._step, time.perf_counter
@@ -267,7 +293,8 @@ class TrainingRun:
                 "step_count": self.step_count, "epoch_count": self.epoch_count, "pos": self._pos,
                 "epoch_sum": self._epoch_sum, "epoch_steps": self._epoch_steps,
                 "optimiser_t": self.optimiser.t, "n_slots": len(self._slots()),
-                "rng": self.rng.bit_generator.state, "diverged": self.diverged}
+                "rng": self.rng.bit_generator.state, "diverged": self.diverged,
+                "divergence_steps": list(self.divergence_steps)}
         arrays = {"theta": self.net.theta.copy(), "perm": self._perm.copy(),
                   "history_steps": self.history.steps.rows(), "history_epochs": self.history.epochs.rows(),
                   "x": self.data.x.copy(), "y": self.data.y.copy(),
@@ -315,6 +342,7 @@ class TrainingRun:
             raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
         self.theta_snapshots.load(arrays, self.net.theta, self.step_count)
         self.diverged = diverged
+        self.divergence_steps = tuple(meta.get("divergence_steps", ()))   # (absent from older run files)
         self._can_restore = False
 
     def export(self) -> tuple[str, bytes]:

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
-from apptest_helpers import APP, W, app, errors, run_of
+from apptest_helpers import APP, W, app, errors, run_of, step_count
 from ui import lesson_book, session
 from ui.lesson_book import LESSONS, LessonError
 from ui.urlstate import CONTROLS
@@ -416,3 +416,21 @@ def test_a_lesson_at_its_speed_takes_long_enough_to_watch():
         rate = session.SPEEDS[lesson.speed] or lesson.config.epochs * run.steps_per_epoch / session.DEMO_SECONDS
         steps = 5 if lesson.id == "exploding" else lesson.config.epochs * run.steps_per_epoch
         assert steps / rate >= (0.5 if lesson.id == "exploding" else 10), lesson.id
+
+
+# --- a divergence in a lesson -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lesson_id, left_out", [("large-lr", ["init scale", "Adam"]), ("exploding", ["Adam"])])
+def test_a_divergence_in_a_lesson_suggests_only_its_visible_controls_and_epoch_presses_do_not_count(
+        lesson_id, left_out):
+    at = app({"lesson": lesson_id})
+    at.button(key="btn_epoch").click().run()
+    shown = [w for w in warnings(at) if "Training diverged" in w]
+    assert shown and "learning rate" in shown[0] and not any(s in shown[0] for s in left_out), shown
+    step = step_count(at)
+    for _ in range(4):                                            # nothing trains, so the Step count stays
+        at.button(key="btn_epoch").click().run()
+        no_trouble(at)
+        assert step_count(at) == step == run_of(at).step_count
+    again = [w for w in warnings(at) if "diverged again" in w]
+    assert again and "**Reset**" in again[0] and not any(s in again[0] for s in left_out), again
