@@ -8,12 +8,14 @@ import re
 import time
 import tomllib
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
-from apptest_helpers import APP, W, app, errors, run_of, step_count
+from apptest_helpers import APP, W, app, errors, figure, run_of, step_count
 from ui import lesson_book, session
+from ui.figures import loss_figure
 from ui.lesson_book import LESSONS, LessonError
 from ui.urlstate import CONTROLS
 
@@ -434,3 +436,27 @@ def test_a_divergence_in_a_lesson_suggests_only_its_visible_controls_and_epoch_p
         assert step_count(at) == step == run_of(at).step_count
     again = [w for w in warnings(at) if "diverged again" in w]
     assert again and "**Reset**" in again[0] and not any(s in again[0] for s in left_out), again
+
+
+# --- the loss axis on a short range -----------------------------------------------------------------------
+
+def test_the_vanishing_lessons_loss_axis_labels_the_number_the_lesson_quotes():
+    """Its loss stays between about 0.2 and 1: the axis is labelled at 1, 2 and 5 of each decade (0.2 among
+    them), where whole decades gave only 10⁻¹ and 1."""
+    at = app({"lesson": "vanishing"})
+    for _ in range(3):
+        at.button(key="btn_epoch").click().run()
+    yaxis = figure(at, "loss_chart")["layout"]["yaxis"]
+    lo, hi = yaxis["range"]
+    assert hi - lo <= 2 and yaxis["tickmode"] == "array"
+    labels = dict(zip(yaxis["ticktext"], yaxis["tickvals"]))
+    assert labels["0.2"] == pytest.approx(0.2) and labels["0.5"] == pytest.approx(0.5) and labels["1"] == 1
+    assert all(lo <= math.log10(v) <= hi for v in yaxis["tickvals"])
+
+
+def test_a_long_loss_axis_keeps_whole_decades():
+    step = np.arange(1, 101, dtype=float)
+    fig = loss_figure(step, np.logspace(3, -3, 100), np.empty(0), np.empty(0), 10)
+    assert "tickvals" not in fig["layout"]["yaxis"] and fig["layout"]["yaxis"]["dtick"] == 1
+    fig = loss_figure(step, np.logspace(-5, -4.2, 100), np.empty(0), np.empty(0), 10)
+    assert fig["layout"]["yaxis"]["ticktext"] == ["10⁻⁶", "2·10⁻⁶", "5·10⁻⁶", "10⁻⁵", "2·10⁻⁵", "5·10⁻⁵", "10⁻⁴"]
