@@ -460,3 +460,25 @@ def test_a_long_loss_axis_keeps_whole_decades():
     assert "tickvals" not in fig["layout"]["yaxis"] and fig["layout"]["yaxis"]["dtick"] == 1
     fig = loss_figure(step, np.logspace(-5, -4.2, 100), np.empty(0), np.empty(0), 10)
     assert fig["layout"]["yaxis"]["ticktext"] == ["10⁻⁶", "2·10⁻⁶", "5·10⁻⁶", "10⁻⁵", "2·10⁻⁵", "5·10⁻⁵", "10⁻⁴"]
+
+
+# --- the way back from the other pages ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["app_pages/backward.py", "app_pages/gradcheck.py", "app_pages/theory.py"])
+def test_the_other_pages_name_the_open_lesson_and_link_back_to_it(page):
+    at = app({"lesson": "gradient-traps"})
+    at.button(key="btn_step").click().run()
+    at.switch_page(page).run()
+    no_trouble(at)
+    number = IDS.index("gradient-traps") + 1
+    back = [link.proto for link in at.get("page_link") if "back to the lesson" in link.proto.label]
+    assert [(b.label, b.query_string) for b in back] == [
+        (f"Lesson {number}: {LESSONS['gradient-traps'].title} — back to the lesson", "lesson=gradient-traps")]
+    for key in list(at.query_params):   # following the link: the Train page with the lesson and its run
+        del at.query_params[key]
+    at.query_params["lesson"] = "gradient-traps"
+    at.switch_page("app_pages/train.py").run()
+    assert run_of(at).step_count == 1 and f"Lesson {number} of" in panel_text(at)
+    at.button(key="lesson_leave").click().run()
+    at.switch_page(page).run()
+    assert not [link for link in at.get("page_link") if "back to the lesson" in link.proto.label]

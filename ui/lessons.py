@@ -132,6 +132,14 @@ def speed_note(lesson: Lesson) -> str:
     return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
 
 
+def back_link() -> None:
+    """On the other pages while a lesson is open: which lesson, and a link back to it on the Train page."""
+    lesson = current()
+    if lesson is not None:
+        st.page_link("app_pages/train.py", label=f"Lesson {list(LESSONS).index(lesson.id) + 1}: {lesson.title} "
+                     "— back to the lesson", icon=":material/school:", query_params=url_params())
+
+
 def current() -> Lesson | None:
     """The open lesson, if any."""
     return LESSONS.get(ss.get(OPEN))
