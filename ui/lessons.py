@@ -170,12 +170,12 @@ def panel() -> None:
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
         with right:
             choice = ss.get(_answer_key(lesson))
+            pills = {"label": lesson.question, "options": range(len(lesson.choices)), "wrap": True,
+                     "format_func": lambda i: lesson.choices[i]}
             if choice is None:
-                st.pills(lesson.question, range(len(lesson.choices)), key=_question_key(lesson),
-                         format_func=lambda i: lesson.choices[i], on_change=_answer, args=(lesson,))
+                st.pills(**pills, key=_question_key(lesson), on_change=_answer, args=(lesson,))
             else:
-                st.pills(lesson.question, range(len(lesson.choices)), default=choice, disabled=True,
-                         format_func=lambda i: lesson.choices[i], key=f"lesson_answered_{lesson.id}")
+                st.pills(**pills, default=choice, disabled=True, key=f"lesson_answered_{lesson.id}")
         if choice == lesson.answer:   # the answer across the panel, readable on a projector
             st.success(f"**Right.** {lesson.explanation}", icon=":material/check_circle:")
         elif choice is not None:
