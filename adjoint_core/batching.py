@@ -36,8 +36,10 @@ class Batches:
         """No full batch of ``size`` points is left in this epoch."""
         return self.pos + size > len(self._xs)
 
-    def next(self, size: int) -> tuple[Array, Array]:
-        """The next batch: views xb (size, d_in), yb (size, d_out) of this epoch's order."""
-        start = self.pos
-        self.pos = end = start + size
-        return self._xs[start:end], self._ys[start:end]
+    def batch(self, size: int) -> tuple[Array, Array]:
+        """The next batch: views xb (size, d_in), yb (size, d_out) of this epoch's order (``advance`` moves past
+        it once it has trained)."""
+        return self._xs[self.pos:self.pos + size], self._ys[self.pos:self.pos + size]
+
+    def advance(self, size: int) -> None:
+        self.pos += size

@@ -124,6 +124,13 @@ class History:
         self.epoch_steps += 1
         return True
 
+    def take_back_step(self, loss: float) -> None:
+        """Remove the newest step's row, whose ``loss`` counted towards the epoch's mean (a step taken back: its
+        update led the model to diverge)."""
+        self.steps.n -= 1
+        self.epoch_sum -= loss
+        self.epoch_steps -= 1
+
     def record_epoch(self, epoch: int, step: int, test_loss: float) -> None:
         """Add an epoch's row: its number, the step count, the mean loss of its recorded steps (NaN without
         any) and ``test_loss``; the next epoch's mean starts empty."""

@@ -29,16 +29,18 @@ class Rollback:
         self._state: list[Array] = []
         self._t, self._for = 0, None   # the optimiser's t, and the optimiser the backup belongs to
         self.armed = False             # a backup is there to go back to
+        self.step: tuple[int, int, float, int] = (0, 0, 0.0, 0)   # the backed-up step, batch position, loss, epoch
 
-    def save(self, optimiser: Optimiser) -> None:
-        """Copy theta and the optimiser's state and t, before an update."""
+    def save(self, optimiser: Optimiser, step: tuple[int, int, float, int]) -> None:
+        """Copy theta and the optimiser's state and t, before the update of ``step`` (its number, batch position,
+        loss and epoch: what taking it back needs)."""
         state = optimiser_slots(optimiser)
         if optimiser is not self._for or len(self._state) != len(state):
             self._state = [np.empty_like(a) for a in state]
         np.copyto(self._theta, self.theta)
         for saved, a in zip(self._state, state):
             np.copyto(saved, a)
-        self._t, self._for, self.armed = optimiser.t, optimiser, True
+        self._t, self._for, self.armed, self.step = optimiser.t, optimiser, True, step
 
     def restore(self, optimiser: Optimiser) -> None:
         """Go back to theta and the optimiser state of the last ``save``, once.  An optimiser chosen since

@@ -80,6 +80,10 @@ def read_run_files(meta_json: str | bytes, npz: bytes) -> Snapshot:
         changes_from_json(meta.get("changes", []))
     except ConfigError as e:
         raise _fail(f"the hyperparameter changes are not valid: {e}") from None
+    steps = meta.get("divergence_steps", [])
+    if not isinstance(steps, list) or len(steps) > 2 or not all(
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= MAX_COUNT for k in steps):
+        raise _fail("field 'divergence_steps' is not a list of at most two step numbers")
     arrays = _read_npz(npz)
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
     if missing:

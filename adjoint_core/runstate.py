@@ -43,6 +43,7 @@ class Run(Protocol):
     step_count: int
     epoch_count: int
     diverged: str | None
+    divergence_steps: tuple[int, ...]
 
     def set_hyperparameters(self, **changes: Any) -> None: ...
 
@@ -55,7 +56,7 @@ def capture(run: Run) -> Snapshot:
             "epoch_sum": history.epoch_sum, "epoch_steps": history.epoch_steps,
             "optimiser_t": run.optimiser.t, "n_slots": len(slots),
             "rng": run.rng.bit_generator.state, "diverged": run.diverged,
-            "changes": hp.to_json(run.changes)}
+            "divergence_steps": list(run.divergence_steps), "changes": hp.to_json(run.changes)}
     arrays = {"theta": run.net.theta.copy(), "perm": batches.perm.copy(),
               "history_steps": history.steps.rows(), "history_epochs": history.epochs.rows(),
               "x": run.data.x.copy(), "y": run.data.y.copy(),
@@ -105,4 +106,5 @@ def restore(run: Run, snap: Snapshot) -> None:
         raise ConfigError("run file", str(e), "a run saved from the same architecture") from None
     run.theta_snapshots.load(arrays, run.net.theta, run.step_count)
     run.diverged = diverged
+    run.divergence_steps = tuple(int(k) for k in meta.get("divergence_steps", []))   # none in older files
     run.rollback.clear()

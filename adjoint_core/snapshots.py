@@ -48,6 +48,12 @@ class ThetaSnapshots:
         self.n += 1
         self._set_due(step)
 
+    def drop_from(self, step: int) -> None:
+        """Forget the snapshots of ``step`` and later (a step taken back), keeping the first."""
+        while self.n > 1 and self._steps[self.n - 1] >= step:
+            self.n -= 1
+        self._set_due(int(self._steps[self.n - 1]))
+
     def _set_due(self, last: int) -> None:
         """The next step to keep after ``last``: the next multiple of the spacing."""
         self.due = (last // self.spacing + 1) * self.spacing

@@ -5,10 +5,13 @@ A run is put together from small parts, each in its own module: the mini-batches
 records each finite step (history.py), theta kept for replay (snapshots.py) and the state as a Snapshot
 (runstate.py, written as files by runfile.py).  Same config and seed give bit-identical runs.
 
-Divergence: a step whose loss or gradient is not finite changes nothing but ``diverged``; when the loss is
-not finite the parameters and optimiser state go back to those of the previous step, the last state whose
-loss was finite.  NumPy's floating-point warnings (a sigmoid's exp overflowing, a diverging run's inf) are
-silenced here, once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
+Divergence: a step whose loss or gradient is not finite does not count (the step count and the position in
+the epoch stay, so trying again tries the same batch) and changes nothing but ``diverged`` and
+``divergence_steps``.  When the loss is not finite, the previous step's update led there: the parameters and
+optimiser state go back to those before it, the last state whose loss was finite, and that step is taken back
+too unless it ended an epoch (its count, batch, history row and replay snapshot), so trying again repeats the
+same two steps instead of counting on.  NumPy's floating-point warnings (a sigmoid's exp overflowing, a
+diverging run's inf) are silenced here, once per call of ``step``, ``run_steps``, ``run_for`` and ``test_loss``.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class TrainingRun:
         self.step_count = 0
         self.epoch_count = 0
         self.diverged: str | None = None
+        self.divergence_steps: tuple[int, ...] = ()   # the steps of the last two divergences, oldest first
         self.changes: list[hp.Change] = []   # hyperparameters changed on the running model, oldest first
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
         self._grads = self.net.views(self._grad)
@@ -89,7 +93,7 @@ class TrainingRun:
             self.history.record_epoch(self.epoch_count, self.step_count, test)
         else:   # the last update made the model blow up on the test set
             self.rollback.restore(self.optimiser)
-            self.diverged = f"the test loss became {test} after step {self.step_count}"
+            self._diverge(f"the test loss became {test} after step {self.step_count}", self.step_count)
             self.history.drop_epoch()
         self.batches.shuffle()
 
@@ -133,34 +137,52 @@ class TrainingRun:
         B, net = self.config.batch_size, self.net
         if self.batches.at_end(B):
             self._end_epoch()
-        xb, yb = self.batches.next(B)
-        self.step_count += 1
+        step, pos = self.step_count + 1, self.batches.pos
+        xb, yb = self.batches.batch(B)
         loss, mu = self.loss_fn(net.forward(xb), yb)
-        if not math.isfinite(loss):   # the last update went too far: undo it
-            self.rollback.restore(self.optimiser)
-            self.diverged = f"the loss became {loss} at step {self.step_count}"
+        if not math.isfinite(loss):   # the last update went too far: take it back
+            self._take_back()
+            self._diverge(f"the loss became {loss} at step {step}", step)
             return loss
         mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
-        if not self.history.record_step(self.step_count, loss, mus + self._dWs):
-            self.diverged = f"the adjoints or gradients overflowed at step {self.step_count}"
+        if not self.history.record_step(step, loss, mus + self._dWs):
+            self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss
-        self._update()
+        self.batches.advance(B)
+        self.step_count = step
+        self._update(pos, loss)
         if self.batches.at_end(B):
             self._end_epoch()
         return loss
 
-    def _update(self) -> None:
-        """Back up theta and the optimiser's state, update them from the gradient, keep theta for replay when
-        due."""
+    def _update(self, pos: int, loss: float) -> None:
+        """Back up theta and the optimiser's state (with what taking this step back needs: its batch position
+        ``pos``, its ``loss`` and epoch), update them from the gradient, keep theta for replay when due."""
         theta = self.net.theta
-        self.rollback.save(self.optimiser)
+        self.rollback.save(self.optimiser, (self.step_count, pos, loss, self.epoch_count))
         self.optimiser.step((theta,), (self._grad,))
         if self.step_count >= self.theta_snapshots.due:
             self.theta_snapshots.add(self.step_count, theta)
         self.diverged = None
 
+    def _take_back(self) -> None:
+        """The last update led to a loss that is not finite: undo it and, unless its step ended an epoch, uncount
+        that step (its batch, history row, share of the epoch's mean and replay snapshot)."""
+        if not self.rollback.armed:
+            return
+        step, pos, loss, epoch = self.rollback.step
+        self.rollback.restore(self.optimiser)
+        if epoch == self.epoch_count:
+            self.batches.pos, self.step_count = pos, step - 1
+            self.history.take_back_step(loss)
+            self.theta_snapshots.drop_from(step)
+
+    def _diverge(self, reason: str, step: int) -> None:
+        self.diverged = reason
+        self.divergence_steps = (*self.divergence_steps, step)[-2:]
+
     def run_steps(self, n: int) -> int:
-        """Up to n steps, stopping early on divergence; returns the steps taken."""
+        """Up to n steps, stopping early on divergence; returns the steps tried (a diverged one included)."""
         step = self._step
         with np.errstate(all="ignore"):
             for i in range(n):
@@ -175,7 +197,7 @@ class TrainingRun:
 
     def run_for(self, seconds: float, max_steps: int | None = None, until_epoch: int | None = None) -> int:
         """Train until ``seconds`` of wall time have passed, or max_steps, or epoch ``until_epoch`` has ended,
-        or divergence; returns the steps taken."""
+        or divergence; returns the steps tried (a diverged one included)."""
         end = time.perf_counter() + seconds
         done = 0
         step, clock = self._step, time.perf_counter

@@ -9,7 +9,7 @@ import streamlit as st
 from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
 from adjoint_core.targets import grid
 from ui import backward_figures as bf
-from ui import charts, present, teaching
+from ui import charts, lessons, present, teaching
 from ui.session import get_run
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
@@ -24,6 +24,7 @@ N = net.n_layers
 
 st.html(teaching.EQUATION_CSS)
 st.title("Backward pass")
+lessons.back_link()
 present.intro(
     r"One mini-batch of the current run goes forward through the network, the loss hands its error back as "
     r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "

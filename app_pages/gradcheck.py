@@ -7,7 +7,7 @@ from adjoint_core import check_gradients, dot_product_test
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.gradcheck import RTOL, verdict
 from adjoint_core.loss_increment import increment_loss
-from ui import charts, teaching
+from ui import charts, lessons, teaching
 from ui.session import get_run
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
@@ -20,6 +20,7 @@ P = net.n_params()
 
 st.html(teaching.EQUATION_CSS)
 st.title("Gradient check")
+lessons.back_link()
 st.markdown(
     "Is the backward pass exact? For a batch of the current model, checked entries of ∂L/∂θ from the adjoint "
     "method are compared with central finite differences, which cost two forward passes per entry, while the "

@@ -6,7 +6,7 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.notebook_traps import trap_report
-from ui import charts, teaching
+from ui import charts, lessons, teaching
 from ui.session import get_run
 
 SIGMOID_DEMO = "linear-sigmoid"
@@ -14,6 +14,7 @@ SIGMOID_DEMO = "linear-sigmoid"
 
 st.html(teaching.EQUATION_CSS)
 st.title("Theory: backpropagation as an adjoint method")
+lessons.back_link()
 st.markdown(
     "Backpropagation is what you get when you differentiate a loss under constraints: the layer equations "
     r"are the constraints, and their Lagrange multipliers $\mu_i$ are exactly the error signals that flow backward. "

@@ -8,11 +8,14 @@ import re
 import time
 import tomllib
 
+import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
-from apptest_helpers import W, app, errors, run_of
-from ui import lesson_book
+from apptest_helpers import APP, W, app, errors, figure, run_of, step_count
+from ui import lesson_book, session
+from ui.figures import loss_figure
 from ui.lesson_book import LESSONS, LessonError
 from ui.urlstate import CONTROLS
 
@@ -25,7 +28,7 @@ def params(at) -> dict[str, str]:
 
 def hide_css(at) -> str:
     """The sidebar's hiding rules ('' when nothing is hidden)."""
-    return "".join(h.proto.body for h in at.get("html") if "display: none" in h.proto.body)
+    return "".join(h.proto.body for h in at.get("html") if '[data-testid="stSidebar"] .st-key-' in h.proto.body)
 
 
 def hidden_keys(at) -> set[str]:
@@ -76,6 +79,7 @@ def test_a_lesson_has_a_two_sentence_goal_and_a_real_question(lesson_id):
     ({"pages": ["settings"]}, "pages must list"),
     ({"check": []}, "at least one"),
     ({"colour": "red"}, "unknown field"),
+    ({"speed": "fast"}, "speed must be one of"),
 ], ids=lambda v: str(v)[:30])
 def test_a_broken_lesson_file_is_refused_with_its_reason(tmp_path, change, phrase):
     with open(lesson_book.FILE, "rb") as f:
@@ -124,7 +128,19 @@ def test_lessons_page_links_every_lesson_to_the_train_page():
     assert [link.proto.query_string for link in links] == [f"lesson={i}" for i in IDS]
     assert [link.proto.label for link in links] == [f"{k}. {LESSONS[i].title}" for k, i in enumerate(IDS, 1)]
     assert {link.proto.page_script_hash for link in links} == {links[0].proto.page_script_hash}
+    assert {link.proto.page for link in links} == {"./"}   # the app's root (absolute in a browser, see below)
     assert at.title[0].value == "Lessons"
+
+
+def test_a_lessons_page_address_with_a_lesson_opens_it_on_the_train_page():
+    """/lessons?lesson=ID (the Lessons page's links were once relative, so such links were shared)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"lesson": "exploding", "present": "1"})
+    at.switch_page("app_pages/lessons.py").run()
+    no_trouble(at)
+    assert "Lessons" not in [t.value for t in at.title]
+    assert run_of(at).config == LESSONS["exploding"].config and "Lesson 8 of" in panel_text(at)
+    assert params(at) == {"lesson": "exploding", "present": "1"}
 
 
 def test_following_a_lesson_link_in_a_running_session_opens_it():
@@ -154,7 +170,7 @@ def test_a_lesson_link_opens_its_setup_panel_and_hidden_controls(lesson_id):
     text = panel_text(at)
     assert lesson.title in text and lesson.goal in text and lesson.watch in text
     assert lesson.explanation not in text and not at.success and not at.info   # nothing revealed before a choice
-    question = at.radio(key=f"lesson_q_{lesson_id}")
+    question = at.pills(key=f"lesson_q_{lesson_id}")
     assert question.value is None and question.label == lesson.question
     assert question.options == list(lesson.choices)
     assert hidden_keys(at) >= {W + name for name in lesson.hide}
@@ -168,7 +184,7 @@ def test_the_answer_and_explanation_appear_only_after_a_choice(right):
     lesson = LESSONS["exploding"]
     at = app({"lesson": lesson.id})
     pick = lesson.answer if right else (lesson.answer + 1) % len(lesson.choices)
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(pick).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(pick).run()
     no_trouble(at)
     if right:
         assert [s.value for s in at.success] == [f"**Right.** {lesson.explanation}"] and not at.info
@@ -182,7 +198,7 @@ def test_the_answer_and_explanation_appear_only_after_a_choice(right):
 def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     lesson = LESSONS["large-lr"]
     at = app({"lesson": lesson.id})
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
     for key in ("btn_step", "btn_epoch"):
         at.button(key=key).click().run()
         no_trouble(at)
@@ -200,10 +216,31 @@ def test_the_controls_work_in_a_lesson_and_the_lesson_stays():
     assert lesson.explanation in at.success[0].value and params(at) == {"lesson": lesson.id}
 
 
+def test_an_answer_is_locked_until_restart_lesson():
+    """The choices are buttons (pills, which leave the arrow keys to the page's shortcuts); once one is chosen
+    they are replaced by a locked copy showing it, so nothing (a click, a key) changes the answer. Restart asks
+    again."""
+    lesson = LESSONS["vanishing"]
+    at = app({"lesson": lesson.id})
+    assert at.pills(key=f"lesson_q_{lesson.id}").proto.disabled is False
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(1).run()
+    at.button(key="btn_step").click().run()
+    no_trouble(at)
+    locked = at.pills(key=f"lesson_answered_{lesson.id}")
+    assert locked.value == 1 and locked.proto.disabled and locked.label == lesson.question
+    assert f"lesson_q_{lesson.id}" not in [p.key for p in at.pills] and len(at.info) == 1
+    at.switch_page("app_pages/backward.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.pills(key=f"lesson_answered_{lesson.id}").value == 1          # kept across pages
+    at.button(key="lesson_restart").click().run()
+    question = at.pills(key=f"lesson_q_{lesson.id}")
+    assert question.value is None and not question.proto.disabled and not at.info
+
+
 def test_play_in_a_lesson_keeps_its_promise_the_exploding_run_pauses_itself():
     lesson = LESSONS["exploding"]
     at = app({"lesson": lesson.id})
-    at.radio(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
+    at.pills(key=f"lesson_q_{lesson.id}").set_value(lesson.answer).run()
     at.button(key="btn_play").click().run()
     trainer = at.session_state.get("trainer")   # None if the run diverged and paused within Play's own page run
     deadline = time.time() + 60
@@ -215,22 +252,23 @@ def test_play_in_a_lesson_keeps_its_promise_the_exploding_run_pauses_itself():
     run = run_of(at)
     assert at.session_state["playing"] is False and run.diverged and run.step_count < 10
     assert any("Training diverged" in w for w in warnings(at))
-    assert at.radio(key=f"lesson_q_{lesson.id}").value == lesson.answer and params(at) == {"lesson": lesson.id}
+    assert at.pills(key=f"lesson_answered_{lesson.id}").value == lesson.answer
+    assert params(at) == {"lesson": lesson.id}
 
 
 def test_previous_and_next_walk_the_lessons():
     at = app({"lesson": IDS[0]})
     assert at.button(key="lesson_prev").disabled and not at.button(key="lesson_next").disabled
-    at.radio(key=f"lesson_q_{IDS[0]}").set_value(0).run()
+    at.pills(key=f"lesson_q_{IDS[0]}").set_value(0).run()
     at.button(key="lesson_next").click().run()
     no_trouble(at)
     second = LESSONS[IDS[1]]
     assert run_of(at).config == second.config and f"Lesson 2 of {len(IDS)}: {second.title}" in panel_text(at)
-    assert at.radio(key=f"lesson_q_{second.id}").value is None and params(at) == {"lesson": second.id}
+    assert at.pills(key=f"lesson_q_{second.id}").value is None and params(at) == {"lesson": second.id}
     at.button(key="lesson_prev").click().run()
     no_trouble(at)
     assert run_of(at).config == LESSONS[IDS[0]].config and params(at) == {"lesson": IDS[0]}
-    assert at.radio(key=f"lesson_q_{IDS[0]}").value is None     # back to an unanswered question
+    assert at.pills(key=f"lesson_q_{IDS[0]}").value is None     # back to an unanswered question
     last = app({"lesson": IDS[-1]})
     assert last.button(key="lesson_next").disabled and not last.button(key="lesson_prev").disabled
 
@@ -262,7 +300,7 @@ def test_leave_lesson_shows_every_control_and_keeps_the_run():
     at.button(key="btn_step").click().run()
     at.button(key="lesson_leave").click().run()
     no_trouble(at)
-    assert "Lesson 7" not in panel_text(at) and "lesson_q_vanishing" not in [r.key for r in at.radio]
+    assert "Lesson 7" not in panel_text(at) and "lesson_q_vanishing" not in [r.key for r in at.pills]
     assert hide_css(at) == "" and run_of(at).step_count == 1
     p = params(at)
     assert "lesson" not in p and "hide" not in p and p["preset"] == "deep-sigmoid-vanishing"
@@ -346,3 +384,101 @@ def test_a_lesson_link_with_setup_parameters_keeps_the_lessons_setup_and_says_wh
     assert sorted(warning.rsplit("link's ", 1)[1].rstrip(".").split(", ")) == ["hidden", "lr", "preset", "seed"]
     assert (run_of(at).config, run_of(at).seed) == (lesson.config, lesson.seed)
     assert params(at) == {"lesson": lesson.id}
+
+
+# --- Play's speed in a lesson ---------------------------------------------------------------------------
+
+def test_a_lesson_sets_plays_speed_and_says_so():
+    """At Max a lesson was over before anyone could watch it: each lesson opens at its own speed (the Speed
+    control shows it), the panel says it, and it comes back after another page (which drops the control's
+    value). Previous / Next set the next lesson's speed."""
+    assert {lesson.speed for lesson in LESSONS.values()} <= set(session.SPEEDS) - {"Max"}
+    at = app({"lesson": "vanishing"})
+    assert at.select_slider(key="speed").value == "Demo (~20 s)"
+    captions = " ".join(c.value for c in at.caption)
+    assert "Play** runs at Demo speed: the whole run, 200 epochs, in about 20 s" in captions
+    at.switch_page("app_pages/theory.py").run()
+    at.switch_page("app_pages/train.py").run()
+    assert at.select_slider(key="speed").value == "Demo (~20 s)"
+    at.button(key="lesson_next").click().run()
+    no_trouble(at)
+    assert LESSONS[IDS[IDS.index("vanishing") + 1]].id == "exploding"
+    assert at.select_slider(key="speed").value == "10 steps/s"
+    assert "Play** runs at 10 steps/s" in " ".join(c.value for c in at.caption)
+    at.select_slider(key="speed").set_value("Max").run()          # the class may still choose another speed
+    at.button(key="btn_step").click().run()
+    assert at.select_slider(key="speed").value == "Max"
+
+
+def test_a_lesson_at_its_speed_takes_long_enough_to_watch():
+    """The lessons whose story is watched while Play runs take seconds, not a blink: at least 10 s for a run
+    to its epoch limit, and the exploding run's few steps to divergence at least half a second."""
+    for lesson in LESSONS.values():
+        run = ac.TrainingRun(lesson.config, lesson.seed)
+        rate = session.SPEEDS[lesson.speed] or lesson.config.epochs * run.steps_per_epoch / session.DEMO_SECONDS
+        steps = 5 if lesson.id == "exploding" else lesson.config.epochs * run.steps_per_epoch
+        assert steps / rate >= (0.5 if lesson.id == "exploding" else 10), lesson.id
+
+
+# --- a divergence in a lesson -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lesson_id, left_out", [("large-lr", ["init scale", "Adam"]), ("exploding", ["Adam"])])
+def test_a_divergence_in_a_lesson_suggests_only_its_visible_controls_and_epoch_presses_do_not_count(
+        lesson_id, left_out):
+    at = app({"lesson": lesson_id})
+    at.button(key="btn_epoch").click().run()
+    shown = [w for w in warnings(at) if "Training diverged" in w]
+    assert shown and "learning rate" in shown[0] and not any(s in shown[0] for s in left_out), shown
+    step = step_count(at)
+    for _ in range(4):                                            # nothing trains, so the Step count stays
+        at.button(key="btn_epoch").click().run()
+        no_trouble(at)
+        assert step_count(at) == step == run_of(at).step_count
+    again = [w for w in warnings(at) if "diverged again" in w]
+    assert again and "**Reset**" in again[0] and not any(s in again[0] for s in left_out), again
+
+
+# --- the loss axis on a short range -----------------------------------------------------------------------
+
+def test_the_vanishing_lessons_loss_axis_labels_the_number_the_lesson_quotes():
+    """Its loss stays between about 0.2 and 1: the axis is labelled at 1, 2 and 5 of each decade (0.2 among
+    them), where whole decades gave only 10⁻¹ and 1."""
+    at = app({"lesson": "vanishing"})
+    for _ in range(3):
+        at.button(key="btn_epoch").click().run()
+    yaxis = figure(at, "loss_chart")["layout"]["yaxis"]
+    lo, hi = yaxis["range"]
+    assert hi - lo <= 2 and yaxis["tickmode"] == "array"
+    labels = dict(zip(yaxis["ticktext"], yaxis["tickvals"]))
+    assert labels["0.2"] == pytest.approx(0.2) and labels["0.5"] == pytest.approx(0.5) and labels["1"] == 1
+    assert all(lo <= math.log10(v) <= hi for v in yaxis["tickvals"])
+
+
+def test_a_long_loss_axis_keeps_whole_decades():
+    step = np.arange(1, 101, dtype=float)
+    fig = loss_figure(step, np.logspace(3, -3, 100), np.empty(0), np.empty(0), 10)
+    assert "tickvals" not in fig["layout"]["yaxis"] and fig["layout"]["yaxis"]["dtick"] == 1
+    fig = loss_figure(step, np.logspace(-5, -4.2, 100), np.empty(0), np.empty(0), 10)
+    assert fig["layout"]["yaxis"]["ticktext"] == ["10⁻⁶", "2·10⁻⁶", "5·10⁻⁶", "10⁻⁵", "2·10⁻⁵", "5·10⁻⁵", "10⁻⁴"]
+
+
+# --- the way back from the other pages ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["app_pages/backward.py", "app_pages/gradcheck.py", "app_pages/theory.py"])
+def test_the_other_pages_name_the_open_lesson_and_link_back_to_it(page):
+    at = app({"lesson": "gradient-traps"})
+    at.button(key="btn_step").click().run()
+    at.switch_page(page).run()
+    no_trouble(at)
+    number = IDS.index("gradient-traps") + 1
+    back = [link.proto for link in at.get("page_link") if "back to the lesson" in link.proto.label]
+    assert [(b.label, b.query_string) for b in back] == [
+        (f"Lesson {number}: {LESSONS['gradient-traps'].title} — back to the lesson", "lesson=gradient-traps")]
+    for key in list(at.query_params):   # following the link: the Train page with the lesson and its run
+        del at.query_params[key]
+    at.query_params["lesson"] = "gradient-traps"
+    at.switch_page("app_pages/train.py").run()
+    assert run_of(at).step_count == 1 and f"Lesson {number} of" in panel_text(at)
+    at.button(key="lesson_leave").click().run()
+    at.switch_page(page).run()
+    assert not [link for link in at.get("page_link") if "back to the lesson" in link.proto.label]

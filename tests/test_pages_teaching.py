@@ -475,24 +475,46 @@ def test_exploding_preset_diverges_on_its_default_seed_within_its_epochs():
     assert run.diverged and taken <= 10, (taken, run.diverged)
     loss = run.history.loss
     assert np.all(np.diff(loss) > 0) and loss[-1] > 1e6 * loss[0]   # it grows every step before it overflows
-    assert "Training diverged**" in divergence_message(run) and "Reset" not in divergence_message(run)
-    first = run.step_count
+    assert "Training diverged**" in divergence_message(run, ()) and "Reset" not in divergence_message(run, ())
+    first = run.divergence_steps[-1]
     run.run_epochs(1)                                             # Play again: diverges right after resuming
-    assert run.diverged and run.step_count <= first + 3
-    assert earlier_divergence(run) == first
-    message = divergence_message(run)
+    assert run.diverged and earlier_divergence(run) == first
+    message = divergence_message(run, ())
     assert "diverged again" in message and "**Reset**" in message and "init scale (now 4)" in message
 
 
-def test_only_a_recent_missing_step_counts_as_an_earlier_divergence():
-    """A diverged step leaves no history row: earlier_divergence finds it among the last AGAIN_WITHIN steps only."""
+def test_only_a_recent_earlier_divergence_counts():
+    """earlier_divergence: the divergence before the current one, if at most AGAIN_WITHIN steps before it."""
     run = ac.TrainingRun(ac.presets["nonlinear-relu"])
     run.run_steps(30)
     assert earlier_divergence(run) is None
-    rows = run.history.steps.rows()
-    run.history.steps.load(rows[rows[:, 0] != 12])                # as if step 12 had diverged
-    assert earlier_divergence(run) is None                        # 18 steps ago
+    run.diverged, run.divergence_steps = "the loss became inf at step 31", (12, 31)
+    assert earlier_divergence(run) is None                        # 19 steps before
     assert earlier_divergence(run, within=20) == 12
+    run.divergence_steps = (31,)
+    assert earlier_divergence(run, within=20) is None             # the first divergence
+    run.diverged = None
+    assert earlier_divergence(run, within=50) is None             # trained on since
+
+
+@pytest.mark.parametrize("hidden, suggested, left_out", [
+    ((), ["learning rate (now 3e-09)", "init scale", "Adam"], []),
+    (("optimiser",), ["learning rate (now 3e-09)", "init scale"], ["Adam"]),
+    (("init_scale", "optimiser"), ["learning rate (now 3e-09)"], ["init scale", "Adam"]),
+    (("lr", "init_scale", "optimiser"), ["**Reset**"], ["learning rate", "init scale", "Adam"]),
+])
+def test_a_divergence_message_suggests_only_the_controls_in_view(hidden, suggested, left_out):
+    run = ac.TrainingRun(ac.presets["large-init-exploding"])
+    run.run_epochs(1)
+    message = divergence_message(run, hidden)
+    assert all(s in message for s in suggested) and not any(s in message for s in left_out), message
+    assert f"set back to step {run.step_count}," in message
+    run.run_epochs(1)
+    again = divergence_message(run, hidden)
+    assert "diverged again" in again and "**Reset**" in again
+    assert ("init scale (now 4)" in again) == ("init_scale" not in hidden)
+    assert ("learning rate (now 3e-09)" in again) == ("lr" not in hidden)
+    assert f"the batch loss of its last step, {run.step_count}, is {run.history.loss[-1]:.3g}" in again
 
 
 def test_health_presets_are_valid_and_described():

@@ -24,7 +24,9 @@ def test_an_epoch_is_a_permutation_walked_in_full_batches_remainder_skipped():
     np.testing.assert_array_equal(batches.perm, expected)
     seen = []
     while not batches.at_end(3):
-        xb, yb = batches.next(3)
+        xb, yb = batches.batch(3)
+        np.testing.assert_array_equal(batches.batch(3)[0], xb)   # the same batch until it has trained
+        batches.advance(3)
         assert xb.shape == (3, 2) and yb.shape == (3, 1)
         np.testing.assert_array_equal(yb[:, 0], xb[:, 0] * 10)   # x and y stay paired
         seen.append(xb[:, 0] // 2)
@@ -36,7 +38,7 @@ def test_shuffle_draws_the_next_order_from_the_generator_and_a_given_order_draws
     x, y = points(10)
     rng, ref = np.random.default_rng(1), np.random.default_rng(1)
     batches = Batches(x, y, rng)
-    batches.next(4)
+    batches.advance(4)
     batches.shuffle()
     ref.permutation(10)
     np.testing.assert_array_equal(batches.perm, ref.permutation(10))
@@ -44,7 +46,7 @@ def test_shuffle_draws_the_next_order_from_the_generator_and_a_given_order_draws
     state = rng.bit_generator.state
     again = Batches(x, y, rng, batches.perm.copy(), 4)
     assert rng.bit_generator.state == state
-    np.testing.assert_array_equal(again.next(2)[0], x[batches.perm[4:6]])
+    np.testing.assert_array_equal(again.batch(2)[0], x[batches.perm[4:6]])
 
 
 def layer_arrays(scale: float = 1.0) -> list[np.ndarray]:

@@ -538,9 +538,16 @@ def assert_diverged_cleanly(run: ac.TrainingRun, epochs: int = 50):
         warnings.simplefilter("error")
         taken = run.run_epochs(epochs)
     assert taken < planned or (taken == planned and run.diverged), (taken, planned)
-    assert run.step_count == taken
     assert isinstance(run.diverged, str) and run.diverged, run.diverged
-    assert str(run.step_count) in run.diverged
+    assert f"step {taken}" in run.diverged
+    # a diverged step is not counted, nor the one whose update led to an overflowing loss (unless it ended an
+    # epoch); a step whose update made the test loss overflow has ended its epoch: it stays counted
+    if "test loss" in run.diverged:
+        assert run.step_count == taken
+    elif "the loss became" in run.diverged:
+        assert run.step_count in (taken - 1, taken - 2)
+    else:
+        assert run.step_count == taken - 1
     assert np.all(np.isfinite(run.net.theta)), "parameters must stay finite"
     assert all(np.all(np.isfinite(s)) for s in slots(run)), "optimiser state must stay finite"
     # the kept state has a finite loss on the training data
@@ -608,7 +615,8 @@ def test_divergence_leaves_only_finite_history(case):
 
 @pytest.mark.parametrize("optimiser", OPTIMISERS)
 def test_loss_overflow_restores_the_previous_state(optimiser):
-    """When the loss is inf at step k, theta and the optimiser go back to their state before step k-1."""
+    """When the loss is inf at step k, theta and the optimiser go back to their state before step k-1, and the run
+    to step k-2."""
     cfg = ac.presets["linear-relu"].replace(lr=5.0, optimiser=optimiser) if optimiser != "adam" else \
         ac.RunConfig(target="custom", formula="exp(709*x**64)", dim=1, samples=100, hidden=(8,), init="he",
                      init_scale=1.0, optimiser="adam", lr=0.01, batch_size=10)
@@ -625,7 +633,7 @@ def test_loss_overflow_restores_the_previous_state(optimiser):
             ts.append(run.optimiser.t)
             states.append([s.copy() for s in slots(run)])
     assert run.diverged, "expected a divergence"
-    k = run.step_count
+    k = run.divergence_steps[-1]
     if "loss" in run.diverged:
         assert not math.isfinite(loss)
         assert k >= 2
@@ -637,9 +645,10 @@ def test_loss_overflow_restores_the_previous_state(optimiser):
                 np.testing.assert_array_equal(a, b)
         else:   # undoing the first update: the optimiser state is back at zero
             assert not any(np.any(a) for a in slots(run))
+        assert run.step_count == k - 2 and len(run.history.loss) == len(thetas) - 2   # step k-1 taken back
     else:   # gradient overflow: nothing changed
         np.testing.assert_array_equal(run.net.theta, thetas[k - 1])
-    assert len(run.history.loss) == len(thetas) - 1
+        assert run.step_count == k - 1 and len(run.history.loss) == len(thetas) - 1
 
 
 def test_a_good_run_does_not_diverge():

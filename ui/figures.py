@@ -136,6 +136,19 @@ def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     return {"range": [lo, hi], "dtick": next(d for d in (1, 2, 5, 10, 20, 50, 100, 1000) if d * 8 >= hi - lo)}
 
 
+SHORT_LOG_SPAN = 2   # decades: a loss axis this short is labelled at 1, 2 and 5 of each decade
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _short_log_ticks(lo: int, hi: int) -> dict[str, Any]:
+    """Labels at 1, 2 and 5 times each power of ten from 10^lo to 10^hi: on a span of a decade or two, labels on
+    whole decades alone leave a number like 0.2 to guesswork. Plain numbers from 0.01 to 5000, else m·10ᵏ."""
+    ticks = [(m, k) for k in range(lo, hi + 1) for m in (1, 2, 5) if k < hi or m == 1]
+    text = [f"{m * 10.0**k:g}" if -2 <= k <= 3 else ("" if m == 1 else f"{m}·") + "10" + str(k).translate(SUPERSCRIPTS)
+            for m, k in ticks]
+    return {"tickmode": "array", "tickvals": [m * 10.0**k for m, k in ticks], "ticktext": text}
+
+
 def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, smooth_window: int,
                 kept: list[Kept] | tuple = ()) -> Figure:
     """Train loss per step (raw and smoothed) and the test loss per epoch, log y; and ``kept`` runs' raw train
@@ -154,8 +167,11 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         shown.append(y[ksel])
         data.append(_line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
     xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
+    y_range = _log_range(*shown)
+    if y_range and y_range["range"][1] - y_range["range"][0] <= SHORT_LOG_SPAN:
+        y_range = {"range": y_range["range"], **_short_log_ticks(*map(int, y_range["range"]))}
     fig = {"data": data, "layout": theme.layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
-                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **_log_range(*shown)},
+                                           yaxis={**LOG_AXIS, "title": {"text": "loss"}, **y_range},
                                            **({"legend": SIDE_LEGEND, "showlegend": True} if kept else {}))}
     return fig if len(xs) else _no_steps(fig)
 

@@ -1,7 +1,8 @@
 """The lessons of ui/lessons.toml, read and checked once: each a setup, its text, a question and its promises.
 
-Pure (no Streamlit). A broken lesson file raises LessonError when this module is imported, naming the lesson
-and the field: the file is part of the app, so a mistake in it must stop the tests, not show a half lesson.
+Pure apart from the Speed choices' names (ui/session.py). A broken lesson file raises LessonError when this
+module is imported, naming the lesson and the field: the file is part of the app, so a mistake in it must stop
+the tests, not show a half lesson.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import adjoint_core as ac
 
+from .session import SPEEDS
 from .urlstate import CONTROLS
 
 FILE = Path(__file__).with_name("lessons.toml")
@@ -38,6 +40,7 @@ class Lesson:
     config: ac.RunConfig
     seed: int
     hide: tuple[str, ...]          # control names (urlstate.CONTROLS)
+    speed: str                     # Play's speed when the lesson opens (a key of session.SPEEDS)
     pages: tuple[str, ...]         # keys of PAGES
     goal: str
     watch: str
@@ -55,7 +58,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     def fail(problem: str) -> LessonError:
         return LessonError(f"lesson {name!r} in {FILE.name}: {problem}")
 
-    unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "pages", "choices", "answer", "check", *TEXTS}
+    unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "speed", "pages", "choices", "answer", "check",
+                          *TEXTS}
     if unknown:
         raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
     if not isinstance(raw.get("id"), str) or not ID_PATTERN.fullmatch(raw["id"]):
@@ -76,6 +80,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
         raise fail(f"pages must list page names from: {', '.join(PAGES)}")
     if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) for c in choices):
         raise fail("choices must be a list of at least two texts")
+    if raw.get("speed") not in SPEEDS:
+        raise fail(f"speed must be one of: {', '.join(SPEEDS)}")
     answer, seed = raw.get("answer"), raw.get("seed", 0)
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
         raise fail("answer must be the index of one of the choices")
@@ -85,8 +91,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):
         raise fail("needs at least one [[lesson.check]] with a measure")
     return Lesson(id=raw["id"], title=raw["title"], preset=raw["preset"], config=config, seed=seed,
-                  hide=tuple(c for c in CONTROLS if c in hide), pages=tuple(pages), goal=raw["goal"],
-                  watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
+                  hide=tuple(c for c in CONTROLS if c in hide), speed=raw["speed"], pages=tuple(pages),
+                  goal=raw["goal"], watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
                   explanation=raw["explanation"], checks=tuple(checks))
 
 

@@ -13,20 +13,23 @@ import streamlit as st
 
 import adjoint_core as ac
 
-from . import present, settings, urlstate
+from . import present, session, settings, urlstate
 from .lesson_book import LESSONS, PAGES, Lesson
 
 ss = st.session_state
 OPEN = "lesson"   # session key: the open lesson's id
 HIDDEN = "hide"   # session key: the hidden controls' names, set once a session has read its first link
+SPEED = "speed"   # session key of the Train page's Speed control (app_pages/train.py)
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
 KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
 
 
 def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
-    """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered."""
-    ss[OPEN], ss[HIDDEN] = lesson.id, hide
+    """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered,
+    Play at its speed."""
+    ss[OPEN], ss[HIDDEN], ss[SPEED] = lesson.id, hide, lesson.speed
     ss.pop(_question_key(lesson), None)
+    ss.pop(_answer_key(lesson), None)
     settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
 
 
@@ -89,7 +92,17 @@ def hide_controls() -> None:
 
 
 def _question_key(lesson: Lesson) -> str:
+    """The question's widget, until it is answered."""
     return f"lesson_q_{lesson.id}"
+
+
+def _answer_key(lesson: Lesson) -> str:
+    """The chosen answer's index (kept apart from the widget, which a locked copy replaces once answered)."""
+    return f"lesson_a_{lesson.id}"
+
+
+def _answer(lesson: Lesson) -> None:
+    ss[_answer_key(lesson)] = ss[_question_key(lesson)]
 
 
 def _go(lesson_id: str) -> None:
@@ -111,6 +124,22 @@ def _leave() -> None:
         st.query_params.pop(key, None)
 
 
+def speed_note(lesson: Lesson) -> str:
+    """What the panel says about Play's speed in ``lesson``."""
+    if lesson.speed.startswith("Demo"):   # the whole run in DEMO_SECONDS (session.rate)
+        return (f"**Play** runs at Demo speed: the whole run, {lesson.config.epochs:,} epochs, in about "
+                f"{session.DEMO_SECONDS:g} s (the **Speed** control changes it).")
+    return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
+
+
+def back_link() -> None:
+    """On the other pages while a lesson is open: which lesson, and a link back to it on the Train page."""
+    lesson = current()
+    if lesson is not None:
+        st.page_link("app_pages/train.py", label=f"Lesson {list(LESSONS).index(lesson.id) + 1}: {lesson.title} "
+                     "— back to the lesson", icon=":material/school:", query_params=url_params())
+
+
 def current() -> Lesson | None:
     """The open lesson, if any."""
     return LESSONS.get(ss.get(OPEN))
@@ -118,27 +147,35 @@ def current() -> Lesson | None:
 
 def panel() -> None:
     """The hidden controls, and the open lesson above the buttons: goal, what to watch, the question (answered
-    only after a choice), links to other pages, and Previous / Next. The panel folds away; in presentation mode
-    it starts folded, so the buttons, status and first charts fit a projector's screen until the teacher opens
-    it."""
+    only after a choice), links to other pages, and Previous / Next. The choices are pills (buttons: the arrow
+    keys and Space stay the page's shortcuts, where a radio group would take them), locked once one is chosen
+    until Restart lesson. The panel folds away; in presentation mode it starts folded, so the buttons, status
+    and first charts fit a projector's screen until the teacher opens it."""
     hide_controls()
     lesson = current()
     if lesson is None:
         return
     ids = list(LESSONS)
     k = ids.index(lesson.id)
+    ss.setdefault(SPEED, lesson.speed)   # the Speed control's value is dropped while another page is shown
     with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=not present.active(),
                      key="lesson_panel"):
         left, right = st.columns([3, 2], gap="medium")
         with left:
             st.markdown(lesson.goal)
             st.markdown(f"**Watch:** {lesson.watch}")
+            st.caption(speed_note(lesson))
             for page in lesson.pages:
                 path, title = PAGES[page]
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
         with right:
-            choice = st.radio(lesson.question, range(len(lesson.choices)), index=None, key=_question_key(lesson),
-                              format_func=lambda i: lesson.choices[i])
+            choice = ss.get(_answer_key(lesson))
+            pills = {"label": lesson.question, "options": range(len(lesson.choices)), "wrap": True,
+                     "format_func": lambda i: lesson.choices[i]}
+            if choice is None:
+                st.pills(**pills, key=_question_key(lesson), on_change=_answer, args=(lesson,))
+            else:
+                st.pills(**pills, default=choice, disabled=True, key=f"lesson_answered_{lesson.id}")
         if choice == lesson.answer:   # the answer across the panel, readable on a projector
             st.success(f"**Right.** {lesson.explanation}", icon=":material/check_circle:")
         elif choice is not None:

@@ -1,4 +1,5 @@
-"""Messages about a run's state, as Markdown text (pure: no Streamlit)."""
+"""Messages about a run's state, as Markdown text. They suggest only the sidebar controls in view (the open
+lesson's hidden ones are left out: ui/lessons.py)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,46 @@ import math
 
 import adjoint_core as ac
 
+from . import lessons
+
 AGAIN_WITHIN = 10   # steps: a divergence this soon after an earlier one means the run was resumed into trouble
 
 
 def earlier_divergence(run: ac.TrainingRun, within: int = AGAIN_WITHIN) -> int | None:
-    """The latest step, among the ``within`` before the current one, that diverged (None if none did).
-
-    A diverged step leaves no history row, so it is a step number missing from the recorded ones.
-    """
-    s, steps = run.step_count, run.history.step
-    recorded = set(steps[steps >= s - within].astype(int).tolist())
-    missing = [k for k in range(max(1, s - within), s) if k not in recorded]
-    return missing[-1] if missing else None
+    """The step of the divergence before the run's current one, when it was at most ``within`` steps earlier
+    (None if the run has not diverged, or not twice in a row)."""
+    if not run.diverged or len(run.divergence_steps) < 2:
+        return None
+    earlier, latest = run.divergence_steps
+    return earlier if latest - earlier <= within else None
 
 
-def divergence_message(run: ac.TrainingRun) -> str:
-    """What happened to a diverged run and what to try; Reset or a smaller init scale first when it diverged
-    again right after being resumed (its last finite state is itself already far off)."""
+def _either(options: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join(filter(None, [", ".join(options[:-1]), options[-1]]))
+
+
+def divergence_message(run: ac.TrainingRun, hidden: tuple[str, ...] | None = None) -> str:
+    """What happened to a diverged run and what to try with the controls in view (``hidden``: the names of the
+    others, default the session's); Reset first when it diverged again right after being resumed (its last
+    finite state is itself already far off)."""
+    hidden = lessons.hidden() if hidden is None else hidden
     lr, scale = run.config.lr, run.config.init_scale
     earlier = earlier_divergence(run)
     if earlier is None:
-        return (f"**Training diverged**: {run.diverged}. Paused, and the parameters were set back to the last state "
-                f"with a finite loss. Try a smaller learning rate (now {lr:g}), a smaller init scale, or the Adam "
-                "optimiser, then press Play again.")
+        tries = [text for name, text in (("lr", f"a smaller learning rate (now {lr:g})"),
+                                         ("init_scale", "a smaller init scale"),
+                                         ("optimiser", "the Adam optimiser")) if name not in hidden
+                 and not (name == "optimiser" and run.config.optimiser == "adam")]
+        then = f"Try {_either(tries)}, then press Play again." if tries else "Press **Reset** to start over."
+        return (f"**Training diverged**: {run.diverged}. Paused, and the run was set back to step "
+                f"{run.step_count:,}, its last state with a finite loss. {then}")
     loss = run.history.loss
-    last = f" (its loss is {loss[-1]:.3g})" if len(loss) and math.isfinite(loss[-1]) else ""
+    last = f" (the batch loss of its last step, {run.step_count:,}, is {loss[-1]:.3g})" \
+        if len(loss) and math.isfinite(loss[-1]) else ""
+    smaller = [text for name, text in (("init_scale", f"init scale (now {scale:g})"),
+                                       ("lr", f"learning rate (now {lr:g})")) if name not in hidden]
+    with_smaller = f", with a smaller {_either(smaller)}" if smaller else ""
     return (f"**Training diverged again**: {run.diverged}, right after the divergence at step {earlier}. The last "
             f"finite state is itself already far off{last}, so going on from it diverges at once. Press **Reset** "
-            f"to start this setup over, with a smaller init scale (now {scale:g}) or learning rate (now {lr:g}).")
+            f"to start this setup over{with_smaller}.")

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 
 LESSON = LESSONS["vanishing"]
 NUMBER = list(LESSONS).index(LESSON.id) + 1
+LONG = 60_000   # ms: the machine may be busy
 
 
 def control(page: Page, name: str):
@@ -47,7 +48,7 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
     page.mouse.move(5, 5)
     save_screenshot(page, "lesson_panel_before", full_page=False)
 
-    panel.get_by_test_id("stRadio").get_by_text(LESSON.choices[LESSON.answer]).click()
+    panel.get_by_test_id("stButtonGroup").get_by_text(LESSON.choices[LESSON.answer]).click()
     wait_for_app_run(page)
     expect(panel.get_by_text(LESSON.explanation[:40])).to_be_visible()
     expect(panel.get_by_test_id("stAlertContentSuccess")).to_contain_text("Right.")
@@ -56,6 +57,43 @@ def test_lessons_page_opens_a_lesson_whose_answer_appears_after_a_choice(page, a
     page.wait_for_timeout(500)
     save_screenshot(page, "lesson_panel_answered", full_page=False)
     assert not errors, errors
+
+
+def assert_lesson_open(page: Page, lesson) -> None:
+    """The Train page shows ``lesson``: its panel, its learning rate in the sidebar, and every chart drawn."""
+    wait_for_app_run(page, timeout=LONG)
+    number = list(LESSONS).index(lesson.id) + 1
+    expect(page.locator(".st-key-lesson_panel")).to_contain_text(f"Lesson {number} of {len(LESSONS)}: {lesson.title}",
+                                                                 timeout=LONG)
+    expect(control(page, "lr")).to_contain_text(f"{lesson.config.lr:g}", timeout=LONG)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=LONG)
+    assert charts.count() >= 4, charts.count()
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=LONG)
+    expect(page.get_by_text("Chart error")).to_have_count(0)
+    assert_no_exception(page)
+
+
+def test_a_copied_lesson_link_opens_the_lesson_in_a_new_browser(browser, page, app_server):
+    """The Lessons page's link, as "Copy link address" gives it, opens the lesson in a browser that has never
+    seen the app; so does the Lessons page's own address with ?lesson= (links of that form were shared)."""
+    lesson = LESSONS["exploding"]
+    number = list(LESSONS).index(lesson.id) + 1
+    page.goto(f"{app_server}/lessons")
+    wait_for_app_run(page)
+    link = page.get_by_test_id("stMain").get_by_role("link", name=f"{number}. {lesson.title}")
+    href = link.evaluate("a => a.href")                     # what "Copy link address" copies
+    for url in (href, f"{app_server}/lessons?lesson={lesson.id}"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            fresh = context.new_page()
+            fresh.goto(url)
+            assert_lesson_open(fresh, lesson)
+            assert f"lesson={lesson.id}" in fresh.url and "/lessons" not in fresh.url, fresh.url
+        finally:
+            context.close()
+    assert link.get_attribute("href").startswith(app_server + "/"), "the link must not depend on the page it is on"
 
 
 def test_hide_removes_controls_and_empty_expanders(page, app_server):

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_helpers import PROJECT_ROOT, assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
+from ui.lesson_book import LESSONS
 
 pytestmark = pytest.mark.browser
 
@@ -190,3 +191,34 @@ def test_present_backward_page_hides_its_intro_and_every_chart_title_fits(projec
     assert page.get_by_text("Chart error").count() == 0
     assert_no_exception(page)
     save_screenshot(page, "present_backward", full_page=False)
+def test_after_answering_a_lesson_question_the_keys_step_and_play_and_never_change_the_answer(projector, app_server):
+    """Presentation mode, a lesson's panel open: after a click on an answer, → steps and Space plays and pauses
+    (the keys go to the page's shortcuts, not to the answer, which stays as chosen)."""
+    page = projector
+    lesson = LESSONS["vanishing"]
+    wrong = (lesson.answer + 1) % len(lesson.choices)
+    page.goto(f"{app_server}/?lesson={lesson.id}&present=1")
+    wait_for_app_run(page, timeout=LONG)
+    page.locator(".st-key-lesson_panel summary").dispatch_event("click")
+    answers = page.locator(".st-key-lesson_panel").get_by_test_id("stButtonGroup")
+    answers.get_by_text(lesson.choices[wrong]).click()
+    not_quite = page.get_by_text(f"Not quite: the answer is “{lesson.choices[lesson.answer]}”")
+    expect(not_quite).to_be_visible(timeout=LONG)
+    wait_for_app_run(page, timeout=LONG)
+    page.keyboard.press("ArrowRight")                  # to whatever has the focus after the click
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1", timeout=LONG)
+    wait_for_app_run(page, timeout=LONG)
+    page.keyboard.press("Space")
+    expect(button(page, "Pause")).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("1", timeout=LONG)
+    page.keyboard.press("Space")
+    expect(button(page, "Play")).to_be_visible(timeout=LONG)
+    wait_for_app_run(page, timeout=LONG)
+    assert steps(page) > 1
+    expect(not_quite).to_be_visible()
+    chosen = answers.locator("button").filter(has_text=lesson.choices[wrong])
+    expect(chosen).to_have_attribute("aria-checked", "true")          # still the chosen answer
+    for choice in lesson.choices:
+        expect(answers.locator("button").filter(has_text=choice)).to_be_disabled()
+    expect(page.get_by_text("Chart error")).to_have_count(0)
+    assert_no_exception(page)
