@@ -163,7 +163,7 @@ class TrainingRun:
             self._restore_backup()
             self.diverged = f"the loss became {loss} at step {self.step_count}"
             return loss
-        mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
+        mus = net.backward(mu, out=self._grad)[1]   # dL/dtheta into self._grad
         row, at = self.history.steps.next_row(), self._step_at
         row[at["step"]], row[at["loss"]] = self.step_count, loss
         total = 0.0
