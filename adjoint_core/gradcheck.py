@@ -182,7 +182,8 @@ class DotProductTest:
 
 
 def dot_product_test(layer: Dense, x: Array, rng: np.random.Generator, eps: float = 1e-6) -> list[DotProductTest]:
-    """The adjoint test of ``layer.vjp`` at x (batch, d_in), with respect to the input and to W."""
+    """The adjoint test of the layer's VJP as ``MLP.backward`` applies it (delta = u * sigma'(a), then
+    ``layer.vjp``) at x (batch, d_in), with respect to the input and to W."""
     z, (_, a, _) = layer.forward(x)
     u = rng.standard_normal(z.shape)
     mu_prev, JW_u, _ = layer.vjp(x, u * layer.activation.derivative(a, z))   # J_x^T u, J_W^T u

@@ -170,8 +170,8 @@ class MLP:
         return list(self._caches)
 
     def _views_of(self, flat: Array) -> list[tuple[Array, Array]]:
-        """``views(flat)``, kept for the last vector asked about (the training step passes the same one each time:
-        building the views costs a small network ~2% of a step)."""
+        """``views(flat)``, kept for the last vector asked about (the training step passes the same one each time;
+        building the views takes ~2 us, 3% of a small network's step)."""
         if self._kept_views[0] is not flat:
             self._kept_views = (flat, self.views(flat))
         return self._kept_views[1]
