@@ -1,9 +1,8 @@
 r"""What the teaching pages show of the adjoints: one batch's backward pass, and adjoints over input space.
 
 Nothing here is a second implementation of the backward pass: ``backward_trace`` runs ``MLP.forward``,
-the loss and ``MLP.backward`` and keeps what they return, adding only the two intermediate
-quantities a student wants to see per layer, sigma'(a_i) (``Activation.derivative``) and
-delta_i = mu_i * sigma'(a_i) (``Dense.delta``).
+the loss and ``MLP.backward`` and keeps what they return, with the two intermediate quantities a student
+wants to see per layer, sigma'(a_i) and delta_i = mu_i * sigma'(a_i), recorded by ``MLP.backward``.
 
 ``adjoint_field`` evaluates the adjoint of a *single-sample* loss at every point of an input grid:
 l_k, the run's loss on point k alone, with the adjoint mu_N,k = -dl_k/dz_k (for the MSE -(z_k - y_k), for
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import MLP, Cache
+from .network import MLP, Cache, Record
 
 Array = np.ndarray
 
@@ -88,15 +87,10 @@ def backward_trace(net: MLP, loss_fn, x: Array, y: Array) -> BackwardTrace:
     with np.errstate(all="ignore"):
         z_N = net.forward(x)
         loss, mu_N = loss_fn(z_N, y)
-        grads, mus = net.backward(mu_N)
-        caches = net.caches()
-        sigma_primes, deltas = [], []
-        for i, (layer, cache) in enumerate(zip(net.layers, caches), start=1):
-            _, a, z = cache
-            sigma_primes.append(layer.activation.derivative(a, z))
-            deltas.append(layer.delta(cache, mus[net.n_layers - i]))
-    return BackwardTrace(x=x, y=y, z_N=z_N, loss=float(loss), mus=mus, grads=grads, caches=caches,
-                         sigma_primes=sigma_primes, deltas=deltas)
+        record = Record()
+        grads, mus = net.backward(mu_N, record=record)
+    return BackwardTrace(x=x, y=y, z_N=z_N, loss=float(loss), mus=mus, grads=grads, caches=net.caches(),
+                         sigma_primes=record.sigma_primes, deltas=record.deltas)
 
 
 def adjoint_field(net: MLP, loss_fn, x_grid: Array, y_grid: Array) -> list[Array]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import MLP, Dense
+from .network import MLP, Dense, Record
 
 Array = np.ndarray
 RTOL = 1e-6   # relative error at or below which a check passes
@@ -41,8 +41,8 @@ def loss_at(net: MLP, loss_fn, x: Array, y: Array) -> float:
 def adjoint_gradient(net: MLP, loss_fn, x: Array, y: Array) -> tuple[Array, list[Array]]:
     """(dL/dtheta (P,), [mu_N, ..., mu_0]) by one forward and one backward pass."""
     loss, mu = loss_fn(net.forward(x), y)
-    grads, mus = net.backward(mu)
-    return net.flat(grads), mus
+    grad = np.empty(net.theta.size)
+    return grad, net.backward(mu, out=grad)[1]
 
 
 def rounding_scale(net: MLP, loss_fn, x: Array, y: Array) -> float:
@@ -55,12 +55,11 @@ def rounding_scale(net: MLP, loss_fn, x: Array, y: Array) -> float:
     with np.errstate(all="ignore"):
         z = net.forward(x)
         loss, mu = loss_fn(z, y)
-        caches = net.caches()
-        mus = net.backward(mu)[1]   # [mu_N, ..., mu_0]
+        record = Record()
+        net.backward(mu, record=record)
         total = abs(loss) + np.sum(np.abs(mu * z))
-        for layer, cache, mu_i in zip(net.layers, caches, reversed(mus[:-1])):
-            z_prev = cache[0]
-            total += np.sum(np.abs(layer.delta(cache, mu_i)) * (np.abs(z_prev) @ np.abs(layer.W) + np.abs(layer.b)))
+        for (W, b), (z_prev, _, _), delta in zip(net.params, net.caches(), record.deltas):
+            total += np.sum(np.abs(delta) * (np.abs(z_prev) @ np.abs(W) + np.abs(b)))
     return float(total)
 
 
@@ -183,10 +182,11 @@ class DotProductTest:
 
 
 def dot_product_test(layer: Dense, x: Array, rng: np.random.Generator, eps: float = 1e-6) -> list[DotProductTest]:
-    """The adjoint test of ``layer.vjp`` at x (batch, d_in), with respect to the input and to W."""
-    z, cache = layer.forward(x)
+    """The adjoint test of the layer's VJP as ``MLP.backward`` applies it (delta = u * sigma'(a), then
+    ``layer.vjp``) at x (batch, d_in), with respect to the input and to W."""
+    z, (_, a, _) = layer.forward(x)
     u = rng.standard_normal(z.shape)
-    mu_prev, dW, _ = layer.vjp(cache, u)
+    mu_prev, JW_u, _ = layer.vjp(x, u * layer.activation.derivative(a, z))   # J_x^T u, J_W^T u
     v = rng.standard_normal(x.shape)
     jv_x = (layer.forward(x + eps * v)[0] - layer.forward(x - eps * v)[0]) / (2 * eps)
     V = rng.standard_normal(layer.W.shape)
@@ -197,6 +197,5 @@ def dot_product_test(layer: Dense, x: Array, rng: np.random.Generator, eps: floa
     down = layer.forward(x)[0]
     layer.W[...] = W0
     jv_w = (up - down) / (2 * eps)
-    # vjp returns dL/dW = -J_W^T u for mu = u, hence the sign on the W side.
     return [DotProductTest("x", float(np.sum(u * jv_x)), float(np.sum(mu_prev * v))),
-            DotProductTest("W", float(np.sum(u * jv_w)), float(-np.sum(dW * V)))]
+            DotProductTest("W", float(np.sum(u * jv_w)), float(np.sum(JW_u * V)))]

@@ -9,13 +9,14 @@ stationarity conditions are the adjoint equations
     dL/dtheta_i = -mu_i^T (d phi_i / d theta_i)
 
 so the gradient needs one backward sweep of vector-Jacobian products and never a Jacobian
-matrix.  For the dense layer phi(x) = sigma(x W + b) these read (``Dense.vjp``, below)
+matrix.  For the dense layer phi(x) = sigma(x W + b) these read
 
     delta_i = mu_i * sigma'(a_i),   mu_{i-1} = delta_i W_i^T,
     dL/dW_i = -z_{i-1}^T delta_i,   dL/db_i = -sum_batch delta_i,
 
-and ``MLP.backward`` is the loop i = N, ..., 1 over them.  (TrainingRun's step uses ``MLP._backward_into``,
-the same loop writing into one flat gradient vector, tested equal to it.)
+the first the activation's rule and the rest the affine map's (``Dense.vjp``), and ``MLP.backward`` is the
+loop i = N, ..., 1 over them, the one every caller uses: training (into one flat gradient vector, negated
+once), the gradient check, the notebook's traps and the teaching pages (recording sigma'(a_i) and delta_i).
 
 All parameters live in one flat float64 vector ``theta`` and every (W, b) is a view into it, so an
 optimiser can update the whole network with a handful of vector operations.
@@ -24,6 +25,7 @@ optimiser can update the whole network with a handful of vector operations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,20 +61,20 @@ class Dense:
         z = self.activation.forward(a)
         return z, (x, a, z)
 
-    def delta(self, cache: Cache, mu: Array) -> Array:
-        """delta = mu * sigma'(a), (batch, d_out): the adjoint of the pre-activation a."""
-        x, a, z = cache
-        return mu * self.activation.derivative(a, z)
+    def vjp(self, x: Array, delta: Array, dW: Array | None = None,
+            db: Array | None = None) -> tuple[Array, Array, Array]:
+        """The affine map's VJP: delta = -dL/da (batch, d_out) at input x (batch, d_in) ->
+        (mu_prev = delta W^T (batch, d_in), x^T delta = -dL/dW (d_in, d_out), sum_batch delta = -dL/db (d_out,)),
+        the last two written into ``dW``, ``db`` when given."""
+        return np.dot(delta, self.W.T), np.dot(x.T, delta, out=dW), batch_sum(delta, out=db)
 
-    def vjp(self, cache: Cache, mu: Array) -> tuple[Array, Array, Array]:
-        """mu (batch, d_out) = -dL/dz -> (mu_prev (batch, d_in), dL/dW (d_in, d_out), dL/db (d_out,)).
 
-        delta = mu * sigma'(a),  mu_prev = delta W^T,  dL/dW = -x^T delta,  dL/db = -sum_batch delta.
-        """
-        x = cache[0]
-        delta = self.delta(cache, mu)
-        minus_delta = -delta    # one negation for both gradients
-        return np.dot(delta, self.W.T), np.dot(x.T, minus_delta), batch_sum(minus_delta)
+@dataclass
+class Record:
+    """What ``MLP.backward`` keeps of each layer when handed one, input side first (entry i-1 for layer i)."""
+
+    sigma_primes: list[Array] = field(default_factory=list)   # sigma_i'(a_i), (batch, d_i)
+    deltas: list[Array] = field(default_factory=list)         # delta_i = mu_i * sigma_i'(a_i), (batch, d_i)
 
 
 INIT_SCHEMES = ("notebook", "xavier", "he")
@@ -121,6 +123,7 @@ class MLP:
                 b[...] = 0.0
         self.layers = [Dense(W, b, get_activation(name)) for (W, b), name in zip(self.params, self.activations)]
         self._caches: list[Cache] = []
+        self._kept_views: tuple[Array | None, list[tuple[Array, Array]]] = (None, [])   # see _views_of
 
     @property
     def n_layers(self) -> int:
@@ -166,31 +169,38 @@ class MLP:
         """The residuals (x, a, z) of each layer from the last ``forward``, input side first."""
         return list(self._caches)
 
-    def backward(self, mu: Array) -> tuple[list[tuple[Array, Array]], list[Array]]:
-        """mu_N (batch, d_out) = -dL/dz_N -> (grads [(dL/dW_i, dL/db_i), ...] input side first,
-        mus [mu_N, ..., mu_0], mu_i (batch, sizes[i])), for the x of the last ``forward``."""
-        if not self._caches:
-            raise RuntimeError("call forward(x) before backward(mu)")
-        grads, mus = [], [mu]
-        for layer, cache in zip(reversed(self.layers), reversed(self._caches)):
-            mu, dW, db = layer.vjp(cache, mu)     # mu_{i-1}, dL/dW_i, dL/db_i
-            grads.append((dW, db))
-            mus.append(mu)
-        return grads[::-1], mus
+    def _views_of(self, flat: Array) -> list[tuple[Array, Array]]:
+        """``views(flat)``, kept for the last vector asked about (the training step passes the same one each time;
+        building the views takes ~2 us, 3% of a small network's step)."""
+        if self._kept_views[0] is not flat:
+            self._kept_views = (flat, self.views(flat))
+        return self._kept_views[1]
 
-    def _backward_into(self, mu: Array, grad: Array, grads: list[tuple[Array, Array]]) -> list[Array]:
-        """``backward`` for TrainingRun's step, tested equal to it: dL/dtheta written into ``grad`` (P,), whose views
-        are ``grads`` (``views(grad)``), with one negation for all layers; returns [mu_N, ..., mu_0].  Fresh
-        arrays and a negation per layer cost the small networks 5-8% of a step."""
+    def backward(self, mu: Array, out: Array | None = None, record: Record | None = None,
+                 caches: Sequence[Cache] | None = None) -> tuple[list[tuple[Array, Array]], list[Array]]:
+        """mu_N (batch, d_out) = -dL/dz_N -> (grads [(dL/dW_i, dL/db_i), ...] input side first,
+        mus [mu_N, ..., mu_0], mu_i (batch, sizes[i])), for the x of the last ``forward``.
+
+        The grads are views into ``out``, dL/dtheta (P,) in ``theta``'s order (a fresh vector when None).
+        ``record`` keeps each layer's sigma'(a_i) and delta_i; ``caches`` replaces the residuals (x, a, z)
+        of the last ``forward``.
+        """
+        caches = self._caches if caches is None else caches
+        if not caches:
+            raise RuntimeError("call forward(x) before backward(mu)")
+        grad = np.empty(self.theta.size) if out is None else out
+        grads = self.views(grad) if out is None else self._views_of(out)
         mus = [mu]
-        for layer, cache, (dW, db) in zip(reversed(self.layers), reversed(self._caches), reversed(grads)):
-            delta = layer.delta(cache, mu)
-            mu = np.dot(delta, layer.W.T)
-            np.dot(cache[0].T, delta, out=dW)     # x^T delta = -dL/dW
-            batch_sum(delta, out=db)              # sum_batch delta = -dL/db
+        for layer, (x, a, z), (dW, db) in zip(reversed(self.layers), reversed(caches), reversed(grads)):
+            sigma_prime = layer.activation.derivative(a, z)
+            delta = mu * sigma_prime                  # delta_i = mu_i * sigma'(a_i)
+            mu = layer.vjp(x, delta, dW, db)[0]       # mu_{i-1} = delta_i W_i^T; x^T delta_i, sum delta_i into grad
             mus.append(mu)
-        np.negative(grad, out=grad)           # dL/dtheta
-        return mus
+            if record is not None:
+                record.sigma_primes.insert(0, sigma_prime)
+                record.deltas.insert(0, delta)
+        np.negative(grad, out=grad)                   # dL/dtheta = -(x^T delta_i, sum delta_i)_i
+        return grads, mus
 
     def flat(self, pairs: Sequence[tuple[Array, Array]], out: Array | None = None) -> Array:
         """Per-layer (W-shaped, b-shaped) pairs -> one (P,) vector in ``theta``'s order (into ``out`` if given)."""

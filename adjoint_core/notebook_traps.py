@@ -9,10 +9,8 @@ r"""The seed notebook's two gradient mistakes, reproduced on our engine so the a
    the length is B times too small, so training with lr and weight decay wd on it equals training on
    the true gradient with lr / B and wd * B.
 
-``notebook_gradient`` computes either variant, or both, with the engine's own pieces: it forwards
-once, then walks the layers backward calling ``Dense.vjp``; for trap 1 each layer's cache
-(x, a, z) is handed over as (x, z, sigma(z)), so ``Dense.delta`` evaluates sigma' at z.  Everything is
-vectorised over the batch; the only loop is over layers, as in ``MLP.backward``.
+``notebook_gradient`` computes either variant, or both, with one forward and one ``MLP.backward``; for
+trap 1 each layer's residuals (x, a, z) are handed to it as (x, z, sigma(z)), so sigma' is evaluated at z.
 """
 
 from __future__ import annotations
@@ -41,16 +39,12 @@ def notebook_gradient(net: MLP, loss_fn, x: Array, y: Array, sigma_prime_at_outp
 
     x (B, d_0), y (B, d_N); the layout is that of ``net.theta``.
     """
-    z_N = net.forward(x)
-    _, mu = loss_fn(z_N, y)
-    grads = []
-    for layer, cache in zip(reversed(net.layers), reversed(net.caches())):
-        if sigma_prime_at_output:
-            x_in, _, z = cache
-            cache = (x_in, z, layer.activation.forward(z))  # Dense.delta now sees a := z
-        mu, dW, db = layer.vjp(cache, mu)
-        grads.append((dW, db))
-    grad = net.flat(grads[::-1])
+    _, mu = loss_fn(net.forward(x), y)
+    caches = net.caches()
+    if sigma_prime_at_output:
+        caches = [(x_in, z, layer.activation.forward(z)) for layer, (x_in, _, z) in zip(net.layers, caches)]
+    grad = np.empty(net.theta.size)
+    net.backward(mu, out=grad, caches=caches)
     if average_again:
         grad /= len(x)
     return grad

@@ -72,8 +72,7 @@ class TrainingRun:
         self.divergence_steps: tuple[int, ...] = ()   # the steps of the last two divergences, oldest first
         self.changes: list[hp.Change] = []   # hyperparameters changed on the running model, oldest first
         self._grad = np.zeros_like(self.net.theta)   # dL/dtheta of the last step, (P,)
-        self._grads = self.net.views(self._grad)
-        self._dWs = [dW for dW, _ in self._grads]
+        self._dWs = [dW for dW, _ in self.net.views(self._grad)]   # its weight parts, views
         self.batches = Batches(self.data.x, self.data.y, self.rng)
 
     # --- epochs and the test loss ------------------------------------------------------------
@@ -144,7 +143,7 @@ class TrainingRun:
             self._take_back()
             self._diverge(f"the loss became {loss} at step {step}", step)
             return loss
-        mus = net._backward_into(mu, self._grad, self._grads)   # = net.backward(mu), into self._grad
+        mus = net.backward(mu, out=self._grad)[1]   # dL/dtheta into self._grad
         if not self.history.record_step(step, loss, mus + self._dWs):
             self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss

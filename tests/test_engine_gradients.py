@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import adjoint_core as ac
 from adjoint_core import gradcheck
-from adjoint_core.network import Dense
+from adjoint_core.network import Dense, Record
 
 ACT_NAMES = list(ac.ACTIVATIONS)
 LOSS_NAMES = ["mse", "huber"]
@@ -511,15 +511,40 @@ def test_loss_mu_is_minus_dl_dz(loss_name):
 
 @pytest.mark.parametrize("activation", ACT_NAMES)
 @pytest.mark.parametrize("sizes", [[3, 2], [2, 7, 1], [1, 5, 6, 4, 2]])
-def test_the_training_runs_fused_backward_equals_backward(sizes, activation):
-    """MLP._backward_into (TrainingRun's step) gives exactly MLP.backward's gradient and adjoints."""
+def test_backward_into_a_buffer_and_its_record(sizes, activation):
+    """``out``: dL/dtheta written into it, the grads its views; ``record``: sigma'(a_i) and delta_i, input side
+    first; neither changes a number of the plain backward."""
     net = ac.MLP(sizes, activation=activation, seed=1)
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((9, sizes[0])), rng.standard_normal((9, sizes[-1]))
     _, mu = ac.MSELoss()(net.forward(x), y)
     grads, mus = net.backward(mu)
-    grad = np.full_like(net.theta, np.nan)
-    fused_mus = net._backward_into(mu, grad, net.views(grad))
-    np.testing.assert_array_equal(grad, net.flat(grads))
-    for a, b in zip(fused_mus, mus, strict=True):
+    first, second = np.full_like(net.theta, np.nan), np.full_like(net.theta, np.nan)
+    for out in (first, second, first):       # a second buffer between two calls with the first
+        record = Record()
+        out_grads, out_mus = net.backward(mu, out=out, record=record)
+        np.testing.assert_array_equal(out, net.flat(grads))
+        assert all(np.shares_memory(a, out) for pair in out_grads for a in pair)
+        for a, b in zip(out_mus, mus, strict=True):
+            np.testing.assert_array_equal(a, b)
+    N = net.n_layers
+    assert len(record.sigma_primes) == len(record.deltas) == N
+    for i, ((_, a, z), layer) in enumerate(zip(net.caches(), net.layers), start=1):
+        np.testing.assert_array_equal(record.sigma_primes[i - 1], layer.activation.derivative(a, z))
+        np.testing.assert_array_equal(record.deltas[i - 1], mus[N - i] * record.sigma_primes[i - 1])
+
+
+def test_backward_over_given_residuals():
+    """``caches``: the backward pass of another forward's residuals, as if that forward were the last."""
+    net = ac.MLP([2, 5, 3, 1], activation=("tanh", "sigmoid"), seed=3)
+    rng = np.random.default_rng(4)
+    x1, x2, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 2)), rng.standard_normal((6, 1))
+    _, mu = ac.MSELoss()(net.forward(x1), y)
+    caches = net.caches()
+    want_grads, want_mus = net.backward(mu)
+    net.forward(x2)
+    grads, mus = net.backward(mu, caches=caches)
+    np.testing.assert_array_equal(net.flat(grads), net.flat(want_grads))
+    for a, b in zip(mus, want_mus, strict=True):
         np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(net.flat(net.backward(mu)[0]), net.flat(grads))   # the last forward's differ

@@ -828,3 +828,21 @@ def test_chunked_test_loss_equals_the_whole_set_loss():
     assert len(run.data.x_test) > run.test_chunk_rows
     whole = run.loss_fn(run.net.predict(run.data.x_test), run.data.y_test)[0]
     assert run.test_loss() == pytest.approx(whole, rel=1e-12)
+
+
+def test_checks_between_steps_leave_training_unchanged():
+    """The step's backward writes into the run's gradient vector even after a gradient check, the traps and the
+    Backward page ran their own backward passes on the same network before and between steps."""
+    from adjoint_core.adjoint_field import backward_trace
+    from adjoint_core.notebook_traps import trap_report
+
+    plain, checked = ac.TrainingRun(tiny(), seed=3), ac.TrainingRun(tiny(), seed=3)
+    x, y = checked.data.x[:4], checked.data.y[:4]
+    for _ in range(3):
+        ac.check_gradients(checked.net, checked.loss_fn, x, y, max_per_tensor=2)
+        trap_report(checked.net, checked.loss_fn, x, y, max_entries=5)
+        backward_trace(checked.net, checked.loss_fn, x, y)
+        plain.step()
+        checked.step()
+    np.testing.assert_array_equal(checked.net.theta, plain.net.theta)
+    np.testing.assert_array_equal(checked.history.mu_norms, plain.history.mu_norms)
