@@ -6,6 +6,7 @@ The controls come from the setup table (adjoint_core/config.py): each field's se
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import adjoint_core as ac
+import codegen
 from adjoint_core import limits
 from adjoint_core.config import CUSTOM, PLAY, SEED, SetupField
 from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
-from . import session, urlstate
+from . import code_export, session, urlstate
 from .session import DATA_LABEL, get_run, message, set_run, trainer
 
 ss = st.session_state
@@ -251,6 +253,11 @@ def _save_load(sb) -> None:
         st.download_button("Download run", data=_in_this_session(_run_zip), file_name="adjoint-run.zip",
                            mime="application/zip", key="run_download", on_click="ignore", width="stretch",
                            help="Setup, weights, optimiser state and history, to continue later exactly.")
+        for kind, (label, file_name, mime) in code_export.FILES.items():
+            st.download_button(label, data=_in_this_session(functools.partial(_code, kind)), file_name=file_name,
+                               mime=mime, key=f"run_code_{kind}", on_click="ignore", width="stretch",
+                               help="The run rebuilt in plain NumPy, to run and read on your own (a run that "
+                                    "cannot be exported gives a file that says why).")
         st.file_uploader("Load a run", type=["zip"], key="run_upload", on_change=_on_run_upload,
                          max_upload_size=_megabytes(limits.MAX_RUN_BYTES),
                          help="A .zip saved with 'Download run'. Replaces the current run.")
@@ -272,10 +279,18 @@ def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
     return call
 
 
-def _run_zip() -> bytes:
+def _current_run() -> ac.TrainingRun:
+    """The session's run as it is now (a copy while it trains)."""
     t = trainer()
-    run = t.copy() if t is not None else get_run(keep_training=True)
-    return pack_run(*run.export())
+    return t.copy() if t is not None else get_run(keep_training=True)
+
+
+def _run_zip() -> bytes:
+    return pack_run(*_current_run().export())
+
+
+def _code(kind: str) -> str:
+    return codegen.download(_current_run(), kind)
 
 
 def adopt_run(run: ac.TrainingRun, preset: str | None) -> None:
