@@ -3,7 +3,7 @@ would also serve as old-style pages before app.py first runs)."""
 
 import streamlit as st
 
-from ui import present
+from ui.screen import present
 
 present_warning = present.init()
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide",

@@ -7,10 +7,11 @@ The setup table: each field declares, in its ``metadata[SETUP]`` (a ``SetupField
 change of it does to a running model (start a new run, change the running model, or move Play's stop), and how
 the app shows it: the sidebar control's label, section, widget (plain data, ``Widget``) and help, and its name in
 compare labels.  The URL parameter is the field's name; a number field's limits are ``limits.RANGES[name]``
-(the lower modules check the same numbers).  The app derives the share link (ui/urlstate.py), the sidebar
-(ui/settings.py), the controls that messages name (ui/session.py) and compare labels (ui/compare.py) from
-``setup_fields()``, and ``changes.TUNABLE`` from ``applies``: a new setup field is one entry here plus its use
-in the engine.  The UI's part stays plain data, like the registries' labels: no Streamlit here.
+(the lower modules check the same numbers).  The app derives the share link (ui/screen/urlstate.py), the sidebar
+(ui/train/settings.py), the controls that messages name (ui/train/session.py) and compare labels
+(ui/train/compare.py) from ``setup_fields()``, and ``changes.TUNABLE`` from ``applies``: a new setup field is
+one entry here plus its use in the engine.  The UI's part stays plain data, like the registries' labels: no
+Streamlit here.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ NEW_RUN, LIVE, PLAY = "new run", "live", "play"   # SetupField.applies
 
 @dataclass(frozen=True)
 class Widget:
-    """How the sidebar asks for a field: plain data that ui/settings.py draws with Streamlit.
+    """How the sidebar asks for a field: plain data that ui/train/settings.py draws with Streamlit.
 
     ``kind``: "number" (a number box), "slider", "log" (a 1-2-5 scale from ``low`` to ``high``, or to the value
     when it is larger; ``high`` None: the field's upper limit), "steps" (a slider over ``values`` and the value),

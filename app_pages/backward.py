@@ -8,9 +8,11 @@ import streamlit as st
 
 from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batch
 from adjoint_core.targets import grid
-from ui import backward_figures as bf
-from ui import charts, lessons, present, teaching
-from ui.session import get_run
+from ui.classroom import lessons
+from ui.plots import backward_figures as bf
+from ui.plots import teaching
+from ui.screen import charts, present
+from ui.train.session import get_run
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)

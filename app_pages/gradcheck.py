@@ -7,8 +7,10 @@ from adjoint_core import check_gradients, dot_product_test
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.gradcheck import RTOL, verdict
 from adjoint_core.loss_increment import increment_loss
-from ui import charts, lessons, teaching
-from ui.session import get_run
+from ui.classroom import lessons
+from ui.plots import teaching
+from ui.screen import charts
+from ui.train.session import get_run
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
 MAX_ALL = 5000        # "check all parameters" only for networks up to this size

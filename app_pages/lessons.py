@@ -3,10 +3,10 @@
 from urllib.parse import urlencode, urljoin
 
 import streamlit as st
-from streamlit.proto.PageLink_pb2 import PageLink
 
-from ui import urlstate
-from ui.lesson_book import LESSONS
+from ui import streamlit_private
+from ui.classroom.lesson_book import LESSONS
+from ui.screen import urlstate
 
 TRAIN = st.Page("app_pages/train.py")   # app.py's Train page: the same script, so the same page id
 
@@ -20,8 +20,7 @@ def lesson_link(label: str, lesson_id: str, root: str) -> None:
     opens the lesson anywhere. (st.page_link writes the default page's address as a bare "?lesson=ID", which the
     browser resolves against the Lessons page's own address.)"""
     query = urlencode({urlstate.LESSON_PARAM: lesson_id})
-    st._main._enqueue("page_link", PageLink(page=root, query_string=query, label=label, icon=":material/school:",
-                                            page_script_hash=TRAIN._script_hash))
+    streamlit_private.page_link(TRAIN, root, query, label, ":material/school:")
 
 
 st.title("Lessons")

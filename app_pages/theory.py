@@ -6,8 +6,10 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.notebook_traps import trap_report
-from ui import charts, lessons, teaching
-from ui.session import get_run
+from ui.classroom import lessons
+from ui.plots import teaching
+from ui.screen import charts
+from ui.train.session import get_run
 
 SIGMOID_DEMO = "linear-sigmoid"
 

@@ -3,21 +3,10 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui import (
-    chart_groups,
-    code_export,
-    compare,
-    export,
-    follow,
-    lessons,
-    live,
-    pace,
-    present,
-    replay,
-    session,
-    settings,
-    urlstate,
-)
+from ui.classroom import follow, lessons
+from ui.screen import present, urlstate
+from ui.services import pace
+from ui.train import chart_groups, code_export, compare, export, live, replay, session, settings
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -82,7 +71,8 @@ def live_view() -> None:
 
 
 def live_frames() -> None:
-    """While playing: the live view again every TICK seconds, or slower when many sessions watch (ui/pace.py)."""
+    """While playing: the live view again every TICK seconds, or slower when many sessions watch
+    (ui/services/pace.py)."""
     pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
     live_view()
 
@@ -91,7 +81,7 @@ def live_frames() -> None:
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
     first frame comes sooner. While playing, the live view is a nested fragment that redraws itself at the
-    server's pace (ui/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in
+    server's pace (ui/services/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in
     the nested fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)

@@ -288,7 +288,7 @@ import numpy as np, streamlit, plotly.io
 from threadpoolctl import threadpool_limits
 threadpool_limits(limits=1, user_api="blas")
 import adjoint_core as ac
-from ui import figures
+from ui.plots import figures
 def kb(field):
     for line in open("/proc/self/status"):
         if line.startswith(field + ":"):

@@ -10,7 +10,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-W = "w_"   # prefix of the sidebar widgets' session keys (ui.settings.W)
+W = "w_"   # prefix of the sidebar widgets' session keys (ui.train.settings.W)
 
 
 def app(query: dict[str, str] | None = None) -> AppTest:

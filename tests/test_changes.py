@@ -89,7 +89,7 @@ def test_run_files_with_malformed_changes_are_refused(changes):
 
 
 def test_the_training_process_brings_the_changes_back():
-    from ui.worker import Trainer
+    from ui.services.worker import Trainer
     run = small_run()
     run.run_steps(4)
     run.set_hyperparameters(lr=0.01)

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import bench_classroom as bc  # noqa: E402
-from ui import worker  # noqa: E402
+from ui.services import worker  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Compare runs (ui/compare.py): keep runs, labels from what differs, overlays on the loss and ratio charts,
+"""Compare runs (ui/train/compare.py): keep runs, labels from what differs, overlays on the loss and ratio charts,
 pins that outlive the run and the preset, and removing them one by one."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 
 import adjoint_core as ac
 from apptest_helpers import W, app, figure, run_of
-from ui.compare import MAX_PINS, _parts, chip, labels
+from ui.train.compare import MAX_PINS, _parts, chip, labels
 
 SMALL = "nonlinear-relu"
 
@@ -108,7 +108,7 @@ def test_two_uploads_with_the_same_setup_are_two_runs():
     import numpy as np
 
     from adjoint_core.datafile import DATA_TARGET
-    from ui import compare
+    from ui.train import compare
 
     config = ac.presets["nonlinear-relu"].replace(target=DATA_TARGET, batch_size=8)
     x = np.linspace(0, 1, 40)[:, None]

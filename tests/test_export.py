@@ -1,4 +1,4 @@
-"""Export: the history CSV (ui/export.py) read back against run.history, its download button on the paused
+"""Export: the history CSV (ui/train/export.py) read back against run.history, its download button on the paused
 page, and the charts' PNG export (camera button: PNG at 2x on white)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 import adjoint_core as ac
 from adjoint_core.history import History
 from apptest_helpers import W, app, figure, run_of
-from ui.export import file_name, history_csv
+from ui.train.export import file_name, history_csv
 
 SMALL = "nonlinear-relu"
 HYPER = ["loss", "optimiser", "lr", "beta", "weight_decay", "batch_size"]   # the sidebar's order

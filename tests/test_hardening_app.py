@@ -183,7 +183,7 @@ def test_a_custom_formula_share_link_round_trips():
 def test_url_values_the_sidebar_cannot_show(query):
     """Valid for the engine but outside the sidebar's widgets: kept, or ignored with a warning.
 
-    Regression (found here, fixed in ui/settings.py): the "Test fraction" slider stopped at 0.5, so
+    Regression (found here, fixed in ui/train/settings.py): the "Test fraction" slider stopped at 0.5, so
     ?test_fraction=0.9 (RunConfig allows up to 1) raised StreamlitValueAboveMaxError: an exception and no run;
     the "beta" select_slider offered only 0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999, so ?beta=0.7 silently became
     beta=0.0 (the first option) with no warning."""
@@ -228,7 +228,7 @@ def _run_file_with(**changes) -> bytes:
 def test_a_run_file_the_sidebar_cannot_show(change):
     """A valid run file (made with the engine) whose values lie outside the sidebar's widgets.
 
-    Regression (found here, fixed in ui/settings.py): test_fraction 0.9 raised StreamlitValueAboveMaxError
+    Regression (found here, fixed in ui/train/settings.py): test_fraction 0.9 raised StreamlitValueAboveMaxError
     (exception element); beta 0.7 loaded, then the beta select_slider reset to 0.0 and apply_choice changed the
     loaded run's beta to 0.0 on the next rerun, so the run did not continue as saved."""
     at, run = started()
@@ -423,9 +423,9 @@ def test_teaching_pages_after_a_divergence_leak_no_numpy_warnings(page):
 
     Regression (found here, fixed in the figure code): the wave at lr 1.0 diverges at step 6 and keeps a
     finite but huge state. The Backward pass page leaked numpy/linalg 'overflow encountered in dot' and
-    ui/backward_figures.py 'overflow encountered in cast' (float32 casts of values > 3.4e38); the Gradient
+    ui/plots/backward_figures.py 'overflow encountered in cast' (float32 casts of values > 3.4e38); the Gradient
     check page the same linalg overflow, adjoint_core/gradcheck.py 'invalid value encountered in scalar
-    divide' (inf / inf) and ui/teaching.py 'overflow encountered in cast'."""
+    divide' (inf / inf) and ui/plots/teaching.py 'overflow encountered in cast'."""
     at = app()
     at.select_slider(key=W + "lr").set_value(1.0).run()
     at.button(key="btn_epoch").click().run()

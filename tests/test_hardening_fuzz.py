@@ -20,7 +20,7 @@ import adjoint_core as ac
 from adjoint_core.config import RunConfig
 from adjoint_core.formula import _FUNCTIONS, parse_formula
 from safety_helpers import no_code_execution
-from ui import urlstate
+from ui.screen import urlstate
 
 # HARDENING_FUZZ_EXAMPLES=5000 for a longer hunt (CI uses the default).
 FUZZ = settings(max_examples=int(os.environ.get("HARDENING_FUZZ_EXAMPLES", 300)), deadline=None,

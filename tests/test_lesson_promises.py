@@ -1,5 +1,5 @@
-"""Every lesson keeps its promises: each [[lesson.check]] of ui/lessons.toml is measured on the lesson's own setup
-and seed with the engine, and must lie within the bounds the lesson states."""
+"""Every lesson keeps its promises: each [[lesson.check]] of ui/classroom/lessons.toml is measured on the lesson's own
+setup and seed with the engine, and must lie within the bounds the lesson states."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.loss_increment import increment_loss
 from adjoint_core.notebook_traps import trap_report
-from ui.lesson_book import LESSONS
+from ui.classroom.lesson_book import LESSONS
 
 GRADCHECK_BATCH = 8   # the Gradient check page's default batch
 

@@ -14,10 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 import adjoint_core as ac
 from apptest_helpers import APP, W, app, errors, figure, run_of, step_count
-from ui import lesson_book, session
-from ui.figures import loss_figure
-from ui.lesson_book import LESSONS, LessonError
-from ui.urlstate import CONTROLS
+from ui.classroom import lesson_book
+from ui.classroom.lesson_book import LESSONS, LessonError
+from ui.plots.figures import loss_figure
+from ui.screen.urlstate import CONTROLS
+from ui.train import session
 
 IDS = list(LESSONS)
 

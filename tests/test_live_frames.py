@@ -1,5 +1,5 @@
-"""The Train page's live board while playing (ui/board.py, ui/live.py): which charts each frame redraws and what
-it sends.
+"""The Train page's live board while playing (ui/train/board.py, ui/train/live.py): which charts each frame redraws
+and what it sends.
 
 AppTest cannot show this (every AppTest run is a full run, and run_every never fires), so the frame schedule
 and the board's payloads are checked here directly, against a plain dict standing in for the session state.
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
-from ui import board, chart_groups, compare, live
+from ui.train import board, chart_groups, compare, live
 
 HEAVY_KEYS = {"fit_chart": "fit", "slice_chart": "fit", "mu_heatmap": "mu_heatmap", "grad_chart": "grad"}
 ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}

@@ -1,10 +1,10 @@
-"""The pace of live frames (ui/pace.py): each watching session's share of the server's time for frames."""
+"""The pace of live frames (ui/services/pace.py): each watching session's share of the server's time for frames."""
 
 from __future__ import annotations
 
 import pytest
 
-from ui import pace
+from ui.services import pace
 
 
 def students(n: int) -> list[pace.Watcher]:

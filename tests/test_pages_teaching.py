@@ -20,9 +20,9 @@ from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batc
 from adjoint_core.loss_increment import LossIncrement, increment_loss
 from adjoint_core.notebook_traps import VARIANTS, notebook_gradient, trap_report
 from adjoint_core.targets import grid
-from ui import teaching
-from ui.backward_figures import sub
-from ui.messages import divergence_message, earlier_divergence
+from ui.plots import teaching
+from ui.plots.backward_figures import sub
+from ui.train.messages import divergence_message, earlier_divergence
 
 PAGES = ("app_pages/backward.py", "app_pages/gradcheck.py", "app_pages/theory.py")
 NOTEBOOK = ("linear-sigmoid", "linear-relu", "nonlinear-relu", "wave2d-relu")

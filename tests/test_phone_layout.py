@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from ui import charts, figures
+from ui.plots import figures
+from ui.screen import charts
 
 
 def fit_figure() -> dict:

@@ -1,4 +1,4 @@
-"""The live board's plotly.js (ui/board.py): served under the name Streamlit registers, and of the same major
+"""The live board's plotly.js (ui/train/board.py): served under the name Streamlit registers, and of the same major
 version as the plotly.js in Streamlit's own chart bundle, which the board uses instead when a page has it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import plotly
 import streamlit
 
-from ui import board
+from ui.train import board
 
 
 def major(text: str, pattern: str) -> int:

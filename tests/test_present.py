@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 from apptest_helpers import app, errors
-from ui import backward_figures as bf
-from ui import teaching, theme
+from ui.plots import backward_figures as bf
+from ui.plots import teaching, theme
 
 INTRO = "Train a small network by gradient descent"
 
@@ -60,7 +60,7 @@ def test_in_present_mode_play_and_step_have_keyboard_shortcuts():
 
 
 def teaching_figures() -> list[dict]:
-    """A figure of each builder outside ui/figures.py, as a dict."""
+    """A figure of each builder outside ui/plots/figures.py, as a dict."""
     mu = [np.random.default_rng(0).normal(size=(8, n)) for n in (2, 4, 4, 1)]
     figs = [bf.network_diagram([2, 4, 4, 1], [np.abs(m).mean(0) for m in mu], 1),
             bf.norm_bars(np.array([1.0, 0.5, 0.1, 0.01]), 1),
@@ -70,7 +70,7 @@ def teaching_figures() -> list[dict]:
 
 def test_projector_fonts_reach_every_axis_title_and_the_title():
     import adjoint_core as ac
-    from ui import board, chart_groups
+    from ui.train import board, chart_groups
 
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(5)
@@ -122,7 +122,7 @@ def html_bodies(at) -> str:
 
 def test_present_css_reaches_the_page_only_in_present_mode():
     """Presentation mode's larger text (18 px labels, status values kept large) and every page's CSS."""
-    from ui import present
+    from ui.screen import present
 
     shown = html_bodies(app({"present": "1"}))
     assert present.CSS in shown and theme.PAGE_CSS in shown

@@ -1,4 +1,4 @@
-"""Replay (ui/replay.py): after pausing, a slider over the kept snapshots shows an earlier step's fit, mu bars
+"""Replay (ui/train/replay.py): after pausing, a slider over the kept snapshots shows an earlier step's fit, mu bars
 and heatmaps, computed by the engine, and never changes the run; the snapshots come back from Play's
 training process."""
 
@@ -12,7 +12,7 @@ import pytest
 import adjoint_core as ac
 from adjoint_core.replay import model_at
 from apptest_helpers import W, app, figure, run_of
-from ui.worker import Trainer
+from ui.services.worker import Trainer
 
 
 def has_slider(at) -> bool:

@@ -1,5 +1,5 @@
-"""Follow the teacher (ui/rooms.py, ui/follow.py): a room's frames are built once per tick for all its
-followers, a follower gets every chart once and then only what changed, rooms expire with the teacher's
+"""Follow the teacher (ui/classroom/rooms.py, ui/classroom/follow.py): a room's frames are built once per tick for
+all its followers, a follower gets every chart once and then only what changed, rooms expire with the teacher's
 session, followers are told when the teacher pauses or leaves (and the room closes), a code can be typed in,
 and a follower can read the teacher's run, take a copy, but never change the teacher's run."""
 
@@ -13,7 +13,9 @@ import pytest
 
 import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
-from ui import board, chart_groups, follow, rooms
+from ui import streamlit_private
+from ui.classroom import rooms
+from ui.train import board, chart_groups
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
 
@@ -222,7 +224,7 @@ def test_a_room_closed_by_its_teacher_says_so():
 
 def test_a_follower_page_tells_that_the_teacher_left(monkeypatch):
     clock = Teacher(monkeypatch)
-    monkeypatch.setattr(follow, "_connection", lambda session_id: clock.connected)
+    monkeypatch.setattr(streamlit_private, "connected", lambda session_id: clock.connected)
     teacher, code = teacher_with_room()
     follower = app({"follow": code})
     assert not follower.warning and any("paused" in i.value for i in follower.info)

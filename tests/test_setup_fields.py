@@ -15,7 +15,8 @@ from adjoint_core.config import LIVE, Widget, setup, setup_fields
 from adjoint_core.limits import Range
 from adjoint_core.runfile import pack_run, unpack_run
 from apptest_helpers import W, app, run_of
-from ui import compare, session, urlstate
+from ui.screen import urlstate
+from ui.train import compare, session
 
 
 @dataclass(frozen=True)

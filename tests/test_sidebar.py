@@ -1,4 +1,4 @@
-"""The Train page's sidebar (ui/settings.py) with AppTest: labels short enough for a 300 px sidebar, per-layer
+"""The Train page's sidebar (ui/train/settings.py) with AppTest: labels short enough for a 300 px sidebar, per-layer
 activations, and loading a saved run (a confirmation, and a preset box that names the loaded setup)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 import adjoint_core as ac
 from adjoint_core.runfile import pack_run
 from apptest_helpers import W, app, errors, run_of
-from ui.settings import preset_of
+from ui.train.settings import preset_of
 
 # At 1280x720 and 390x844 the sidebar is 300 px wide: the preset box shows about 185 px of text, a box inside an
 # expander about 150 px (Source Sans 14 px: roughly 7 px a character). The browser test measures the real widths.

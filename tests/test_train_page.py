@@ -377,7 +377,7 @@ def test_the_preset_description_shows_after_choosing_it_and_after_a_step(name):
                                           (5.1234e-4, "5.12e-4"), (1.4e6, "1.40e+6"), (0.0, "0"),
                                           (float("nan"), "–"), (3.2e-12, "3.20e-12")])
 def test_losses_are_shown_in_at_most_eight_characters(value, shown):
-    from ui.live import _fmt_loss
+    from ui.train.live import _fmt_loss
     assert _fmt_loss(value) == shown and len(shown) <= 8
 
 
@@ -389,7 +389,7 @@ def test_demo_speed_plays_the_whole_run_in_about_twenty_seconds():
     run = run_of(at)
     total = run.config.epochs * run.steps_per_epoch
     assert trainer is not None and at.session_state["playing"]
-    from ui import session
+    from ui.train import session
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(session, "ss", at.session_state)
         assert session.rate(run) == pytest.approx(total / session.DEMO_SECONDS)

@@ -1,5 +1,5 @@
-"""Play's trainer (ui/worker.py and the training process, ui/training_process.py): a run trained there is
-exactly the run trained here, each sync brings a consistent state, and training ends at the limit, on
+"""Play's trainer (ui/services/worker.py and the training process, ui/services/training_process.py): a run trained
+there is exactly the run trained here, each sync brings a consistent state, and training ends at the limit, on
 divergence, on stop() and when no redraw asks for it.
 
 No timing assertions that could flake on a busy machine: waits have generous deadlines, and the rate limit
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import adjoint_core as ac
-from ui import worker
-from ui.worker import Trainer
+from ui.services import worker
+from ui.services.worker import Trainer
 
 SMALL = "nonlinear-relu"   # 1-64-64-1, a couple of steps per epoch
 DEADLINE = 30.0            # seconds; only reached when something is wrong

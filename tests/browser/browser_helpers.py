@@ -63,7 +63,7 @@ def assert_no_exception(page: Page) -> None:
         raise AssertionError(f"{count} stException element(s) on {page.url}:\n{texts}")
 
 
-# Every chart on the page (st.plotly_chart, and each chart slot of the live board, ui/live_board.js) and how many
+# Every chart on the page (st.plotly_chart, and each chart slot of the live board, ui/train/live_board.js) and how many
 # of them Plotly has drawn (an svg.main-svg inside); whether the board wrote "Chart error" anywhere.
 _CHARTS_STATE = """() => {
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], div[data-chart]')];

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
-from ui.lesson_book import LESSONS
+from ui.classroom.lesson_book import LESSONS
 
 pytestmark = pytest.mark.browser
 

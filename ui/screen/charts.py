@@ -8,7 +8,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import device, figures, present, theme
+from ..plots import figures, theme
+from . import device, present
 
 
 def for_screen(fig: dict | go.Figure) -> dict | go.Figure:

@@ -1,31 +1,28 @@
-"""The Train page's two sides of a room (ui/rooms.py): the teacher's sharing panel and the follower's view."""
+"""The Train page's two sides of a room (ui/classroom/rooms.py): the teacher's sharing panel and the follower's view."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import streamlit as st
-from streamlit import runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import adjoint_core as ac
 
-from . import board as live_board
-from . import lessons, pace, rooms, session, settings, urlstate
+from .. import streamlit_private
+from ..screen import urlstate
+from ..services import pace
+from ..train import board as live_board
+from ..train import session, settings
+from . import rooms
 
 ss = st.session_state
 
 
 # --- the teacher ---------------------------------------------------------------------------------------
-def _connection(session_id: str):
-    """Whether this session's page is still connected to the server (always, without a server: AppTest)."""
-    return lambda: not runtime.exists() or runtime.get_instance().is_active_session(session_id)
-
-
 def _open() -> None:
     ss.pop("room_error", None)
     try:
-        ss["room"] = rooms.open_room(_connection(get_script_run_ctx().session_id))
+        ss["room"] = rooms.open_room(streamlit_private.connected(streamlit_private.session_id()))
     except rooms.RoomError as e:
         ss["room_error"] = str(e)
 
@@ -47,8 +44,8 @@ def share_panel() -> None:
                 st.error(ss["room_error"])
         else:
             query = {urlstate.FOLLOW_PARAM: room.code}
-            if lessons.hidden():   # a copy taken by a follower hides what the teacher's page hides
-                query[urlstate.HIDE_PARAM] = ",".join(lessons.hidden())
+            if session.hidden():   # a copy taken by a follower hides what the teacher's page hides
+                query[urlstate.HIDE_PARAM] = ",".join(session.hidden())
             link = (st.context.url or "").split("?")[0] + "?" + urlencode(query, safe=",")
             st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
             st.code(link, language=None)

@@ -7,10 +7,11 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.config import LIVE, NEW_RUN, PLAY
 
-from .worker import Trainer
+from ..services.worker import Trainer
 
 ss = st.session_state
 RUN_KEY = "run"
+HIDDEN = "hide"   # the names of the controls the sidebar leaves out (hide=, a lesson; ui/classroom/lessons.py)
 STOPPED_KEY = "stopped_at"   # the epoch where Play last stopped at its limit
 SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
 DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long (to talk over)
@@ -177,3 +178,8 @@ def set_speed() -> None:
 def reset() -> None:
     run = get_run()
     set_run(ac.TrainingRun(run.config, run.seed, data=ss.get("run_data")))
+
+
+def hidden() -> tuple[str, ...]:
+    """The names of the controls the sidebar leaves out."""
+    return ss.get(HIDDEN, ())

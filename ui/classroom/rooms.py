@@ -1,7 +1,7 @@
 """Follow the teacher: a teacher's session opens a room, and followers (``?follow=CODE``) watch its run live.
 
 A room's frames are built once per FOLLOW_TICK for all its followers, not once per follower: the room holds one
-live ``Board`` (ui/board.py) that turns each chart group's figures into JSON once, with a version number, and a
+live ``Board`` (ui/train/board.py) that turns each chart group's figures into JSON once, with a version number, and a
 follower's frame is the status plus the groups whose version it has not seen yet.  A room lives as long as the
 teacher's session holds it (the registry keeps only weak references): it expires when that session ends or the
 teacher closes it.
@@ -28,9 +28,9 @@ from collections.abc import Callable
 
 import adjoint_core as ac
 
-from . import live
-from .board import Board
-from .worker import Trainer
+from ..services.worker import Trainer
+from ..train import live
+from ..train.board import Board
 
 FOLLOW_TICK = 0.25   # seconds between a follower's frames
 MAX_ROOMS = 50

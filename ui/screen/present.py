@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import theme
+from ..plots import theme
 from .urlstate import PRESENT_PARAM as PARAM
 
 KEY = "present"

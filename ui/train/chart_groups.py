@@ -2,7 +2,7 @@
 
 A group is a set of charts drawn together: the fast ones (the loss, the mu bars and, with kept runs, the
 ||mu_0|| / ||mu_N|| chart), the fit, the mu heatmap and the gradients.  Paused, every group is drawn
-(``all_figures``); the live board (ui/board.py) decides which groups a frame redraws.
+(``all_figures``); the live board (ui/train/board.py) decides which groups a frame redraws.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.targets import grid
 
-from . import compare, figures
+from ..plots import figures
+from . import compare
 
 ss = st.session_state
 FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
@@ -37,7 +38,7 @@ def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def fast(run: ac.TrainingRun, kept: bool = True) -> dict[str, dict]:
-    """The loss and the latest adjoint flow; with the session's kept runs (ui/compare.py; ``kept``), their lines on
+    """The loss and the latest adjoint flow; with the session's kept runs (compare.py; ``kept``), their lines on
     the loss chart and the ||mu_0|| / ||mu_N|| chart. The smoothed train loss averages an epoch, at most 200
     steps."""
     h, (losses, ratios) = run.history, compare.overlays(run) if kept else ([], [])

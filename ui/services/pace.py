@@ -17,8 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
+from .. import streamlit_private
 
 BUDGET = 0.75             # of one core: the server's time for live frames, over every watching session
 STUDENT_FRAME = 0.005     # seconds of server time per frame of a playing student
@@ -47,17 +46,12 @@ def _others(session_id: str | None = None) -> list[Watcher]:
         return [w for sid, w in _watchers.items() if sid != session_id]
 
 
-def _session_id() -> str | None:
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.session_id if ctx is not None else None
-
-
 def interval(fastest: float, cost: float, first: bool = False, others: list[Watcher] | None = None) -> float:
     """Seconds between frames of a session (``cost`` server seconds each) among ``others`` (default: every
     other watching session): its fastest if ``first``, else an even share of what the firsts leave of BUDGET."""
     if first:
         return fastest
-    others = _others(_session_id()) if others is None else others
+    others = _others(streamlit_private.session_id()) if others is None else others
     reserved = sum(w.cost / w.fastest for w in others if w.first)
     shared = cost + sum(w.cost for w in others if not w.first)
     return max(fastest, shared / max(BUDGET - reserved, BUDGET / 4))
@@ -68,12 +62,7 @@ def keep_pace(fastest: float, cost: float, first: bool = False) -> None:
     timer in the browser to this session's share (an AutoRerun message for the running fragment, as
     ``st.fragment(run_every=...)`` sends when it is declared; the browser ignores one that changes nothing).
     Sent with every frame: a frame's output can be dropped unsent, and with it the message."""
-    ctx = get_script_run_ctx(suppress_warning=True)
-    fragment_id = ThreadState.get().fragment_id if ctx is not None else None
-    if not fragment_id:
-        return
-    msg = ForwardMsg()
-    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = interval(fastest, cost, first), fragment_id
-    with _lock:
-        _watchers[ctx.session_id] = Watcher(time.monotonic(), cost, fastest, first)
-    ctx.enqueue(msg)
+    seconds = interval(fastest, cost, first)
+    if streamlit_private.fragment_timer(seconds):
+        with _lock:
+            _watchers[streamlit_private.session_id()] = Watcher(time.monotonic(), cost, fastest, first)

@@ -1,5 +1,5 @@
-// The live board (ui/board.py): the status and every chart in one element, redrawn in place: a Train
-// page's own while training (ui/live.py), or a room's follower's (ui/follow.py). Each update is one JSON payload:
+// The live board (ui/train/board.py): the status and every chart in one element, redrawn in place: a Train
+// page's own while training (ui/train/live.py), or a room's follower's (ui/classroom/follow.py). Each update is one JSON payload:
 //   {plotly: URL path of plotly.min.js, status: [[label, value], ...],
 //    rows: [[[key, weight, height], ...], ...], charts: {key: figure, ...}}
 // `charts` holds only the figures to redraw this time; the others stay as they are. The status boxes carry

@@ -1,8 +1,8 @@
 """The Train page's status and charts: Streamlit elements while paused, the session's live board while playing.
 
-Paused, the status is a row of st.metric and each chart an interactive st.plotly_chart (ui/chart_groups.py
+Paused, the status is a row of st.metric and each chart an interactive st.plotly_chart (ui/train/chart_groups.py
 draws them).  Playing, a frame every TICK seconds sends a single element, the session's ``Board``
-(ui/board.py): the status and the charts whose turn it is, drawn in place.
+(ui/train/board.py): the status and the charts whose turn it is, drawn in place.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import streamlit as st
 
 import adjoint_core as ac
 
+from ..screen.charts import show as show_chart
+from ..services.worker import Trainer
 from . import board as live_board
 from . import messages
-from .charts import show as show_chart
-from .worker import Trainer
 
 ss = st.session_state
 TICK = 0.1              # seconds between frames while playing
@@ -61,7 +61,7 @@ def status(run: ac.TrainingRun) -> None:
 
 
 def charts(figs: dict[str, dict]) -> None:
-    """The charts ``figs`` (chart_groups.all_figures, or as ui/compare.py and ui/replay.py change them),
+    """The charts ``figs`` (chart_groups.all_figures, or as ui/train/compare.py and ui/train/replay.py change them),
     interactive (st.plotly_chart), in the board's rows; and an empty board that makes the browser fetch
     plotly.js while paused, so the first Play does not wait for it."""
     for row in live_board.LAYOUT:

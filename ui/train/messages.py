@@ -1,5 +1,5 @@
 """Messages about a run's state, as Markdown text. They suggest only the sidebar controls in view (the open
-lesson's hidden ones are left out: ui/lessons.py)."""
+lesson's hidden ones are left out: session.hidden)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import adjoint_core as ac
 
-from . import lessons
+from . import session
 
 AGAIN_WITHIN = 10   # steps: a divergence this soon after an earlier one means the run was resumed into trouble
 
@@ -30,7 +30,7 @@ def divergence_message(run: ac.TrainingRun, hidden: tuple[str, ...] | None = Non
     """What happened to a diverged run and what to try with the controls in view (``hidden``: the names of the
     others, default the session's); Reset first when it diverged again right after being resumed (its last
     finite state is itself already far off)."""
-    hidden = lessons.hidden() if hidden is None else hidden
+    hidden = session.hidden() if hidden is None else hidden
     lr, scale = run.config.lr, run.config.init_scale
     earlier = earlier_divergence(run)
     if earlier is None:

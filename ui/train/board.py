@@ -6,8 +6,8 @@ student gets.  A ``Board`` holds what its frames need: the layout (each chart's 
 frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
 frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
 frame for a page is the status plus the groups whose version that page has not drawn yet, so one board serves
-one page (a session's own, ui/live.py) or many (a room's followers, ui/rooms.py) with each figure turned into
-JSON once.
+one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py) with each figure turned
+into JSON once.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from pathlib import Path
 import plotly
 import streamlit as st
 import streamlit.components.v1 as components_v1
-from streamlit.components.v1.custom_component import CustomComponent
 
 import adjoint_core as ac
 
-from . import chart_groups, figures, theme
-from .charts import for_screen
+from .. import streamlit_private
+from ..plots import figures, theme
+from ..screen.charts import for_screen
+from . import chart_groups
 
 HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
 HEAVY_EVERY = 2
 # The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
-# chart, ui/compare.py) is left out.
+# chart, ui/train/compare.py) is left out.
 LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
           (("mu_heatmap", 1), ("grad_chart", 1)))
 
@@ -38,11 +39,11 @@ _component = st.components.v2.component("abp_live_board", js=(Path(__file__).par
 _versions = itertools.count(1)   # process-wide, so a page's versions stay comparable when a room's board is new
 
 
-def serve_plotly() -> CustomComponent:
+def serve_plotly() -> streamlit_private.CustomComponent:
     """The installed plotly package's plotly.js folder, registered as a v1 component that is never mounted, so
     that the server serves plotly.min.js at ``component/<its name>/`` (nothing is copied into the repository).
 
-    Streamlit names the component after the calling module (``ui.board.plotly_js``), which is why PLOTLY_URL
+    Streamlit names the component after the calling module (``ui.train.board.plotly_js``), which is why PLOTLY_URL
     takes the name from the component itself. A registration needs a script run and lasts the server's life;
     registering again changes nothing, so every board element does it (``show``), whatever page shows it
     first: a follower's page, which has no Streamlit chart, included.

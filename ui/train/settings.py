@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import adjoint_core as ac
 import codegen
@@ -22,7 +20,9 @@ from adjoint_core.config import CUSTOM, PLAY, SEED, SetupField
 from adjoint_core.datafile import DATA_TARGET, parse_csv
 from adjoint_core.runfile import pack_run, unpack_run
 
-from . import code_export, session, urlstate
+from ..screen import urlstate
+from ..streamlit_private import in_this_session
+from . import code_export, session
 from .session import DATA_LABEL, get_run, message, set_run, trainer
 
 ss = st.session_state
@@ -250,11 +250,11 @@ def sidebar() -> Choice:
 def _save_load(sb) -> None:
     """Download the whole run (setup, weights, optimiser state, history) as a .zip; load one back."""
     with sb.expander("Save / load run"):
-        st.download_button("Download run", data=_in_this_session(_run_zip), file_name="adjoint-run.zip",
+        st.download_button("Download run", data=in_this_session(_run_zip), file_name="adjoint-run.zip",
                            mime="application/zip", key="run_download", on_click="ignore", width="stretch",
                            help="Setup, weights, optimiser state and history, to continue later exactly.")
         for kind, (label, file_name, mime) in code_export.FILES.items():
-            st.download_button(label, data=_in_this_session(functools.partial(_code, kind)), file_name=file_name,
+            st.download_button(label, data=in_this_session(functools.partial(_code, kind)), file_name=file_name,
                                mime=mime, key=f"run_code_{kind}", on_click="ignore", width="stretch",
                                help="The run rebuilt in plain NumPy, to run and read on your own (a run that "
                                     "cannot be exported gives a file that says why).")
@@ -265,18 +265,6 @@ def _save_load(sb) -> None:
             st.error(ss.run_upload_error)
         if note := ss.pop("run_upload_note", None):   # once: the next full rerun clears it
             st.success(note, icon=":material/check_circle:")
-
-
-def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
-    """``build`` for a deferred download: Streamlit calls it on the click, outside any script run, where
-    st.session_state is empty (the file held a fresh run at step 0). The returned callable runs it in a new
-    thread that carries this session's script context, so it reads the session's run as it is at the click."""
-    ctx = get_script_run_ctx()
-
-    def call() -> bytes:
-        with ThreadPoolExecutor(1, initializer=add_script_run_ctx, initargs=(None, ctx)) as pool:
-            return pool.submit(build).result()
-    return call
 
 
 def _current_run() -> ac.TrainingRun:
@@ -342,7 +330,7 @@ def _activation_choice(n_hidden: int) -> str | tuple[str, ...]:
 
 
 def sync_url(config: ac.RunConfig, seed: int, view: dict[str, str] | None = None) -> None:
-    """Mirror the setup in the URL so the address bar is a share link, with ``view`` (ui/lessons.py: the open
+    """Mirror the setup in the URL so the address bar is a share link, with ``view`` (ui/classroom/lessons.py: the open
     lesson, hidden controls); a lesson's link stands for its own setup, so it carries no setup parameters."""
     preset = ss[W + "preset"]   # None for a loaded custom setup: the link then names no preset
     params = urlstate.config_to_params(preset, config, seed)

@@ -20,7 +20,7 @@ import adjoint_core as ac
 from adjoint_core import changes as hp
 from adjoint_core.datafile import DATA_TARGET
 
-from . import figures, theme
+from ..plots import figures, theme
 
 ss = st.session_state
 KEY = "pins"

@@ -1,6 +1,6 @@
 """The training process: every playing session's run, trained in turns, outside the web server's interpreter.
 
-The server (``ui/worker.py``) starts one such process and talks to it over a socket with pickled tuples:
+The server (``ui/services/worker.py``) starts one such process and talks to it over a socket with pickled tuples:
 
     server -> here                                here -> server
     ("play", sid, snapshot, stop_epoch, rate, idle)("reply", request_id, Progress or None)   to "sync"
@@ -158,11 +158,11 @@ def serve(conn: Connection) -> None:
 
 
 def main() -> None:
-    """``python -m ui.training_process FD``: serve the socket inherited as file descriptor FD."""
+    """``python -m ui.services.training_process FD``: serve the socket inherited as file descriptor FD."""
     sys.stdout = sys.stderr   # nothing of ours may write into the server's output as if it were its own
     serve(Connection(int(sys.argv[1])))
 
 
 if __name__ == "__main__":   # this file runs as __main__: serve from the module imported by its name, so that
-    import ui.training_process  # what it pickles is ui.training_process.Progress, not __main__.Progress
-    ui.training_process.main()
+    import ui.services.training_process  # what it pickles is that module's Progress, not __main__.Progress
+    ui.services.training_process.main()

@@ -1,4 +1,4 @@
-"""Play's trainer: the server's side of the training process (``ui/training_process.py``).
+"""Play's trainer: the server's side of the training process (``ui/services/training_process.py``).
 
 One training process serves every session of the server: Play sends it the session's run, each redraw of the
 page asks it for the run's progress (``Trainer.sync``: parameters, counters, new history rows) and copies that
@@ -36,7 +36,7 @@ from .training_process import Progress
 # where a second BLAS thread gains nothing, and OpenBLAS's spinning threads slow a busy 2-core machine.
 threadpool_limits(limits=1, user_api="blas")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]   # the project: the training process runs from it
 IDLE = 3.0             # seconds without a sync (a redraw) before a run stops training by itself
 REPLY_TIMEOUT = 10.0   # seconds; only reached when the training process is stuck
 
@@ -47,7 +47,7 @@ class TrainingProcess:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "ui.training_process", str(theirs.fileno())],
+        self.proc = subprocess.Popen([sys.executable, "-m", "ui.services.training_process", str(theirs.fileno())],
                                      pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(ours.detach())

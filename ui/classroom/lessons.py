@@ -1,4 +1,4 @@
-"""The Train page's side of the lessons (ui/lesson_book.py): opening one from a link, its panel, hidden controls.
+"""The Train page's side of the lessons (lesson_book.py): opening one from a link, its panel, hidden controls.
 
 A lesson opened from a ``?lesson=ID`` link (or Previous / Next) replaces the run with the lesson's setup and
 seed; the link's own setup parameters are ignored, and the page says which. It stays open across pages until
@@ -13,12 +13,12 @@ import streamlit as st
 
 import adjoint_core as ac
 
-from . import present, session, settings, urlstate
+from ..screen import present, urlstate
+from ..train import session, settings
 from .lesson_book import LESSONS, PAGES, Lesson
 
 ss = st.session_state
 OPEN = "lesson"   # session key: the open lesson's id
-HIDDEN = "hide"   # session key: the hidden controls' names, set once a session has read its first link
 SPEED = "speed"   # session key of the Train page's Speed control (app_pages/train.py)
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
 KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
@@ -27,7 +27,7 @@ KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-la
 def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
     """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered,
     Play at its speed."""
-    ss[OPEN], ss[HIDDEN], ss[SPEED] = lesson.id, hide, lesson.speed
+    ss[OPEN], ss[session.HIDDEN], ss[SPEED] = lesson.id, hide, lesson.speed
     ss.pop(_question_key(lesson), None)
     ss.pop(_answer_key(lesson), None)
     settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
@@ -52,8 +52,8 @@ def from_url() -> list[str]:
             if ignored:
                 warnings.append(f"The lesson sets up its own run: ignored the link's {', '.join(ignored)}.")
             return hide_warnings + warnings
-    if HIDDEN not in ss:
-        ss[HIDDEN] = hide or ()
+    if session.HIDDEN not in ss:
+        ss[session.HIDDEN] = hide or ()
         return hide_warnings + warnings
     return warnings
 
@@ -63,14 +63,9 @@ def linked_or_open() -> bool:
     return ss.get(OPEN) is not None or urlstate.LESSON_PARAM in st.query_params
 
 
-def hidden() -> tuple[str, ...]:
-    """The names of the controls the sidebar leaves out."""
-    return ss.get(HIDDEN, ())
-
-
 def url_params() -> dict[str, str]:
     """The address bar's lesson part: the open lesson, and hide= when it differs from the lesson's own."""
-    lesson, hide = current(), hidden()
+    lesson, hide = current(), session.hidden()
     params = {urlstate.LESSON_PARAM: lesson.id} if lesson else {}
     if hide != (lesson.hide if lesson else ()):
         params[urlstate.HIDE_PARAM] = ",".join(hide)
@@ -79,7 +74,7 @@ def url_params() -> dict[str, str]:
 
 def hide_controls() -> None:
     """Leave the hidden controls out of view, and any sidebar expander left with nothing to show."""
-    names = hidden()
+    names = session.hidden()
     if not names:
         return
     selectors = [f".st-key-{key}" for name in names for key in [settings.W + name, *EXTRA_KEYS.get(name, [])]]
@@ -113,13 +108,13 @@ def _go(lesson_id: str) -> None:
 
 
 def _restart() -> None:
-    _open(LESSONS[ss[OPEN]], hidden())
+    _open(LESSONS[ss[OPEN]], session.hidden())
 
 
 def _leave() -> None:
     """Close the lesson and show every control; the run stays."""
     ss.pop(OPEN, None)
-    ss[HIDDEN] = ()
+    ss[session.HIDDEN] = ()
     for key in (urlstate.LESSON_PARAM, urlstate.HIDE_PARAM):
         st.query_params.pop(key, None)
 

@@ -1,6 +1,6 @@
-"""The lessons of ui/lessons.toml, read and checked once: each a setup, its text, a question and its promises.
+"""The lessons of ui/classroom/lessons.toml, read and checked once: each a setup, its text, a question and its promises.
 
-Pure apart from the Speed choices' names (ui/session.py). A broken lesson file raises LessonError when this
+Pure apart from the Speed choices' names (ui/train/session.py). A broken lesson file raises LessonError when this
 module is imported, naming the lesson and the field: the file is part of the app, so a mistake in it must stop
 the tests, not show a half lesson.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 import adjoint_core as ac
 
-from .session import SPEEDS
-from .urlstate import CONTROLS
+from ..screen.urlstate import CONTROLS
+from ..train.session import SPEEDS
 
 FILE = Path(__file__).with_name("lessons.toml")
 PAGES = {"backward": ("app_pages/backward.py", "Backward pass"),   # a lesson's `pages`: file and title

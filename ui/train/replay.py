@@ -12,7 +12,8 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.replay import replay
 
-from . import chart_groups, figures
+from ..plots import figures
+from . import chart_groups
 
 ss = st.session_state
 KEY = "replay_step"

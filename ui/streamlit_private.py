@@ -1,0 +1,71 @@
+"""Every Streamlit API the app uses that is not Streamlit's public one, each named here with what it does.
+
+Checked against Streamlit 1.67.0 (requirements.txt pins 1.67.x); a Streamlit upgrade re-checks this file and
+nothing else.  The rest of the app imports these names, never ``streamlit.runtime``, ``streamlit.proto`` or
+``st._main``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.components.v1.custom_component import CustomComponent  # the type declare_component returns
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.PageLink_pb2 import PageLink
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+
+CHECKED_WITH = "1.67.0"
+T = TypeVar("T")
+
+__all__ = ["CHECKED_WITH", "CustomComponent", "connected", "fragment_timer", "in_this_session", "page_link",
+           "session_id"]
+
+
+def session_id() -> str | None:
+    """The id of the session whose script runs in this thread (None outside a script run, e.g. bare mode)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def connected(session: str) -> Callable[[], bool]:
+    """A check of whether that session's page is still connected to the server (Runtime.is_active_session:
+    the websocket is open); always True without a server (AppTest)."""
+    return lambda: not runtime.exists() or runtime.get_instance().is_active_session(session)
+
+
+def fragment_timer(seconds: float) -> bool:
+    """Set the browser's rerun timer of the fragment running now to ``seconds`` (the AutoRerun message that
+    ``st.fragment(run_every=...)`` sends when declared). False when no fragment runs in this thread."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    fragment_id = ThreadState.get().fragment_id if ctx is not None else None
+    if not fragment_id:
+        return False
+    msg = ForwardMsg()
+    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
+    ctx.enqueue(msg)
+    return True
+
+
+def in_this_session(build: Callable[[], T]) -> Callable[[], T]:
+    """``build`` for a deferred download: Streamlit calls it on the click, outside any script run, where
+    st.session_state is empty. The returned callable runs it in a new thread that carries this session's script
+    context, so it reads the session's state as it is at the click."""
+    ctx = get_script_run_ctx()
+
+    def call() -> T:
+        with ThreadPoolExecutor(1, initializer=add_script_run_ctx, initargs=(None, ctx)) as pool:
+            return pool.submit(build).result()
+    return call
+
+
+def page_link(page: st.Page, address: str, query: str, label: str, icon: str) -> None:
+    """A link to ``page`` at the absolute ``address`` with ``query``: a click opens the page in this session like
+    st.page_link, and "Copy link address" gives ``address?query`` (st.page_link writes the default page's address
+    as a bare "?query", which the browser resolves against the current page's address)."""
+    st._main._enqueue("page_link", PageLink(page=address, query_string=query, label=label, icon=icon,
+                                            page_script_hash=page._script_hash))
