@@ -1,5 +1,5 @@
 """A deliberately straightforward per-sample-loop MLP trainer: an independent oracle for the engine's gradient
-(tests/test_loop_reference.py).
+(tests/bench/test_loop_reference.py).
 
 This is the style of a first implementation that follows the adjoint equations literally: Python loops
 over the samples of a batch and over the layers, forming each layer's Jacobian d phi / d z

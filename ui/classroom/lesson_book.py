@@ -48,7 +48,7 @@ class Lesson:
     choices: tuple[str, ...]
     answer: int                    # index into choices
     explanation: str
-    checks: tuple[dict[str, Any], ...]   # read by tests/test_lesson_promises.py
+    checks: tuple[dict[str, Any], ...]   # read by tests/app/test_lesson_promises.py
 
 
 def _lesson(raw: dict[str, Any]) -> Lesson:

@@ -50,7 +50,7 @@ def serve_plotly() -> streamlit_private.CustomComponent:
 
     The board (live_board.js) draws with the page's own ``window.Plotly`` when a paused st.plotly_chart has
     defined it, else loads this file. That shortcut is safe: both are plotly.js of the same major version
-    (Streamlit 1.67 bundles 4.2.0, plotly 7.1 ships 4.1.1; tests/test_plotly_js.py checks the majors agree),
+    (Streamlit 1.67 bundles 4.2.0, plotly 7.1 ships 4.1.1; tests/app/test_plotly_js.py checks the majors agree),
     so they draw the same figure JSON, the one st.plotly_chart draws while paused; it saves a teacher's page the
     4.8 MB download.
     """

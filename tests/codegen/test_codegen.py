@@ -25,7 +25,7 @@ from adjoint_core.datafile import parse_csv
 from codegen.cells import TARGET_SOURCES, cells
 from codegen.formula_code import FUNCTIONS, formula_source
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 BASE = ac.presets["nonlinear-relu"]   # 80 training points, 1 step per epoch at batch 50
 MAX_CELL_LINES = 40

@@ -16,7 +16,7 @@ from make_run_files import NEXT_STEPS
 import adjoint_core as ac
 from adjoint_core.runfile import read_run_files, unpack_run
 
-FILES = Path(__file__).resolve().parent / "data" / "run_files"
+FILES = Path(__file__).resolve().parents[1] / "data" / "run_files"
 EXPECTED = json.loads((FILES / "expected.json").read_text())
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import adjoint_core as ac
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "adjoint_core"
 FORBIDDEN = ("streamlit", "plotly")
 

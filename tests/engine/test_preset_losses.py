@@ -14,7 +14,7 @@ from make_preset_losses import record
 
 import adjoint_core as ac
 
-FIXTURE = Path(__file__).resolve().parent / "data" / "preset_losses.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "preset_losses.json"
 EXPECTED = json.loads(FIXTURE.read_text())
 
 

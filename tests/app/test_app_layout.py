@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_engine_imports import find_cycle
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULES = 12
 PRIVATE = "ui.streamlit_private"
 # each folder -> the folders (besides itself and the engine) it may import
