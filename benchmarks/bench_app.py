@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.local_server import Server  # noqa: E402
+from benchmarks.proc_monitor import load_average, own_cpu, status_kb, tree_pids  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -109,52 +110,10 @@ OBSERVER_JS = """
 """
 
 
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below pid."""
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
 def browser_pids(server_pid: int) -> list[int]:
     """The browser's processes (and Playwright's driver): everything below this process but the server."""
-    skip = {server_pid, *descendants(server_pid)}
-    return [p for p in descendants(os.getpid()) if p not in skip]
-
-
-def status_kb(pid: int | str, field: str) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
+    skip = set(tree_pids(server_pid))
+    return [p for p in tree_pids(os.getpid())[1:] if p not in skip]
 
 
 def post_script_gc(root: Path, server_args: list[str]) -> str:
@@ -199,7 +158,7 @@ def one_session(browser, url: str, epochs: int, hold: float, server_pid: int) ->
         out["first_chart_ms"], out["all_charts_ms"] = min(b["first"].values()), max(b["first"].values())
         out["charts"] = sorted(b["first"])
         # (a) and (b)
-        srv_cpu0, brw_cpu0 = cpu_seconds(server_pid), sum(map(cpu_seconds, browser_pids(server_pid)))
+        srv_cpu0, brw_cpu0 = own_cpu(server_pid), sum(map(own_cpu, browser_pids(server_pid)))
         t_play = page.evaluate("() => performance.now()")
         page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
         page.wait_for_function("(t) => window.__bench.epoch.some(([_, v]) => v.replace(/,/g, '') === t)",
@@ -207,8 +166,8 @@ def one_session(browser, url: str, epochs: int, hold: float, server_pid: int) ->
         b = page.evaluate("() => window.__bench")
         t_end = next(t for t, v in b["epoch"] if v.replace(",", "") == str(epochs))
         out["wall_ms"] = t_end - t_play
-        out["server_cpu_s"] = cpu_seconds(server_pid) - srv_cpu0
-        out["browser_cpu_s"] = sum(map(cpu_seconds, browser_pids(server_pid))) - brw_cpu0
+        out["server_cpu_s"] = own_cpu(server_pid) - srv_cpu0
+        out["browser_cpu_s"] = sum(map(own_cpu, browser_pids(server_pid))) - brw_cpu0
         out["renders"] = {k: render_stats(v, t_play, t_end) for k, v in b["renders"].items()}
         out["step_updates"] = render_stats([t for t, _ in b["step"]], t_play, t_end)
         out["t_play"], out["t_end"] = t_play, t_end

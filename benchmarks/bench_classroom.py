@@ -4,21 +4,9 @@
                                          [--spread S] [--idle] [--settle S] [--ttl S] [--reuse-server]
                                          [--root CHECKOUT] [--seed K] [--follow N [N ...]] [--json FILE]
 
-Each student is a websocket client on ``/_stcore/stream`` (subprotocol ``streamlit``; the ``websockets``
-client, which Streamlit 1.67's Starlette server already depends on) that speaks Streamlit's own protocol as
-the browser's frontend does (read from the installed bundle, ``streamlit/static``):
-
-- every rerun is a ``BackMsg.rerun_script`` carrying the URL's query string (updated by ``page_info_changed``),
-  the page's script hash, the values of every widget the page showed (the value each widget element
-  mounts with, or the one the server set), and the hashes of the cached ForwardMsgs;
-- a click adds the button's ``trigger_value`` and reruns the fragment the button lives in (``delta.fragment_id``);
-- ``auto_rerun{fragment_id, interval}`` starts a timer that asks for that fragment again every interval, with
-  ``is_auto_rerun``, whether or not a run is in progress (the server merges them); ``stop_auto_rerun`` and a
-  full run's ``new_session`` stop timers;
-- ForwardMsgs marked cacheable are kept, ``ref_hash`` messages are read from that cache, and entries expire
-  after ``maxCachedMessageAge`` runs, as in the frontend's ForwardMsgCache.
-Keeping the session: every message is read as it arrives (the server drops a client 500 messages behind), and
-the websocket library answers the server's pings; ``app_heartbeat`` is only sent when a host page asks for it.
+Each student is a headless tab on the Train page (``streamlit_client.StreamlitClient``: a websocket client
+speaking Streamlit's own protocol as the browser's frontend does); the server's CPU and memory come from /proc
+(``proc_monitor``), the server itself from ``local_server``.
 
 A class: the server (started here with ``streamlit run app.py`` on a free loopback port unless ``--url``) gets
 one page load first (the teacher checks the app), then every student opens the page (``?epochs=10000`` by
@@ -46,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import ipaddress
 import json
 import os
 import random
@@ -55,227 +42,22 @@ import statistics
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.NumberInput_pb2 import NumberInput
-from streamlit.proto.Slider_pb2 import Slider
-from streamlit.proto.WidgetStates_pb2 import WidgetState
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.local_server import Server  # noqa: E402
+from benchmarks.proc_monitor import IDLE_CORES, IDLE_WINDOW, TreeMonitor, listener_pid, load_average  # noqa: E402
+from benchmarks.streamlit_client import Finished, StreamlitClient, ws_url_of  # noqa: E402
 
-CHARTS = {"plotly_chart", "bidi_component", "vega_lite_chart"}
-Finished = ForwardMsg.ScriptFinishedStatus
-SUCCESS = {Finished.FINISHED_SUCCESSFULLY, Finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 LOAD_TIMEOUT = 180.0      # s: every student's first page
 PAUSE_TIMEOUT = 60.0      # s: a Play button back after Pause
 IDLE_TIMEOUT = 60.0       # s: the server tree idle after the timers stop
-IDLE_WINDOW = 1.0         # s: the tree counts as idle over a window this long ...
-IDLE_CORES = 0.05         # ... using less than this share of one core
-SAMPLE_PERIOD = 0.1       # s between samples of the server tree
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-# --- the server's process tree (/proc) ---------------------------------------------------------------------
-
-def _stat_fields(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()
-
-
-def tree_pids(pid: int) -> list[int]:
-    """pid and every live descendant, from /proc/<pid>/task/*/children."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except OSError:
-            continue
-    return out
-
-
-def own_cpu(pid: int) -> float:
-    """utime + stime of one process in seconds (0 when it is gone)."""
-    try:
-        f = _stat_fields(pid)
-        return (int(f[11]) + int(f[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def tree_usage(pid: int) -> tuple[float, float]:
-    """(CPU seconds, RSS MB) of pid and its live descendants. The CPU seconds of each process are utime + stime
-    + cutime + cstime (its reaped children too), so the sum does not drop when a child exits."""
-    cpu, kb = 0.0, 0
-    for p in tree_pids(pid):
-        try:
-            cpu += sum(int(x) for x in _stat_fields(p)[11:15]) / CLK_TCK
-            with open(f"/proc/{p}/status") as f:
-                kb += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
-        except (OSError, IndexError, ValueError):
-            continue
-    return cpu, kb / 1024
-
-
-def listener_pid(port: int) -> int | None:
-    """The process listening on a local TCP port (found through its socket's inode), if it is readable."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = [line.split() for line in f.readlines()[1:]]
-        except OSError:
-            continue
-        inodes |= {f"socket:[{r[9]}]" for r in rows if r[3] == "0A" and int(r[1].rsplit(":", 1)[1], 16) == port}
-    for d in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if any(os.readlink(f"/proc/{d}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{d}/fd")):
-                return int(d)
-        except OSError:
-            continue
-    return None
-
-
-class TreeMonitor:
-    """Samples (time, tree CPU s, own CPU s, tree RSS MB) of the server every SAMPLE_PERIOD s in the background."""
-
-    def __init__(self, pid: int | None) -> None:
-        self.pid = pid
-        self.samples: list[tuple[float, float, float, float]] = []
-        self._task: asyncio.Task | None = None
-
-    def sample(self) -> None:
-        if self.pid is not None:
-            t, own, (cpu, rss) = time.monotonic(), own_cpu(self.pid), tree_usage(self.pid)
-            self.samples.append((t, cpu, own, rss))
-
-    async def _run(self) -> None:
-        while True:
-            self.sample()
-            await asyncio.sleep(SAMPLE_PERIOD)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self.sample()
-
-    def cpu_at(self, t: float) -> tuple[float, float]:
-        """(tree, own) CPU seconds at time t, interpolated between samples."""
-        s = self.samples
-        i = next((k for k, x in enumerate(s) if x[0] >= t), len(s) - 1)
-        if i == 0 or s[i][0] <= t:
-            return s[i][1], s[i][2]
-        (t0, a0, b0, _), (t1, a1, b1, _) = s[i - 1], s[i]
-        w = (t - t0) / (t1 - t0)
-        return a0 + w * (a1 - a0), b0 + w * (b1 - b0)
-
-    def peak_rss(self) -> float:
-        return max((x[3] for x in self.samples), default=0.0)
-
-    def idle_since(self, t0: float) -> float | None:
-        """Seconds from t0 to the start of the first IDLE_WINDOW in which the tree used < IDLE_CORES of a core."""
-        s = [x for x in self.samples if x[0] >= t0]
-        j = 0
-        for i, a in enumerate(s):
-            j = max(j, i)
-            while j < len(s) and s[j][0] < a[0] + IDLE_WINDOW:
-                j += 1
-            if j == len(s):
-                return None
-            if (s[j][1] - a[1]) / (s[j][0] - a[0]) < IDLE_CORES:
-                return a[0] - t0
-        return None
-
-
-# --- one student: a websocket client speaking Streamlit's protocol -----------------------------------------
-
-def widget_state(kind: str, w) -> WidgetState | None:
-    """The value the frontend keeps for a widget element: the one the server set (set_value), else the one it
-    mounts with (streamlit/static: Checkbox, NumberInput, Selectbox, Radio, Slider, TextInput, FileUploader)."""
-    s = WidgetState(id=w.id)
-    if kind == "checkbox":
-        s.bool_value = w.value if w.set_value else w.default
-    elif kind == "number_input":
-        field = "value" if w.set_value else "default"
-        if not w.HasField(field):
-            return None
-        v = getattr(w, field)
-        if w.data_type == NumberInput.INT:
-            s.int_value = int(v)
-        else:
-            s.double_value = v
-    elif kind in ("selectbox", "radio"):
-        if w.set_value and w.HasField("raw_value"):
-            s.string_value = w.raw_value
-        elif w.HasField("default") and w.options:
-            s.string_value = w.options[w.default]
-        else:
-            return None
-    elif kind == "slider" and w.type == Slider.SELECT_SLIDER:
-        raw = list(w.raw_value) if w.set_value and w.raw_value else [w.options[int(i)] for i in w.default]
-        s.string_array_value.data.extend(raw)
-    elif kind == "slider":
-        s.double_array_value.data.extend(w.value if w.set_value else w.default)
-    elif kind == "text_input":
-        field = "value" if w.set_value else "default"
-        if not w.HasField(field):
-            return None
-        s.string_value = getattr(w, field)
-    elif kind == "file_uploader":
-        s.file_uploader_state_value.SetInParent()
-    else:
-        return None
-    return s
-
-
-class MessageCache:
-    """The frontend's ForwardMsg cache: cacheable messages by hash, each with the run count of its last use."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, list] = {}    # hash -> [message, run count, fragment id]
-        self.runs = 0
-        self.hits = 0
-
-    def resolve(self, msg: ForwardMsg) -> ForwardMsg:
-        """Store a cacheable message; replace a reference by the cached message (with the reference's metadata)."""
-        if msg.WhichOneof("type") == "ref_hash":
-            entry = self.entries.get(msg.ref_hash)
-            if entry is None:
-                raise RuntimeError(f"cached ForwardMsg miss: {msg.ref_hash}")
-            entry[1] = self.runs
-            self.hits += 1
-            full = ForwardMsg()
-            full.CopyFrom(entry[0])
-            full.metadata.CopyFrom(msg.metadata)
-            return full
-        if msg.metadata.cacheable and msg.hash:
-            entry = self.entries.setdefault(msg.hash, [msg, self.runs, msg.delta.fragment_id])
-            entry[1] = self.runs
-        return msg
-
-    def end_run(self, max_age: int, fragment_ids: list[str]) -> None:
-        """A run finished: expire entries older than max_age runs (only the run's fragments' after a fragment run)."""
-        self.runs += 1
-        for h, (_, count, frag) in list(self.entries.items()):
-            if fragment_ids and (not frag or frag not in fragment_ids):
-                continue
-            if self.runs - count > max_age:
-                del self.entries[h]
-
+# --- one student: a headless tab on the Train page -------------------------------------------------------
 
 @dataclasses.dataclass
 class StudentResult:
@@ -299,239 +81,99 @@ class StudentResult:
     error: str = ""
 
 
-class Student:
-    """One simulated browser tab on the Train page."""
+
+class Student(StreamlitClient):
+    """One simulated browser tab on the Train page: Play, Pause or a hidden tab, a follower's watch; its
+    figures in ``result``."""
 
     def __init__(self, index: int, ws_url: str, query: str) -> None:
+        super().__init__(ws_url, query, metric="Step")
         self.result = StudentResult(index)
-        self.ws_url, self.query = ws_url, query
-        self.page_hash = ""
-        self.max_age = 2
-        self.widgets: dict[str, WidgetState] = {}
-        self.buttons: dict[str, tuple[str, str]] = {}    # label -> (widget id, fragment id)
         self.play_label = ""                             # what the Play/Pause button says now
-        self.step: int | None = None
-        self.cache = MessageCache()
-        self.timers: dict[str, tuple[float, asyncio.Task]] = {}
-        self.ws = None
-        self.reader: asyncio.Task | None = None
-        self.changed = asyncio.Event()
-        self.closed = False
-        self.hidden = False               # a hidden tab: its timers stop sending
-        self.new_session_seen = False     # since our last rerun request (the frontend's hasReceivedNewSession)
-        self.charts_seen = 0
-        self.step_in_run = False
-        self.t_connect = self.t_play = self.t_pause = 0.0
-        self.playing = False
-        self.frames: list[tuple[float, int | None]] = []
+        self.t_play = self.t_pause = 0.0
         self.room_code: str | None = None  # a teacher's room, once its sidebar shows the code
 
-    # sending
+    # what the page shows
 
-    async def rerun(self, fragment_id: str = "", auto: bool = False, trigger: str | None = None) -> None:
-        """rerun_script as the frontend's sendRerunBackMsg builds it."""
-        msg = BackMsg()
-        r = msg.rerun_script
-        r.query_string, r.page_script_hash = self.query, self.page_hash
-        r.fragment_id, r.is_auto_rerun = fragment_id, auto
-        r.widget_states.widgets.extend(self.widgets.values())
-        if trigger:
-            r.widget_states.widgets.add(id=trigger, trigger_value=True)
-        r.cached_message_hashes.extend(self.cache.entries)
-        self.new_session_seen = False
-        await self.ws.send(msg.SerializeToString())
-
-    async def click(self, label: str) -> None:
-        widget_id, fragment_id = self.buttons[label]
-        await self.rerun(fragment_id, trigger=widget_id)
-
-    async def _tick(self, fragment_id: str, interval: float) -> None:
-        """The browser's setInterval for an auto-rerun fragment."""
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        try:
-            while True:
-                due = max(due + interval, loop.time())
-                await asyncio.sleep(due - loop.time())
-                if not self.hidden:
-                    await self.rerun(fragment_id, auto=True)
-        except ConnectionClosed:
-            pass
-
-    def _stop_timers(self, fragment_ids) -> None:
-        for f in list(fragment_ids):
-            entry = self.timers.pop(f, None)
-            if entry:
-                entry[1].cancel()
-
-    # receiving
-
-    async def _read(self) -> None:
-        try:
-            async for data in self.ws:
-                self.result.mb_received += len(data) / 1e6
-                msg = ForwardMsg()
-                msg.ParseFromString(data)
-                self._handle(self.cache.resolve(msg))
-                self.changed.set()
-        except (ConnectionClosed, RuntimeError) as e:
-            if not self.result.error and not isinstance(e, ConnectionClosed):
-                self.result.error = str(e)
-        finally:
-            self.closed = True
-            self.changed.set()
-
-    def _handle(self, msg: ForwardMsg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "new_session":
-            self.page_hash = msg.new_session.page_script_hash
-            self.max_age = msg.new_session.config.max_cached_message_age or self.max_age
-            self.new_session_seen, self.step_in_run = True, False
-            if not msg.metadata.run.fragment_ids:
-                self._stop_timers(self.timers)
-        elif kind == "page_info_changed":
-            self.query = msg.page_info_changed.query_string
-        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-            self._element(msg.delta.new_element, msg.delta.fragment_id)
-        elif kind == "auto_rerun":
-            self._auto_rerun(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
-        elif kind == "stop_auto_rerun":
-            self._stop_timers(msg.stop_auto_rerun.fragment_ids)
-        elif kind == "script_finished":
-            self._finished(msg.script_finished, list(msg.metadata.run.fragment_ids))
-
-    def _element(self, element, fragment_id: str) -> None:
-        kind = element.WhichOneof("type")
-        w = getattr(element, kind)
-        if kind == "button":
-            self.buttons[w.label] = (w.id, fragment_id)
-            if w.label in ("Play", "Pause"):
-                if w.label == "Play" and self.play_label == "Pause":
-                    self._play_button_back()
-                self.play_label = w.label
-        elif kind == "metric" and w.label == "Step":
-            self._step_shown(_int(w.body))
-        elif kind in CHARTS:
-            self.charts_seen += 1
-            if kind == "bidi_component":
-                self._step_shown(component_metric(w, "Step"))
+    def on_element(self, kind: str, w, fragment_id: str) -> None:
+        if kind == "button" and w.label in ("Play", "Pause"):
+            if w.label == "Play" and self.play_label == "Pause":
+                self._play_button_back()
+            self.play_label = w.label
         elif kind == "markdown" and (code := re.search(r"Room code \*\*(\w+)\*\*", w.body)):
             self.room_code = code.group(1)
-        elif kind == "exception" and not self.result.error:
-            self.result.error = f"page exception: {w.type}: {w.message}"[:300]
-        elif hasattr(w, "id") and (w.id not in self.widgets or getattr(w, "set_value", False)):
-            state = widget_state(kind, w)
-            if state is not None:
-                self.widgets[w.id] = state
 
-    def _step_shown(self, step: int | None) -> None:
-        if step is None:
-            return
-        self.step, self.step_in_run = step, True
+    def on_metric(self, value: int) -> None:
         if self.result.pause_ack_s is not None and self.result.step_after_pause is None:
-            self.result.step_after_pause = step
+            self.result.step_after_pause = value
+
+    def on_finished(self, status: int, now: float) -> None:
+        if status == Finished.FINISHED_SUCCESSFULLY and self.charts_seen and self.result.first_page_s is None:
+            self.result.first_page_s = now - self.t_connect
 
     def _play_button_back(self) -> None:
         now = time.monotonic()
         if self.t_pause and self.result.pause_ack_s is None:
             self.result.pause_ack_s = now - self.t_pause
-        elif self.playing and self.result.stopped_by_itself_s is None:
+        elif self.counting and self.result.stopped_by_itself_s is None:
             self.result.stopped_by_itself_s = now - self.t_play
 
-    def _auto_rerun(self, fragment_id: str, interval: float) -> None:
-        if fragment_id in self.timers and self.timers[fragment_id][0] == interval:
-            return
-        self._stop_timers([fragment_id])
-        self.timers[fragment_id] = (interval, asyncio.create_task(self._tick(fragment_id, interval)))
-
-    def _finished(self, status: int, fragment_ids: list[str]) -> None:
-        now = time.monotonic()
-        if self.playing and status == Finished.FINISHED_EARLY_FOR_RERUN:
-            self.result.dropped += 1
-        if status == Finished.FINISHED_SUCCESSFULLY and self.charts_seen and self.result.first_page_s is None:
-            self.result.first_page_s = now - self.t_connect
-        if status in SUCCESS and self.playing and self.step_in_run:
-            self.frames.append((now, self.step))
-        self.step_in_run = False
-        if status != Finished.FINISHED_EARLY_FOR_RERUN and self.new_session_seen:
-            self.cache.end_run(self.max_age, fragment_ids)
-
     # the student's actions
-
-    async def wait_until(self, condition, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            left = deadline - time.monotonic()
-            if self.closed or left <= 0:
-                return False
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                pass
-        return True
 
     async def load(self, timeout: float, follower: bool = False) -> bool:
         """Open the page; True once its first page (with charts and a Play button, or a follower's board) is
         complete."""
-        self.t_connect = time.monotonic()
-        try:
-            self.ws = await connect(self.ws_url, subprotocols=["streamlit"], open_timeout=timeout,
-                                    ping_interval=None, max_size=2**28)
-        except (TimeoutError, OSError, ConnectionClosed) as e:
-            self.result.error = f"connect: {e!r}"
+        if not await self.connect(timeout):
             return False
-        self.reader = asyncio.create_task(self._read())
-        await self.rerun()
         ok = await self.wait_until(lambda: self.result.first_page_s is not None
                                    and (follower or "Play" in self.buttons),
                                    timeout - (time.monotonic() - self.t_connect))
-        if not ok and not self.result.error:
-            self.result.error = "no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s")
+        if not ok:
+            self.fail("no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s"))
         return ok
 
     async def session(self, delay: float, duration: float, idle: bool) -> None:
         """Play after delay, for duration; then Pause (and wait for Play back), or only stop the timers (idle)."""
         await asyncio.sleep(delay)
-        self.result.step_at_play = self.step
-        self.t_play, self.playing = time.monotonic(), True
+        self.result.step_at_play = self.value
+        self.t_play, self.counting = time.monotonic(), True
         try:
             await self.click("Play")
             await asyncio.sleep(duration)
-            self.playing = False
+            self.counting = False
             end = time.monotonic()
             if idle:
                 self.hidden = True
             elif self.result.stopped_by_itself_s is None:
                 await self._pause()
         except ConnectionClosed as e:
-            self.result.error = self.result.error or f"connection closed: {e}"
+            self.fail(f"connection closed: {e}")
             end = time.monotonic()
-        self.playing = False
+        self.counting = False
         self._summarise(end)
 
     async def watch(self, duration: float) -> None:
         """A follower: count the room's frames for duration seconds."""
-        self.result.step_at_play = self.step
-        self.t_play, self.playing = time.monotonic(), True
+        self.result.step_at_play = self.value
+        self.t_play, self.counting = time.monotonic(), True
         await asyncio.sleep(duration)
-        self.playing = False
+        self.counting = False
         self._summarise(time.monotonic())
 
     async def _pause(self) -> None:
         """Press Pause (once the button says so); wait for the paused page (a Play button and its Step metric)."""
         if not await self.wait_until(lambda: self.play_label == "Pause", PAUSE_TIMEOUT):
-            self.result.error = self.result.error or f"no Pause button within {PAUSE_TIMEOUT:.0f} s of play"
+            self.fail(f"no Pause button within {PAUSE_TIMEOUT:.0f} s of play")
             return
         self.t_pause = time.monotonic()
         await self.click("Pause")
         if not await self.wait_until(lambda: self.result.step_after_pause is not None, PAUSE_TIMEOUT):
-            self.result.error = self.result.error or f"no paused page in {PAUSE_TIMEOUT:.0f} s after Pause"
+            self.fail(f"no paused page in {PAUSE_TIMEOUT:.0f} s after Pause")
 
     def _summarise(self, end: float) -> None:
         r = self.result
         r.play_s = end - self.t_play
-        r.frames = len(self.frames)
+        r.frames, r.dropped = len(self.frames), self.dropped
         r.frames_per_s = r.frames / r.play_s if r.play_s > 0 else 0.0
         r.cache_refs = self.cache.hits
         steps = [(t, s) for t, s in self.frames if s is not None]
@@ -542,58 +184,9 @@ class Student:
             trained_s = self.t_pause + r.pause_ack_s - self.t_play
             r.trained_steps_per_s = (r.step_after_pause - r.step_at_play) / trained_s
 
-    def steps_between(self, t0: float, t1: float) -> float | None:
-        """Training steps per second shown by this student's frames from t0 to t1 (None: too few frames)."""
-        shown = [(t, s) for t, s in self.frames if s is not None and t0 <= t <= t1]
-        if len(shown) < 2 or shown[-1][0] - shown[0][0] < 1.0:
-            return None
-        return (shown[-1][1] - shown[0][1]) / (shown[-1][0] - shown[0][0])
-
     async def close(self) -> None:
-        self._stop_timers(self.timers)
-        if self.ws is not None:
-            await self.ws.close()
-        if self.reader is not None:
-            await asyncio.gather(self.reader, return_exceptions=True)
-
-
-def _int(text) -> int | None:
-    try:
-        return int(str(text).replace(",", ""))
-    except ValueError:
-        return None
-
-
-def component_metric(w, label: str) -> int | None:
-    """A whole-number metric that a custom component's JSON data carries as a [label, value] pair or a
-    {"label": label, "value": value} object (the live view may draw its status inside one component)."""
-    raw = {"json": w.json, "bytes": w.bytes, "mixed": w.mixed.json}.get(w.WhichOneof("data"), "")
-    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-    if f'"{label}"' not in text:
-        return None
-    try:
-        return _find_metric(json.loads(text), label)
-    except ValueError:
-        return None
-
-
-def _find_metric(node, label: str) -> int | None:
-    """Depth-first search of decoded JSON for label's value."""
-    if isinstance(node, dict):
-        if node.get("label") == label and _int(node.get("value")) is not None:
-            return _int(node["value"])
-        children = node.values()
-    elif isinstance(node, list):
-        if len(node) >= 2 and node[0] == label and _int(node[1]) is not None:
-            return _int(node[1])
-        children = node
-    else:
-        return None
-    for child in children:
-        found = _find_metric(child, label)
-        if found is not None:
-            return found
-    return None
+        await super().close()
+        self.result.error, self.result.mb_received = self.error, self.mb_received
 
 
 # --- a class -------------------------------------------------------------------------------------------------
@@ -620,24 +213,6 @@ class ClassResult:
     harness_cpu_s: float = 0.0            # this process, during play
 
 
-def ws_url_of(url: str) -> str:
-    """The websocket address of a loopback Streamlit server's http(s) URL (anything else is refused)."""
-    u = urllib.parse.urlsplit(url)
-    host = u.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback or u.scheme not in ("http", "https"):
-        raise ValueError(f"only loopback http(s) servers are accepted, not {url!r}")
-    scheme = "wss" if u.scheme == "https" else "ws"
-    return f"{scheme}://{u.netloc}{u.path.rstrip('/')}/_stcore/stream"
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
 
 async def _teacher_load(ws_url: str, query: str) -> None:
     """The teacher checks the app before the class: a page load and two seconds of Play (imports, caches and
@@ -654,7 +229,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
     await _teacher_load(ws_url, query)
     monitor = TreeMonitor(server_pid)
     monitor.sample()
-    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=_last_rss(monitor), settle_s=settle,
+    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss(), settle_s=settle,
                          idle=idle)
     monitor.start()
     students = [Student(i + 1, ws_url, query) for i in range(n)]
@@ -668,13 +243,13 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         _server_cpu(result, monitor, class_)
         _shared_rates(class_)
         if idle and class_:
-            result.idle_after_s = await _wait_idle(monitor, max(s.t_play + s.result.play_s for s in class_))
+            result.idle_after_s = await monitor.wait_idle(max(s.t_play + s.result.play_s for s in class_), IDLE_TIMEOUT)
     finally:
         await asyncio.gather(*(s.close() for s in students))
         await monitor.stop()
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
     if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle / 2)
         later = Student(-2, ws_url, query)
@@ -682,7 +257,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         await later.close()
         await asyncio.sleep(settle / 2)
         monitor.sample()
-        result.rss_settled_mb = _last_rss(monitor)
+        result.rss_settled_mb = monitor.last_rss()
     _per_frame(result)
     return result
 
@@ -693,13 +268,13 @@ async def _run_follow(url: str, n: int, duration: float, query: str, server_pid:
     await _teacher_load(ws_url, query)
     monitor = TreeMonitor(server_pid)
     monitor.sample()
-    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=_last_rss(monitor))
+    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss())
     monitor.start()
     teacher = Student(0, ws_url, query)
     followers: list[Student] = []
     try:
         if not await teacher.load(LOAD_TIMEOUT):
-            raise RuntimeError(f"the teacher's page did not load: {teacher.result.error}")
+            raise RuntimeError(f"the teacher's page did not load: {teacher.error}")
         await teacher.click("Open a room")
         if not await teacher.wait_until(lambda: teacher.room_code is not None, LOAD_TIMEOUT):
             raise RuntimeError("no room code on the teacher's page")
@@ -714,7 +289,7 @@ async def _run_follow(url: str, n: int, duration: float, query: str, server_pid:
         await monitor.stop()
     result.students = [s.result for s in [teacher, *followers]]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, _last_rss(monitor)
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
     _per_frame(result)
     return result
 
@@ -726,10 +301,6 @@ def run_follow(url: str, n: int, duration: float = 10.0, *, query: str = "epochs
         server_pid = listener_pid(urllib.parse.urlsplit(url).port or 80)
     budget = 2 * LOAD_TIMEOUT + duration + 2 * PAUSE_TIMEOUT + 60
     return asyncio.run(asyncio.wait_for(_run_follow(url, n, duration, query, server_pid), budget))
-
-
-def _last_rss(monitor: TreeMonitor) -> float | None:
-    return monitor.samples[-1][3] if monitor.samples else None
 
 
 def _server_cpu(result: ClassResult, monitor: TreeMonitor, class_: list[Student]) -> None:
@@ -760,16 +331,6 @@ def _per_frame(result: ClassResult) -> None:
     if result.frames_total and result.server_cpu_tree_s is not None:
         result.cpu_per_frame_tree_ms = 1000 * result.server_cpu_tree_s / result.frames_total
         result.cpu_per_frame_own_ms = 1000 * result.server_cpu_own_s / result.frames_total
-
-
-async def _wait_idle(monitor: TreeMonitor, t_stop: float) -> float | None:
-    """Seconds from t_stop until the server tree is idle (None after IDLE_TIMEOUT)."""
-    while time.monotonic() < t_stop + IDLE_TIMEOUT + IDLE_WINDOW:
-        idle = monitor.idle_since(t_stop)
-        if idle is not None:
-            return idle
-        await asyncio.sleep(SAMPLE_PERIOD)
-    return None
 
 
 def run_class(url: str, n: int, duration: float | None = None, *, query: str = "epochs=10000", spread: float = 0.5,

@@ -1,4 +1,5 @@
-"""benchmarks/bench_classroom.py end to end: two simulated students on a real ``streamlit run app.py``.
+"""benchmarks/bench_classroom.py end to end: two simulated students on a real ``streamlit run app.py``; and its
+parts alone: the headless client's protocol pieces (streamlit_client.py) and the /proc sampler (proc_monitor.py).
 
 Checks what a broken harness would get wrong (no frames, a Step metric that never moves, a Pause that is never
 acknowledged, no first page, no server figures), never the numbers themselves (they depend on machine load).
@@ -6,19 +7,30 @@ acknowledged, no first page, no server figures), never the numbers themselves (t
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from streamlit.proto.Element_pb2 import Element
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks import bench_classroom as bc  # noqa: E402
+from benchmarks import proc_monitor as pm  # noqa: E402
+from benchmarks import streamlit_client as sc  # noqa: E402
+from benchmarks.local_server import Server  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = bc.Server()
+    s = Server()
     yield s
     s.stop()
 
@@ -41,8 +53,101 @@ def test_two_students_play_and_pause(server):
 
 
 def test_only_loopback_servers():
-    assert bc.ws_url_of("http://127.0.0.1:8501") == "ws://127.0.0.1:8501/_stcore/stream"
-    assert bc.ws_url_of("http://localhost:8501/app/") == "ws://localhost:8501/app/_stcore/stream"
+    assert sc.ws_url_of("http://127.0.0.1:8501") == "ws://127.0.0.1:8501/_stcore/stream"
+    assert sc.ws_url_of("http://localhost:8501/app/") == "ws://localhost:8501/app/_stcore/stream"
     for url in ("http://10.0.0.1:8501", "http://example.com", "ftp://127.0.0.1"):
         with pytest.raises(ValueError):
-            bc.ws_url_of(url)
+            sc.ws_url_of(url)
+
+
+def test_widget_states_are_the_mounted_or_the_server_set_values():
+    el = Element()
+    el.checkbox.id, el.checkbox.default = "c", True
+    assert sc.widget_state("checkbox", el.checkbox).bool_value is True
+    el.checkbox.value, el.checkbox.set_value = False, True
+    assert sc.widget_state("checkbox", el.checkbox).bool_value is False
+    el.selectbox.id, el.selectbox.default = "s", 1
+    el.selectbox.options.extend(["relu", "sigmoid"])
+    assert sc.widget_state("selectbox", el.selectbox).string_value == "sigmoid"
+    el.number_input.id, el.number_input.default, el.number_input.data_type = "n", 3.0, el.number_input.INT
+    state = sc.widget_state("number_input", el.number_input)
+    assert state.WhichOneof("value") == "int_value" and state.int_value == 3
+    assert sc.widget_state("button", el.button) is None
+
+
+def test_metric_found_in_a_components_json():
+    el = Element()
+    el.bidi_component.json = json.dumps({"status": [["Epoch", "3"], ["Step", "1,234"]], "charts": []})
+    assert sc.component_metric(el.bidi_component, "Step") == 1234
+    el.bidi_component.json = json.dumps([{"label": "Step", "value": 7}])
+    assert sc.component_metric(el.bidi_component, "Step") == 7
+    assert sc.component_metric(el.bidi_component, "Epoch") is None
+
+
+def test_message_cache_resolves_references_and_expires_old_entries():
+    cache = sc.MessageCache()
+    full = ForwardMsg(hash="h1")
+    full.metadata.cacheable = True
+    full.delta.new_element.markdown.body = "cached"
+    assert cache.resolve(full) is full and list(cache.entries) == ["h1"]
+    ref = ForwardMsg(ref_hash="h1")
+    ref.metadata.delta_path.extend([0, 4])
+    got = cache.resolve(ref)
+    assert got.delta.new_element.markdown.body == "cached" and list(got.metadata.delta_path) == [0, 4]
+    assert cache.hits == 1
+    for _ in range(3):
+        cache.end_run(max_age=2, fragment_ids=[])
+    assert cache.entries == {}
+    with pytest.raises(RuntimeError, match="cache"):
+        cache.resolve(ref)
+
+
+def test_client_counts_frames_that_showed_the_metric_while_counting():
+    client = sc.StreamlitClient("ws://127.0.0.1:1/_stcore/stream", metric="Step")
+
+    def run(step: int | None, status=sc.Finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) -> None:
+        if step is not None:
+            msg = ForwardMsg()
+            msg.delta.new_element.metric.label, msg.delta.new_element.metric.body = "Step", f"{step:,}"
+            client._handle(msg)
+        done = ForwardMsg(script_finished=status)
+        client._handle(done)
+
+    run(10)                       # before counting
+    client.counting = True
+    run(1200)
+    run(None)                     # a run without the metric is no frame
+    run(2500, sc.Finished.FINISHED_EARLY_FOR_RERUN)
+    run(3000)
+    assert [v for _, v in client.frames] == [1200, 3000] and client.dropped == 1 and client.value == 3000
+
+
+def test_process_tree_cpu_rss_and_listener():
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.3: pass\ntime.sleep(30)"])
+    try:
+        time.sleep(1.0)
+        assert child.pid in pm.tree_pids(os.getpid())
+        cpu, rss = pm.tree_usage(os.getpid())
+        assert cpu >= pm.own_cpu(os.getpid()) + 0.2 and rss > pm.status_kb(os.getpid(), "VmRSS") / 1024
+    finally:
+        child.kill()
+        child.wait()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert pm.listener_pid(s.getsockname()[1]) == os.getpid()
+
+
+def test_monitor_interpolates_cpu_and_finds_the_idle_moment():
+    m = pm.TreeMonitor(None)
+    t0 = time.monotonic() - 5.0
+    # (time, tree CPU, own CPU, RSS) over the last 5 s: one core busy for 2 s, then idle
+    m.samples = [(t0 + t / 10, min(t / 10, 2.0), min(t / 20, 1.0), 100.0 + t) for t in range(0, 50)]
+    assert m.cpu_at(t0 + 0.55) == pytest.approx((0.55, 0.275))
+    assert m.peak_rss() == 149.0 and m.last_rss() == 149.0
+    assert m.idle_since(t0 + 1.0) == pytest.approx(1.0)
+    assert asyncio.run(m.wait_idle(t0 + 1.0, timeout=10.0)) == pytest.approx(1.0)
+    m.samples = m.samples[:20]   # busy up to the last sample: never idle
+    assert m.idle_since(t0) is None
+    assert asyncio.run(m.wait_idle(t0, timeout=0.0)) is None

@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks import bench_classroom as bc  # noqa: E402
+from benchmarks.local_server import Server  # noqa: E402
 from ui.services import worker  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server():
-    s = bc.Server(ttl=2)   # disconnected sessions are dropped 2 s after they leave
+    s = Server(ttl=2)   # disconnected sessions are dropped 2 s after they leave
     yield s
     s.stop()
 
