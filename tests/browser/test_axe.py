@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from test_follow_browser import BOARD_SLOTS, open_room
 
 from browser_helpers import assert_charts_drawn, assert_no_exception, wait_for_app_run
-from test_follow_browser import BOARD_SLOTS, open_room
 from ui import theme
 from ui.lesson_book import LESSONS
 
