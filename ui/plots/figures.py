@@ -161,7 +161,7 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         esel = decimate(len(epoch_step))
         shown.append(test_loss[esel])
         data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
-                          mode="lines+markers", marker={"size": 4}))
+                          mode="lines+markers", marker={"size": 4}, line={"dash": "dash"}))
     for name, x, y, color in kept:
         ksel = decimate(len(x))
         shown.append(y[ksel])
@@ -340,10 +340,11 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
 
 
 def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
-    """||dL/dW_i|| per layer over training, log y."""
+    """||dL/dW_i|| per layer over training, log y; each layer's line has its own colour and dash."""
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
-    data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8) for i, c in enumerate(colors)]
+    data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8,
+                  line={"dash": theme.DASHES[i % len(theme.DASHES)]}) for i, c in enumerate(colors)]
     fig = {"data": data, "layout": theme.layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}

@@ -23,8 +23,12 @@ SHOW = 3             # entries of a vector shown in the equations (4 overflowed 
 VANISHING = 1e-3     # ||mu_0|| / ||mu_N|| below this: the input layers hardly learn (above 1 / VANISHING: exploding)
 # Display equations wrap after a relation (=) or an \allowbreak where the column is narrower than they are, and
 # on a phone they are set at the text's size instead of 1.21 times it (KaTeX's default), so rows of numbers fit
-# 390 px; what still does not fit scrolls sideways (Streamlit's own overflow-x: auto on .katex-display).
+# 390 px; what still does not fit scrolls sideways (Streamlit's own overflow-x: auto on .katex-display). Padding
+# (in place of part of KaTeX's 1em margin) holds the glyphs that stick out of KaTeX's boxes by a few pixels:
+# without it every equation was a scroll region of its own, which a keyboard cannot reach (axe:
+# scrollable-region-focusable).
 EQUATION_CSS = ("<style>.katex-display > .katex, .katex-display .katex-html { white-space: normal; } "
+                ".katex-display { margin: 0.6em 0; padding: 0.4em 0.15em; } "
                 "@media (max-width: 640px) { .katex-display > .katex { font-size: 1em; } }</style>")
 
 

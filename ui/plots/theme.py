@@ -1,4 +1,5 @@
-"""One colour scheme for every chart, readable on a projector."""
+"""One colour scheme for every chart, readable on a projector: text at least 4.5:1 and chart marks at least 3:1
+against white (WCAG 2.1 AA), colour scales that stay ordered for colour-blind eyes (tests/test_colour.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import functools
 import plotly.colors as pc
 
 TRAIN = "#3b6ea8"        # train loss, prediction
-TEST = "#d9822b"         # test loss
+TEST = "#c8711f"         # test loss
 TARGET = "#2f2f2f"       # ground truth
-DATA = "#9aa5b1"         # data points
+DATA = "#848e9a"         # data points
 SMOOTH = "#1d3f66"       # smoothed train loss
 MU = "#8e44ad"           # adjoints mu
-MUTED = "#808495"        # notes in place of data (Streamlit's grey for captions)
+MUTED = "#6b6965"        # captions (PAGE_CSS) and notes in place of data
 GRAD = "#2a9d8f"         # parameter gradients
 SEQUENTIAL = "Viridis"   # values (targets, predictions, |mu|)
 DIVERGING = "RdBu_r"     # signed errors, centred on 0
@@ -41,7 +42,11 @@ PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "t
 # - on a touch screen or under 640 px, no Plotly mode bar: a touch screen never hides it and it covers titles;
 # - under 640 px (where Streamlit stacks columns one per row): a row with buttons keeps them two per row and gives
 #   its other columns (a slider) a row of their own, above the buttons for a slider between them; a row of metrics
-#   goes two per row; a page's intro shows its first three lines.
+#   goes two per row; a page's intro shows its first three lines;
+# - captions in MUTED (Streamlit draws them at 60% opacity: 3.9:1 on white) and the shortcut badges on buttons
+#   opaque (white at 60% on the primary colour: 3.0:1), so that all text has at least 4.5:1;
+# - a focus outline in the primary colour (5.3:1 on white) around buttons, links and sliders: Streamlit's own
+#   ring is the primary colour at 50% (2.1:1).
 _COLUMN = '[data-testid="stColumn"]'
 _ITEM = '> [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"] > '   # a column's element
 _BUTTON = '[data-testid="stButton"]'   # (not a download button: "Download history (CSV)" needs a whole row)
@@ -50,9 +55,14 @@ _METRIC_ROW = f'[data-testid="stHorizontalBlock"]:has(> {_COLUMN} {_ITEM}[data-t
 _BUTTON_CELL, _OTHER_CELL = f"{_COLUMN}:has({_ITEM}{_BUTTON})", f"{_COLUMN}:not(:has({_ITEM}{_BUTTON}))"
 _SLIDER_CELL = f'{_COLUMN}:has([data-testid="stSlider"])'
 INTRO_KEY = "page_intro"   # present.intro's container
+PRIMARY = "#3b6ea8"      # .streamlit/config.toml's primaryColor
+_FOCUSABLE = ':is(button, a[href], [role="slider"], summary)'
 PAGE_CSS = f"""<style>
 [data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
 [data-testid="stMain"]:focus-visible {{ outline: none; }}
+[data-testid="stCaptionContainer"] {{ opacity: 1; color: {MUTED}; }}
+[data-testid="stApp"] button kbd {{ opacity: 1; }}
+[data-testid="stApp"] {_FOCUSABLE}:focus-visible {{ outline: 2px solid {PRIMARY}; outline-offset: 2px; }}
 @media (hover: none), (max-width: 640px) {{ .modebar-container {{ display: none; }} }}
 @media (max-width: 640px) {{
   {_BUTTON_ROW} > {_BUTTON_CELL}, {_METRIC_ROW} > {_COLUMN} {{ min-width: calc(50% - 0.5rem); }}
@@ -91,10 +101,14 @@ def projector(fig: dict) -> dict:
 
 
 def layer_palette(n: int) -> list[str]:
-    """n distinct colours for per-layer lines, from the input side to the output side."""
-    base = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-            "#1f78b4", "#b2df8a", "#fb9a99"]
+    """n colours for per-layer lines, from the input side to the output side; lines k and k + len(DASHES), which
+    share a dash, stay apart for colour-blind eyes too (tests/test_colour.py)."""
+    base = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#4d8a16", "#0b7285", "#a6761d", "#666666",
+            "#b8860b", "#33a02c", "#2f4f4f"]
     return [base[i % len(base)] for i in range(n)]
+
+
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")   # per-layer lines: not by colour alone
 
 
 @functools.cache

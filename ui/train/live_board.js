@@ -30,7 +30,7 @@ const CSS = `
 .abp-row { display: flex; gap: 1rem; width: 100%; }
 .abp-status { display: flex; flex-wrap: wrap; gap: 1rem; }
 .abp-status > div { flex: 1 1 7rem; min-width: 0; }
-.abp-status [data-testid="stMetricLabel"] { font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); }
+.abp-status [data-testid="stMetricLabel"] { font-size: 0.875rem; color: rgb(49, 51, 63); }
 .abp-status [data-testid="stMetricValue"] { font-size: 2.25rem; line-height: 1.4; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; color: rgb(49, 51, 63); }
 @media (max-width: 640px) { .abp-row { flex-direction: column; } }
