@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from test_follow_browser import BOARD_SLOTS, open_room
 
 from browser_helpers import assert_charts_drawn, assert_no_exception, wait_for_app_run
-from ui import theme
-from ui.lesson_book import LESSONS
+from ui.classroom.lesson_book import LESSONS
+from ui.plots import theme
 
 pytestmark = pytest.mark.browser
 

@@ -44,7 +44,9 @@ PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "t
 #   its other columns (a slider) a row of their own, above the buttons for a slider between them; a row of metrics
 #   goes two per row; a page's intro shows its first three lines;
 # - captions in MUTED (Streamlit draws them at 60% opacity: 3.9:1 on white) and the shortcut badges on buttons
-#   opaque (white at 60% on the primary colour: 3.0:1), so that all text has at least 4.5:1;
+#   opaque (white at 60% on the primary colour: 3.0:1), and an answered lesson's locked question and choices
+#   readable (Streamlit greys a disabled widget to 2.3:1: the answer stays there to be read), so that all text
+#   has at least 4.5:1;
 # - a focus outline in the primary colour (5.3:1 on white) around buttons, links and sliders: Streamlit's own
 #   ring is the primary colour at 50% (2.1:1).
 _COLUMN = '[data-testid="stColumn"]'
@@ -62,6 +64,9 @@ PAGE_CSS = f"""<style>
 [data-testid="stMain"]:focus-visible {{ outline: none; }}
 [data-testid="stCaptionContainer"] {{ opacity: 1; color: {MUTED}; }}
 [data-testid="stApp"] button kbd {{ opacity: 1; }}
+[class*="st-key-lesson_answered_"] button:disabled, [class*="st-key-lesson_answered_"] button:disabled p {{
+  color: {MUTED}; }}
+[class*="st-key-lesson_answered_"] [data-testid="stWidgetLabel"] {{ opacity: 1; color: {TEXT}; }}
 [data-testid="stApp"] {_FOCUSABLE}:focus-visible {{ outline: 2px solid {PRIMARY}; outline-offset: 2px; }}
 @media (hover: none), (max-width: 640px) {{ .modebar-container {{ display: none; }} }}
 @media (max-width: 640px) {{

@@ -17,10 +17,11 @@ import numpy as np
 import plotly.colors as pc
 import pytest
 
-from ui import backward_figures as bf
-from ui import compare, figures, theme
+from ui.plots import backward_figures as bf
+from ui.plots import figures, theme
+from ui.train import compare
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]
 WHITE = "#ffffff"
 # Streamlit's light theme: the sidebar's background and the widgets' (secondaryBackgroundColor) in the sidebar.
