@@ -10,7 +10,7 @@ from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batc
 from adjoint_core.targets import grid
 from ui import backward_figures as bf
 from ui import charts, lessons, present, teaching
-from ui.session import get_run
+from ui.session import get_run, pause
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
@@ -18,6 +18,7 @@ FIELD_1D = 200
 PER_ROW = 2 if present.active() else 4   # heatmaps a row: on a projector, larger (and their titles fit)
 
 ss = st.session_state
+pause()   # this page reads the whole run: Play's training comes back first
 run = get_run()
 net, data = run.net, run.data
 N = net.n_layers

@@ -7,7 +7,7 @@ import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.notebook_traps import trap_report
 from ui import charts, lessons, teaching
-from ui.session import get_run
+from ui.session import get_run, pause
 
 SIGMOID_DEMO = "linear-sigmoid"
 
@@ -105,6 +105,7 @@ with t2:
                 r"$(\mathrm{lr}/B, \mathrm{wd} \cdot B)$: the presets use those converted values.")
 
 st.subheader("Live: both traps against finite differences")
+pause()   # this page reads the whole run: Play's training comes back first
 run = get_run()
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 choice = c1.radio("Demonstrate on", ["The current run", "A fresh sigmoid network (the notebook's linear-sigmoid)"],

@@ -274,7 +274,7 @@ def _in_this_session(build: Callable[[], bytes]) -> Callable[[], bytes]:
 
 def _run_zip() -> bytes:
     t = trainer()
-    run = t.copy() if t is not None else get_run(keep_training=True)
+    run = t.copy() if t is not None else get_run()
     return pack_run(*run.export())
 
 
