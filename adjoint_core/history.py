@@ -160,9 +160,11 @@ class History:
 
     # --- copying rows to another history --------------------------------------------------
     def since(self, mark: Mark | None = None) -> NewRows:
-        """The rows added after ``mark`` (the ``mark`` of the last ``since``; None: every row)."""
+        """The rows added after ``mark`` (the ``mark`` of the last ``since``; None: every row), from the newest
+        row left when a step was taken back since."""
         compactions = self.steps.compactions + self.epochs.compactions
         n_steps, n_epochs = mark[1:] if mark is not None and mark[0] == compactions else (0, 0)
+        n_steps, n_epochs = min(n_steps, self.steps.n), min(n_epochs, self.epochs.n)
         return NewRows(n_steps, self.steps.rows(n_steps), n_epochs, self.epochs.rows(n_epochs),
                        (compactions, self.steps.n, self.epochs.n))
 
