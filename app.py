@@ -4,7 +4,9 @@ would also serve as old-style pages before app.py first runs)."""
 import streamlit as st
 
 from ui.screen import present
+from ui.services import worker
 
+worker.start()   # the shared training services, once per server (on later reruns it does nothing)
 present_warning = present.init()
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide",
                    initial_sidebar_state="collapsed" if present.active() else "auto")

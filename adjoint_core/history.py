@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 Array = np.ndarray
 Columns = Sequence[tuple[str, tuple[int, ...]]]   # (name, shape): () one number per row, (k,) k numbers
+Mark = tuple[int, int, int]   # a position in a History: (compactions of both tables, step rows, epoch rows)
 
 
 def step_columns(n_layers: int) -> Columns:
@@ -92,6 +94,19 @@ class Trace:
         self.n = start + len(rows)
 
 
+@dataclass(frozen=True)
+class NewRows:
+    """The history rows after a mark (``History.since``), for a copy of the history that holds the rows up to
+    it (``History.load``): step rows from row ``steps_from`` on and epoch rows from ``epochs_from`` on (0, the
+    whole tables, when the history was compacted since the mark); ``mark`` is where these rows end."""
+
+    steps_from: int
+    steps: Array
+    epochs_from: int
+    epochs: Array
+    mark: Mark
+
+
 class History:
     """What a TrainingRun records: ``steps`` with the columns of ``step_columns(N)``, ``epochs`` with
     ``EPOCH_COLUMNS``, and the running sum of this epoch's step losses for its mean.  The properties below
@@ -142,6 +157,21 @@ class History:
     def drop_epoch(self) -> None:
         """End the epoch without a row (its model is not kept); the next epoch's mean starts empty."""
         self.epoch_sum, self.epoch_steps = 0.0, 0
+
+    # --- copying rows to another history --------------------------------------------------
+    def since(self, mark: Mark | None = None) -> NewRows:
+        """The rows added after ``mark`` (the ``mark`` of the last ``since``; None: every row), from the newest
+        row left when a step was taken back since."""
+        compactions = self.steps.compactions + self.epochs.compactions
+        n_steps, n_epochs = mark[1:] if mark is not None and mark[0] == compactions else (0, 0)
+        n_steps, n_epochs = min(n_steps, self.steps.n), min(n_epochs, self.epochs.n)
+        return NewRows(n_steps, self.steps.rows(n_steps), n_epochs, self.epochs.rows(n_epochs),
+                       (compactions, self.steps.n, self.epochs.n))
+
+    def load(self, rows: NewRows) -> None:
+        """Add ``rows`` from another history's ``since``, replacing any rows of this one after their start."""
+        self.steps.load(rows.steps, rows.steps_from)
+        self.epochs.load(rows.epochs, rows.epochs_from)
 
     # --- per step -------------------------------------------------------------------------
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from .changes import TUNABLE
 from .config import DATA_TARGET, RunConfig
 from .datafile import split_data
 from .errors import ConfigError
-from .history import History
+from .history import History, Mark, NewRows
 from .limits import check_batch_size, check_seed
 from .losses import get_loss
 from .network import MLP
@@ -41,6 +42,19 @@ from .targets import get_target, make_dataset
 
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a redraw reads of a run that trains elsewhere (``TrainingRun.progress``, ``apply``): its counters,
+    divergence, parameters and the history rows since a mark."""
+
+    step_count: int
+    epoch_count: int
+    diverged: str | None
+    divergence_steps: tuple[int, ...]
+    theta: Array
+    rows: NewRows
 
 
 class TrainingRun:
@@ -228,6 +242,21 @@ class TrainingRun:
             self.loss_fn = get_loss(config.loss)
         self.changes = hp.record(self.changes, self.step_count, self.config, config)
         self.config = config
+
+    # --- a copy of the run elsewhere ------------------------------------------------------------
+    def progress(self, mark: Mark | None = None) -> Progress:
+        """This run's Progress, with the history rows after ``mark`` (``History.since``)."""
+        return Progress(self.step_count, self.epoch_count, self.diverged, self.divergence_steps,
+                        self.net.theta.copy(), self.history.since(mark))
+
+    def apply(self, progress: Progress) -> None:
+        """Bring this copy of a run up to ``progress`` of the same run trained elsewhere: parameters, counters,
+        divergence and history rows (not the optimiser state, data order or random state: ``restore`` a
+        snapshot for the whole run)."""
+        np.copyto(self.net.theta, progress.theta)
+        self.step_count, self.epoch_count = progress.step_count, progress.epoch_count
+        self.diverged, self.divergence_steps = progress.diverged, progress.divergence_steps
+        self.history.load(progress.rows)
 
     # --- state: runstate.py -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:

@@ -12,7 +12,7 @@ from ui.classroom import lessons
 from ui.plots import backward_figures as bf
 from ui.plots import teaching
 from ui.screen import charts, present
-from ui.train.session import get_run
+from ui.train.session import get_run, pause
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
 FIELD_SIDE = 40       # 2D input grid for the adjoint field (1D uses FIELD_1D points)
@@ -20,6 +20,7 @@ FIELD_1D = 200
 PER_ROW = 2 if present.active() else 4   # heatmaps a row: on a projector, larger (and their titles fit)
 
 ss = st.session_state
+pause()   # this page reads the whole run: Play's training comes back first
 run = get_run()
 net, data = run.net, run.data
 N = net.n_layers

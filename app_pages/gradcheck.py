@@ -10,12 +10,13 @@ from adjoint_core.loss_increment import increment_loss
 from ui.classroom import lessons
 from ui.plots import teaching
 from ui.screen import charts
-from ui.train.session import get_run
+from ui.train.session import get_run, pause
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
 MAX_ALL = 5000        # "check all parameters" only for networks up to this size
 MAX_CHECK_BATCH = 256
 
+pause()   # this page reads the whole run: Play's training comes back first
 run = get_run()
 net, data = run.net, run.data
 P = net.n_params()

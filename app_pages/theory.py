@@ -9,7 +9,7 @@ from adjoint_core.notebook_traps import trap_report
 from ui.classroom import lessons
 from ui.plots import teaching
 from ui.screen import charts
-from ui.train.session import get_run
+from ui.train.session import get_run, pause
 
 SIGMOID_DEMO = "linear-sigmoid"
 
@@ -107,6 +107,7 @@ with t2:
                 r"$(\mathrm{lr}/B, \mathrm{wd} \cdot B)$: the presets use those converted values.")
 
 st.subheader("Live: both traps against finite differences")
+pause()   # this page reads the whole run: Play's training comes back first
 run = get_run()
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 choice = c1.radio("Demonstrate on", ["The current run", "A fresh sigmoid network (the notebook's linear-sigmoid)"],

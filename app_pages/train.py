@@ -39,7 +39,7 @@ else:
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
-caption = settings.setup_caption(ss.get(settings.W + "preset"), session.get_run(keep_training=True))
+caption = settings.setup_caption(ss.get(settings.W + "preset"), session.get_run())
 if caption and lessons.current() is None:   # a lesson says what it shows
     st.caption(caption)
 lessons.panel()
@@ -47,7 +47,7 @@ lessons.panel()
 
 def live_view() -> None:
     """Status and charts; while playing, a frame of the training process's latest state."""
-    run = session.get_run(keep_training=True)
+    run = session.get_run()
     trainer = session.trainer()
     if trainer is not None:
         trainer.sync()
@@ -85,7 +85,7 @@ def controls() -> None:
     the nested fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
-    run = session.get_run(keep_training=True)
+    run = session.get_run()
     if note := session.limit_note(run):
         st.info(note, icon=":material/flag:")
     playing = ss.playing

@@ -32,7 +32,7 @@ TIMEOUT = 30
 
 def open_page(page: str, preset: str | None = None, seed: int = 0) -> AppTest:
     """app.py switched to ``page``, with a fresh run of ``preset`` in the session (or none)."""
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
     if preset is not None:
         at.session_state["run"] = ac.TrainingRun(ac.presets[preset], seed=seed)
     at.switch_page(page).run()
@@ -92,7 +92,7 @@ def test_pages_do_not_change_the_run():
     run = ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0)
     theta, rng_state = run.net.theta.copy(), run.rng.bit_generator.state
     for page in PAGES:
-        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
         at.session_state["run"] = run
         at.switch_page(page).run()
         assert not at.exception
@@ -529,7 +529,7 @@ def test_health_presets_are_valid_and_described():
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_handle_a_network_without_hidden_layers(page):
     cfg = ac.presets["linear-relu"].replace(hidden=(), activation="relu")
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file("../../app.py", default_timeout=TIMEOUT)
     at.session_state["run"] = ac.TrainingRun(cfg, seed=0)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -1,4 +1,5 @@
-"""Play's trainer: the server's side of the training process (``ui/services/training_process.py``).
+"""Play's trainer: the server's side of the training process (``training_process.py``), spoken to in the
+messages of ``protocol.py``.  Importing this starts nothing: the app calls ``start()`` once.
 
 One training process serves every session of the server: Play sends it the session's run, each redraw of the
 page asks it for the run's progress (``Trainer.sync``: parameters, counters, new history rows) and copies that
@@ -13,6 +14,7 @@ optimiser state, data order or random state: only redraws read it then, and Paus
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import socket
 import subprocess
@@ -23,22 +25,18 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 import adjoint_core as ac
 from adjoint_core.runfile import Snapshot
 
 from . import memory
-from .training_process import Progress
-
-# One BLAS thread in the server (and the training process): the engine's matrices are small (batch x 64),
-# where a second BLAS thread gains nothing, and OpenBLAS's spinning threads slow a busy 2-core machine.
-threadpool_limits(limits=1, user_api="blas")
+from .protocol import Copied, Copy, Left, Play, SetRate, Stop, Sync, Synced
 
 ROOT = Path(__file__).resolve().parents[2]   # the project: the training process runs from it
 IDLE = 3.0             # seconds without a sync (a redraw) before a run stops training by itself
 REPLY_TIMEOUT = 10.0   # seconds; only reached when the training process is stuck
+log = logging.getLogger(__name__)
 
 
 class TrainingProcess:
@@ -63,33 +61,38 @@ class TrainingProcess:
         """How many runs are in training now."""
         return len(self._trainers)
 
-    def send(self, *msg: object) -> None:
+    def send(self, msg: Play | SetRate | Stop | Sync | Copy) -> None:
         with self._send_lock:
             self.conn.send(msg)
 
     def play(self, trainer: Trainer, snap: Snapshot, stop_epoch: int | None, rate: float | None) -> None:
         self._trainers[trainer.sid] = trainer
-        self.send("play", trainer.sid, snap, stop_epoch, rate, IDLE)
+        self.send(Play(trainer.sid, snap, stop_epoch, rate, IDLE))
 
-    def ask(self, kind: str, sid: str) -> Progress | Snapshot | None:
-        """The reply to "sync" (progress since the last sync) or "copy" (a full snapshot) for the run ``sid``;
-        None once it has left the process."""
+    def ask(self, request: type[Sync] | type[Copy], sid: str) -> Synced | Copied | None:
+        """The answer to a Sync or Copy of the run ``sid``; None if the process is gone."""
         request_id, reply = next(self._ids), Future()
         self._replies[request_id] = reply
-        self.send(kind, request_id, sid)
+        self.send(request(request_id, sid))
         return reply.result(REPLY_TIMEOUT)
 
+    def receive(self, msg: object) -> None:
+        """Route an answer to its waiting ``ask`` and a run that left to its trainer."""
+        match msg:
+            case Synced(request_id) | Copied(request_id) if request_id in self._replies:
+                self._replies.pop(request_id).set_result(msg)
+            case Left(sid, finished, snapshot):
+                trainer = self._trainers.pop(sid, None)
+                if trainer is not None:
+                    trainer.left(finished, snapshot)
+            case _:
+                log.warning("the server refused a message from the training process it does not know: %r", msg)
+
     def _read(self) -> None:
-        """Route replies to the waiting ``sync`` and returned runs to their trainer, until the process ends."""
+        """``receive`` each message until the process ends."""
         try:
             while True:
-                msg = self.conn.recv()
-                if msg[0] == "reply":
-                    self._replies.pop(msg[1]).set_result(msg[2])
-                else:   # ("state", sid, finished, snapshot)
-                    trainer = self._trainers.pop(msg[1], None)
-                    if trainer is not None:
-                        trainer.left(msg[2], msg[3])
+                self.receive(self.conn.recv())
         except (EOFError, OSError):
             pass
         self.alive = False
@@ -101,7 +104,22 @@ class TrainingProcess:
 
 _process: TrainingProcess | None = None
 _process_lock = threading.Lock()
-memory.release_when_idle(lambda: _process is None or not _process.training)   # sessions that ended
+_started = False
+
+
+def start() -> None:
+    """Start the server's shared training services, once per process (later calls do nothing): one BLAS
+    thread (the engine's matrices are small, batch x 64, where a second BLAS thread gains nothing, and
+    OpenBLAS's spinning threads slow a busy 2-core machine; the training process gets one too) and a thread
+    that gives memory back while no run trains (sessions that ended).  The training process itself starts on
+    the first Play."""
+    global _started
+    with _process_lock:
+        if _started:
+            return
+        _started = True
+    threadpool_limits(limits=1, user_api="blas")
+    memory.release_when_idle(lambda: _process is None or not _process.training)
 
 
 def training_process() -> TrainingProcess:
@@ -138,37 +156,33 @@ class Trainer:
 
     def set_rate(self, rate: float | None) -> None:
         """Steps per second from now on (None: as fast as possible)."""
-        self._process.send("rate", self.sid, rate)
+        self._process.send(SetRate(self.sid, rate))
 
     def sync(self) -> None:
         """Bring the session's run up to date with the training; each redraw calls it (it also tells the
         process that the page is still watching)."""
         with self.lock:
-            progress = self._process.ask("sync", self.sid) if self.alive else None
-            if progress is None:
+            synced = self._process.ask(Sync, self.sid) if self.alive else None
+            if synced is None or synced.progress is None:
                 self._left.wait(REPLY_TIMEOUT)   # it is on its way back
                 self._take_back()
                 return
-            run = self.run
-            np.copyto(run.net.theta, progress.theta)
-            run.step_count, run.epoch_count, run.diverged = progress.step_count, progress.epoch_count, progress.diverged
-            run.history.steps.load(progress.steps, progress.steps_from)
-            run.history.epochs.load(progress.epochs, progress.epochs_from)
-            self.steps_per_second = progress.steps_per_second
+            self.run.apply(synced.progress)
+            self.steps_per_second = synced.steps_per_second
 
     def copy(self) -> ac.TrainingRun:
         """A copy of the run as it is in training now (for a download while playing)."""
-        snap = self._process.ask("copy", self.sid) if self.alive else None
-        if snap is None:
+        copied = self._process.ask(Copy, self.sid) if self.alive else None
+        if copied is None or copied.snapshot is None:
             self.stop()
             return self.run
-        return ac.TrainingRun.from_snapshot(snap)
+        return ac.TrainingRun.from_snapshot(copied.snapshot)
 
     def stop(self) -> None:
         """Take the run back (Pause): on return the session's run is exactly the trained run."""
         with self.lock:
             if self.alive:
-                self._process.send("stop", self.sid)
+                self._process.send(Stop(self.sid))
                 self._left.wait(REPLY_TIMEOUT)
             self._take_back()
 

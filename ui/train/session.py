@@ -26,13 +26,12 @@ def labels() -> dict[str, str]:
             "data": DATA_LABEL}
 
 
-def get_run(keep_training: bool = False) -> ac.TrainingRun:
+def get_run() -> ac.TrainingRun:
     """The session's TrainingRun; a fresh run of the default preset (seed 0) when there is none.
 
-    Pauses Play's background training first (so the caller sees a still run) unless ``keep_training``.
+    While Play trains it, it has the parameters, counters and history of the last sync only: a caller that
+    needs the whole run (or changes it) calls ``pause()`` first.
     """
-    if not keep_training:
-        pause()
     if RUN_KEY not in ss:
         ss[RUN_KEY] = ac.TrainingRun(ac.presets[DEFAULT_PRESET], seed=0)
     return ss[RUN_KEY]
@@ -76,6 +75,7 @@ def play() -> None:
     if t is not None and t.alive:
         ss.playing = True
         return
+    pause()   # takes back the run of a trainer that ended by itself
     run = get_run()
     ss.pop(STOPPED_KEY, None)
     ss.trainer = Trainer(run, next_stop(run), rate(run))
@@ -85,7 +85,7 @@ def play() -> None:
 def stopped_at_limit() -> None:
     """Play reached its stop: pause, and remember the epoch for ``limit_note``."""
     pause()
-    ss[STOPPED_KEY] = get_run(keep_training=True).epoch_count
+    ss[STOPPED_KEY] = get_run().epoch_count
 
 
 def limit_note(run: ac.TrainingRun) -> str | None:
@@ -132,7 +132,7 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
         set_run(ac.TrainingRun(config, seed, data=data))
         ss["run_data"] = data
         return None
-    run = get_run(keep_training=True)
+    run = get_run()
     changed = structure_changes(run.config, config)
     if run.seed != seed:
         changed.append("seed")
@@ -156,10 +156,12 @@ def apply_choice(config: ac.RunConfig, seed: int, data) -> str | None:
 
 # --- button callbacks (they run before the page script) -------------------------------------
 def step() -> None:
+    pause()
     get_run().step()
 
 
 def epoch() -> None:
+    pause()
     get_run().run_epochs(1)
 
 

@@ -270,7 +270,7 @@ def _save_load(sb) -> None:
 def _current_run() -> ac.TrainingRun:
     """The session's run as it is now (a copy while it trains)."""
     t = trainer()
-    return t.copy() if t is not None else get_run(keep_training=True)
+    return t.copy() if t is not None else get_run()
 
 
 def _run_zip() -> bytes:

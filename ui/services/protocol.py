@@ -1,0 +1,94 @@
+"""The messages between the server (``worker.py``) and the training process (``training_process.py``).
+
+Each message is a frozen dataclass, sent pickled over a ``multiprocessing`` Connection between our own two
+processes, and each side dispatches on its type.  A run arrives with ``Play`` as a full snapshot and leaves
+with ``Left``, as a full snapshot again: on ``Stop`` (Pause), or by itself at its epoch limit, on divergence,
+or when no ``Sync`` (a page redraw) has asked for it for ``idle`` seconds.  In between, ``Sync`` asks for what
+a redraw needs (``Synced``: the engine's Progress since the last sync) and ``Copy`` for the whole run
+(``Copied``).  A side that receives a message it does not know refuses it: it logs it and carries on.
+
+Imports only the engine; imported by the two sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adjoint_core.runfile import Snapshot
+from adjoint_core.training import Progress
+
+
+# --- server -> training process ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Play:
+    """Train the run ``snapshot`` as ``sid`` until epoch ``stop_epoch`` (None: no limit) at ``rate`` steps
+    per second (None: as fast as possible); it leaves after ``idle`` seconds without a Sync."""
+
+    sid: str
+    snapshot: Snapshot
+    stop_epoch: int | None
+    rate: float | None
+    idle: float
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Request ``request_id``: the progress of run ``sid`` since its last Sync (answered by Synced)."""
+
+    request_id: int
+    sid: str
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Request ``request_id``: a full snapshot of run ``sid`` as it is now (answered by Copied)."""
+
+    request_id: int
+    sid: str
+
+
+@dataclass(frozen=True)
+class SetRate:
+    """Run ``sid`` trains at ``rate`` steps per second from now on (None: as fast as possible)."""
+
+    sid: str
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Send run ``sid`` back (it answers with Left)."""
+
+    sid: str
+
+
+# --- training process -> server ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Synced:
+    """The answer to Sync ``request_id``: the run's progress and training speed; None once it has left."""
+
+    request_id: int
+    progress: Progress | None
+    steps_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class Copied:
+    """The answer to Copy ``request_id``: the run's full snapshot; None once it has left."""
+
+    request_id: int
+    snapshot: Snapshot | None
+
+
+@dataclass(frozen=True)
+class Left:
+    """Run ``sid`` has left the process, as ``snapshot``: ``finished`` is None on Stop, else why it ended by
+    itself ("limit", "diverged", "idle" or "error: ...")."""
+
+    sid: str
+    finished: str | None
+    snapshot: Snapshot
+
+
+TO_PROCESS = (Play, Sync, Copy, SetRate, Stop)
+TO_SERVER = (Synced, Copied, Left)
