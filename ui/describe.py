@@ -120,6 +120,25 @@ def spread(what: str, values: Array) -> str:
     return f"{what} ranges from {number(e.low)} to {number(e.high)}."
 
 
+# --- the teaching pages -----------------------------------------------------------------------------
+def network(sizes: list[int], layer: int, mu_norms: Array) -> str:
+    """The network diagram: its widths, the layer shown and the adjoint's flow (mu_norms input side first)."""
+    return f"Network {' → '.join(map(str, sizes))} with layer {layer} highlighted. " + flow(mu_norms[-1], mu_norms[0])
+
+
+def checks(names: list[str], rel_errors: Array, passed: list[bool]) -> str:
+    """The gradient check: how many tensors pass and the largest relative error, and where."""
+    e = summaries.extremes(rel_errors)
+    worst = f" The largest relative error is {number(e.high)}, for {names[e.high_at]}." if e.high_at >= 0 else ""
+    return f"{sum(passed)} of {len(passed)} checked tensors agree with finite differences.{worst}"
+
+
+def errors(names: list[str], rel_errors: Array, pass_mark: float) -> str:
+    """Each gradient variant's relative error against finite differences, and whether it passes."""
+    parts = [f"{n} {number(e)} ({'passes' if e <= pass_mark else 'fails'})" for n, e in zip(names, rel_errors)]
+    return f"Relative error against finite differences (pass mark {pass_mark:g}): " + "; ".join(parts) + "."
+
+
 # --- "Show data" ------------------------------------------------------------------------------------
 def _even(n: int, most: int) -> Array:
     return np.unique(np.linspace(0, n - 1, most).round().astype(int)) if n > most else np.arange(n)
