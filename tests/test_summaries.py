@@ -9,20 +9,14 @@ import re
 
 import numpy as np
 import pytest
+from test_live_frames import state  # noqa: F401
 
 import adjoint_core as ac
 from adjoint_core import summaries
-from ui import a11y, board, chart_groups, compare, describe, live
+from ui import a11y, board, chart_groups, describe, live
 
 NUMBER = r"[-+0-9.e–]+"
-
-
-@pytest.fixture
-def state(monkeypatch):
-    state: dict = {"playing": False}
-    for module in (live, chart_groups, compare):
-        monkeypatch.setattr(module, "ss", state)
-    return state
+pytestmark = pytest.mark.usefixtures("state")   # a plain dict as the session state (test_live_frames)
 
 
 @pytest.mark.parametrize("steps, back", [(0, 0), (1, 0), (2, 1), (19, 1), (20, 10), (3400, 1000), (2e6, 1000000)])
@@ -61,7 +55,7 @@ def test_extremes_and_fit_error_skip_values_that_are_not_finite():
     assert f.rms == pytest.approx(math.sqrt(0.25 / 3)) and f.max_abs == 0.5 and f.span == 2.0
 
 
-def test_the_loss_sentence_says_the_status_numbers(state):
+def test_the_loss_sentence_says_the_status_numbers():
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_epochs(2)
     status = dict(live.board_status(run, None))
@@ -75,7 +69,7 @@ def test_the_loss_sentence_says_the_status_numbers(state):
 
 
 @pytest.mark.parametrize("preset, verdict", [("deep-sigmoid-vanishing", "vanishing"), ("wave2d-relu", "healthy")])
-def test_the_mu_sentence_says_the_last_steps_norms_and_verdict(state, preset, verdict):
+def test_the_mu_sentence_says_the_last_steps_norms_and_verdict(preset, verdict):
     run = ac.TrainingRun(ac.presets[preset], seed=0)
     run.run_steps(3)
     mu = run.history.mu_norms[-1]
@@ -86,7 +80,7 @@ def test_the_mu_sentence_says_the_last_steps_norms_and_verdict(state, preset, ve
     assert float(ratio) == pytest.approx(mu[-1] / mu[0], rel=1e-3) and said == verdict
 
 
-def test_every_train_chart_has_a_summary_and_the_board_sends_it_with_a_name(state):
+def test_every_train_chart_has_a_summary_and_the_board_sends_it_with_a_name():
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(5)
     figs = chart_groups.all_figures(run)
@@ -101,7 +95,7 @@ def test_every_train_chart_has_a_summary_and_the_board_sends_it_with_a_name(stat
     assert sent["loss_chart"]["name"] == "Chart: Loss"
 
 
-def test_a_run_without_steps_says_so(state):
+def test_a_run_without_steps_says_so():
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     figs = chart_groups.all_figures(run)
     for key in ("loss_chart", "mu_bar", "mu_heatmap", "grad_chart"):
@@ -114,7 +108,7 @@ def test_ratios_in_words(ratio, words):
     assert describe.times(ratio) == words
 
 
-def test_show_data_tables_hold_each_series_decimated(state):
+def test_show_data_tables_hold_each_series_decimated():
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(40)
     figs = chart_groups.all_figures(run)
@@ -126,7 +120,7 @@ def test_show_data_tables_hold_each_series_decimated(state):
     assert list(heat.columns) == ["series", "x", "y", "z"]
 
 
-def test_the_paused_status_sentence_says_why_training_stopped(state):
+def test_the_paused_status_sentence_says_why_training_stopped():
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(3)
     values = dict(live.board_status(run, None))
