@@ -114,7 +114,8 @@ def test_show_data_tables_hold_each_series_decimated():
     figs = chart_groups.all_figures(run)
     loss = describe.table(figs["loss_chart"])
     assert set(loss["series"]) == {"train (batch)", "train (smoothed)"} and len(loss) == 80
-    assert loss[loss["series"] == "train (batch)"]["y"].astype(float).tolist() == pytest.approx(run.history.loss)
+    assert list(loss.columns) == ["series", "step", "loss"]   # named by the axis titles
+    assert loss[loss["series"] == "train (batch)"]["loss"].astype(float).tolist() == pytest.approx(run.history.loss)
     heat = describe.table(figs["fit_chart"])
     assert set(heat["series"]) == {"target", "prediction", "error"} and len(heat) <= describe.MAX_ROWS
     assert list(heat.columns) == ["series", "x", "y", "z"]

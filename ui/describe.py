@@ -148,9 +148,17 @@ def _values(v: Any) -> Array:
     return np.asarray(v if v is not None else [], dtype=object)
 
 
+def _axis_title(layout: dict, axis: str) -> str:
+    title = (layout.get(axis) or {}).get("title") or {}
+    text = title.get("text") if isinstance(title, dict) else title
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split()) if text else ""
+
+
 def table(fig: Any) -> pd.DataFrame:
-    """A chart's data as rows: series, x, y (and z for a heatmap), at most MAX_ROWS, decimated evenly."""
+    """A chart's data as rows: series, x, y (and z for a heatmap), at most MAX_ROWS, decimated evenly; x and y
+    named by their axis titles where the chart has them."""
     data = fig["data"] if isinstance(fig, dict) else [t.to_plotly_json() for t in fig.data]
+    layout = fig["layout"] if isinstance(fig, dict) else fig.layout.to_plotly_json()
     rows: list[pd.DataFrame] = []
     per = max(1, MAX_ROWS // max(1, len(data)))
     for k, trace in enumerate(data):
@@ -170,4 +178,7 @@ def table(fig: Any) -> pd.DataFrame:
             x = _values(trace.get("x"))
             keep = _even(len(y), per)
             rows.append(pd.DataFrame({"series": series, "x": x[keep] if len(x) == len(y) else keep, "y": y[keep]}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"series": [], "x": [], "y": []})
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"series": [], "x": [], "y": []})
+    x, y = _axis_title(layout, "xaxis"), _axis_title(layout, "yaxis")
+    names = {k: v for k, v in (("x", x), ("y", y)) if v and v not in frame.columns and x != y}
+    return frame.rename(columns=names)
