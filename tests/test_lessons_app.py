@@ -25,7 +25,7 @@ def params(at) -> dict[str, str]:
 
 def hide_css(at) -> str:
     """The sidebar's hiding rules ('' when nothing is hidden)."""
-    return "".join(h.proto.body for h in at.get("html") if "display: none" in h.proto.body)
+    return "".join(h.proto.body for h in at.get("html") if "{display: none}" in h.proto.body)
 
 
 def hidden_keys(at) -> set[str]:
