@@ -221,3 +221,14 @@ def test_in_presentation_mode_buttons_are_named_by_their_labels(page, app_server
         expect(button).to_have_attribute("aria-keyshortcuts", keys)
         expect(button.locator("kbd")).to_be_visible()             # the badge is still shown on a projector
     expect(page.get_by_role("button", name=re.compile("Shortcut"))).to_have_count(0)
+
+
+def test_space_on_a_focused_button_presses_that_button_only(page, app_server):
+    """Streamlit's own filter lets a shortcut fire from a focused button: Space on Step also started Play."""
+    open_train(page, app_server)
+    page.locator(".st-key-btn_step button").first.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("1", timeout=LONG)
+    settled(page)
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_have_count(0)
