@@ -9,10 +9,11 @@
 
 An activation, a loss or an optimiser is added in one file (activations.py, losses.py, optimisers.py): the
 app reads names, labels and what else it needs from ``ACTIVATIONS``, ``LOSSES`` and ``OPTIMISERS``.  Every
-limit on input is in ``ac.limits``.  NumPy only: never imports streamlit or plotly.
+limit on input is in ``ac.limits``; what each chart's one-sentence summary says is computed in
+``ac.summaries``.  NumPy only: never imports streamlit or plotly.
 """
 
-from . import limits
+from . import limits, summaries
 from .activations import ACTIVATIONS, Activation, get_activation
 from .config import RunConfig, parse_hidden
 from .errors import ConfigError
@@ -32,5 +33,5 @@ __all__ = [
     "check_gradients", "dot_product_test", "numeric_gradient", "relative_error", "History", "Dense",
     "LOSSES", "HuberLoss", "Loss", "MSELoss", "get_loss", "MLP", "OPTIMISERS", "SGD", "Adam", "Momentum", "Nesterov",
     "Optimiser", "make_optimiser", "presets", "TARGETS", "Dataset", "Target", "get_target", "make_dataset",
-    "parse_formula", "TrainingRun", "Snapshot", "limits",
+    "parse_formula", "TrainingRun", "Snapshot", "limits", "summaries",
 ]

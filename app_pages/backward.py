@@ -10,8 +10,8 @@ from adjoint_core.adjoint_field import adjoint_field, backward_trace, fixed_batc
 from adjoint_core.targets import grid
 from ui.classroom import lessons
 from ui.plots import backward_figures as bf
-from ui.plots import teaching
-from ui.screen import charts, present
+from ui.plots import describe, teaching
+from ui.screen import a11y, charts, present
 from ui.train.session import get_run, pause
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
@@ -28,6 +28,7 @@ N = net.n_layers
 st.html(teaching.EQUATION_CSS)
 st.title("Backward pass")
 lessons.back_link()
+a11y.page()
 present.intro(
     r"One mini-batch of the current run goes forward through the network, the loss hands its error back as "
     r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "
@@ -97,7 +98,8 @@ c_next.button("Next", icon=":material/arrow_forward:", icon_position="right", on
 norms = trace.mu_norms()
 d1, d2 = st.columns([2.3, 1])
 with d1:
-    charts.show(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i), "bp_diagram")
+    charts.show(bf.network_diagram(net.sizes, [trace.mean_abs_mu(k) for k in range(N + 1)], i), "bp_diagram",
+                summary=describe.network(net.sizes, i, norms))
 with d2:
     with np.errstate(all="ignore"):   # inf / inf for a diverged run is NaN, shown as such
         ratio = norms[i - 1] / norms[i] if norms[i] > 0 else float("nan")
@@ -108,7 +110,7 @@ with d2:
     m2.metric(f"‖μ₀‖ / ‖μ{bf.sub(N)}‖", bf.short(whole), help=f"The whole backward pass: below {teaching.VANISHING:g} "
               f"the input layers hardly learn (vanishing), above {1 / teaching.VANISHING:g} they take huge steps "
               "(exploding).")
-    charts.show(bf.norm_bars(norms, i, height=290), "bp_norms")
+    charts.show(bf.norm_bars(norms, i, height=290), "bp_norms", summary=describe.flow(norms[N], norms[0]))
 note = teaching.output_layer_note(norms, float(np.linalg.norm(net.params[-1][0])), run.config)
 if note:
     st.info(note, icon=":material/lightbulb:")
@@ -150,7 +152,8 @@ panels = [
     ("bp_heat_dW", trace.grads[i - 1][0], f"∂L/∂W{bf.sub(i)}  (input unit × unit)", "unit", "input unit", True),
 ]
 for col, (key, z, title, xt, yt, signed) in in_rows(panels):
-    charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key, col)
+    charts.show(bf.matrix_heatmap(z, title, xt, yt, signed=signed, height=300), key, col,
+                summary=describe.spread(title.split("  ")[0], z))
 
 # --- adjoint over the input space -----------------------------------------------------------------
 st.subheader("Adjoint over the input space")
@@ -181,4 +184,5 @@ else:
         vals = fields[N - kk]
         fig = (bf.field_heatmap(axis, vals.reshape(res, res), kk, N, shared=scale) if target.dim == 2
                else bf.field_line(axis, vals, kk, N, shared=scale))
-        charts.show(fig, f"bp_field_{kk}", col)
+        charts.show(fig, f"bp_field_{kk}", col,
+                    summary=describe.spread(f"‖μ{bf.sub(kk)}(x)‖ over the input grid", vals))

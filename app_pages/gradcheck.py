@@ -8,8 +8,8 @@ from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.gradcheck import RTOL, verdict
 from adjoint_core.loss_increment import increment_loss
 from ui.classroom import lessons
-from ui.plots import teaching
-from ui.screen import charts
+from ui.plots import describe, teaching
+from ui.screen import a11y, charts
 from ui.train.session import get_run, pause
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
@@ -24,6 +24,7 @@ P = net.n_params()
 st.html(teaching.EQUATION_CSS)
 st.title("Gradient check")
 lessons.back_link()
+a11y.page()
 st.markdown(
     "Is the backward pass exact? For a batch of the current model, checked entries of ∂L/∂θ from the adjoint "
     "method are compared with central finite differences, which cost two forward passes per entry, while the "
@@ -103,7 +104,9 @@ st.caption("In float64 a correct gradient shows relative errors of about 1e-8 to
            "An error of 1e-2 or more means a wrong gradient; an isolated large one under ReLU can be a kink "
            "that ε happened to cross.")
 
-charts.show(teaching.check_scatter(checks), "gc_scatter")
+charts.show(teaching.check_scatter(checks), "gc_scatter",
+            summary=describe.checks([c.name for c in checks], [c.rel_error for c in checks],
+                                    [c.passed for c in checks]))
 st.markdown("**Dot-product test per layer**: for random u, v, ⟨u, J v⟩ by finite differences (FD) against "
             "⟨Jᵀu, v⟩ from the layer's vector-Jacobian product (VJP).")
 rng = np.random.default_rng(1)

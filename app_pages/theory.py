@@ -5,10 +5,11 @@ import streamlit as st
 
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
+from adjoint_core.gradcheck import RTOL
 from adjoint_core.notebook_traps import trap_report
 from ui.classroom import lessons
-from ui.plots import teaching
-from ui.screen import charts
+from ui.plots import describe, teaching
+from ui.screen import a11y, charts
 from ui.train.session import get_run, pause
 
 SIGMOID_DEMO = "linear-sigmoid"
@@ -17,6 +18,7 @@ SIGMOID_DEMO = "linear-sigmoid"
 st.html(teaching.EQUATION_CSS)
 st.title("Theory: backpropagation as an adjoint method")
 lessons.back_link()
+a11y.page()
 st.markdown(
     "Backpropagation is what you get when you differentiate a loss under constraints: the layer equations "
     r"are the constraints, and their Lagrange multipliers $\mu_i$ are exactly the error signals that flow backward. "
@@ -143,4 +145,5 @@ with c1:
            f"- Trap 1 alone: error **{trap1.rel_error:.2f}**; the ratio FD / notebook ranges from "
            f"{trap1.ratio_min:.3g} to {trap1.ratio_max:.3g} across entries, so the direction is wrong too."))
 with c2:
-    charts.show(teaching.trap_bars(results), "th_trap_chart")
+    charts.show(teaching.trap_bars(results), "th_trap_chart", summary=describe.errors(
+        [teaching.NAMES.get(r.name, r.name) for r in results], [r.rel_error for r in results], RTOL))

@@ -4,12 +4,13 @@ import streamlit as st
 
 import adjoint_core as ac
 from ui.classroom import follow, lessons
-from ui.screen import present, urlstate
+from ui.screen import a11y, present, urlstate
 from ui.services import pace
 from ui.train import chart_groups, code_export, compare, export, live, replay, session, settings
 
 ss = st.session_state
 ss.setdefault("playing", False)
+a11y.page()
 
 if present.active() and lessons.linked_or_open():   # on a projector the lesson's panel names the page
     st.html(present.BELOW_HEADER)
@@ -86,19 +87,20 @@ def controls() -> None:
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
     run = session.get_run()
-    if note := session.limit_note(run):
+    note = session.limit_note(run)
+    if note:
         st.info(note, icon=":material/flag:")
     playing = ss.playing
-    keys = present.active()   # keyboard shortcuts (with their key shown on the button) for a projector
+    if not present.active():   # the shortcuts' keys shown on the buttons for a projector, else in their help
+        a11y.hide_badges("btn_step", "btn_play")
     cols = st.columns([1, 1, 1, 1, 3], vertical_alignment="bottom")
     cols[0].button("Step", on_click=session.step, disabled=playing, width="stretch", key="btn_step",
-                   shortcut="Right" if keys else None,
-                   help="One mini-batch: forward, loss, the μ recursion, one update.")
+                   shortcut="Right", help="One mini-batch: forward, loss, the μ recursion, one update. Shortcut: →.")
     cols[1].button("Epoch", on_click=session.epoch, disabled=playing, width="stretch", key="btn_epoch",
                    help=f"{run.steps_per_epoch} steps: one pass over the training data.")
     cols[2].button("Pause" if playing else "Play", on_click=session.set_playing, args=(not playing,),
-                   type="primary", width="stretch", key="btn_play", shortcut="Space" if keys else None,
-                   help="Train continuously, redrawing several times a second.")
+                   type="primary", width="stretch", key="btn_play", shortcut="Space",
+                   help="Train continuously, redrawing several times a second. Shortcut: Space.")
     cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                    help="Start this setup again from step 0 (same seed, same initial weights).")
     cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
@@ -108,6 +110,7 @@ def controls() -> None:
         st.fragment(live_frames, run_every=pace.interval(live.TICK, pace.STUDENT_FRAME, first="room" in ss))()
     else:
         live.new_board()   # the next Play starts a new board
+        a11y.announce(live.status_sentence(run, ss.get("trainer"), note is not None))
         with st.container():
             live_view()
 

@@ -1,8 +1,9 @@
 """Every Streamlit API the app uses that is not Streamlit's public one, each named here with what it does.
 
 Checked against Streamlit 1.67.0 (requirements.txt pins 1.67.x); a Streamlit upgrade re-checks this file and
-nothing else.  The rest of the app imports these names, never ``streamlit.runtime``, ``streamlit.proto`` or
-``st._main``.
+ui/screen/a11y.js, the one script that touches Streamlit's page internals (its ``window.hotkeys`` key filter and
+the sliders' labelling), and nothing else.  The rest of the app imports these names, never ``streamlit.runtime``,
+``streamlit.proto`` or ``st._main``.
 """
 
 from __future__ import annotations

@@ -52,11 +52,16 @@ def test_a_bad_present_value_warns_in_one_line_and_the_page_works(raw):
     assert INTRO in captions(at)
 
 
-def test_in_present_mode_play_and_step_have_keyboard_shortcuts():
-    assert not app().button(key="btn_play").proto.shortcut
-    at = app({"present": "1"})
-    assert at.button(key="btn_play").proto.shortcut.lower() == "space"
-    assert at.button(key="btn_step").proto.shortcut.lower() == "right"
+def badges_hidden(at) -> bool:
+    return any(".st-key-btn_play kbd" in h.proto.body for h in at.get("html"))
+
+
+def test_play_and_step_have_keyboard_shortcuts_shown_as_badges_only_in_present_mode():
+    for at, badges in ((app(), False), (app({"present": "1"}), True)):
+        assert at.button(key="btn_play").proto.shortcut.lower() == "space"
+        assert at.button(key="btn_step").proto.shortcut.lower() == "right"
+        assert "Shortcut: Space" in at.button(key="btn_play").proto.help
+        assert badges_hidden(at) is not badges
 
 
 def teaching_figures() -> list[dict]:

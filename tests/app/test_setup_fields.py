@@ -31,7 +31,7 @@ class WithDummy(ac.RunConfig):
 def dummy(monkeypatch):
     """WithDummy in RunConfig's place (its presets too), with the dummy's limits."""
     monkeypatch.setitem(limits.RANGES, "dummy", Range(0, 1))
-    for module in (ac, ac.config, ac.training, ac.runfile):
+    for module in (ac, ac.config, ac.training, ac.runfile, ac.runstate):
         monkeypatch.setattr(module, "RunConfig", WithDummy)
     for name, preset in list(ac.presets.items()):
         monkeypatch.setitem(ac.presets, name, WithDummy(**{f.name: getattr(preset, f.name) for f in fields(preset)}))

@@ -377,8 +377,8 @@ def test_the_preset_description_shows_after_choosing_it_and_after_a_step(name):
                                           (5.1234e-4, "5.12e-4"), (1.4e6, "1.40e+6"), (0.0, "0"),
                                           (float("nan"), "–"), (3.2e-12, "3.20e-12")])
 def test_losses_are_shown_in_at_most_eight_characters(value, shown):
-    from ui.train.live import _fmt_loss
-    assert _fmt_loss(value) == shown and len(shown) <= 8
+    from ui.plots.describe import number
+    assert number(value) == shown and len(shown) <= 8
 
 
 def test_demo_speed_plays_the_whole_run_in_about_twenty_seconds():

@@ -156,7 +156,7 @@ def test_present_paused_with_the_replay_row_fits_the_first_screen_in_larger_text
     value = page.get_by_test_id("stMetricValue").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     assert value >= 30    # the status values stay large
 
-    page.mouse.click(640, PROJECTOR["height"] - 5)   # on the page, off any control
+    page.mouse.click(20, PROJECTOR["height"] // 2)     # in the left margin: on the page, off any control
     page.keyboard.press("Shift")                     # keyboard use: :focus-visible applies from here on
     frame = main.evaluate("e => [document.activeElement === e, getComputedStyle(e).outlineStyle]")
     assert frame == [True, "none"], frame

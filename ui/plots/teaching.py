@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from adjoint_core.adjoint_field import BackwardTrace
 from adjoint_core.gradcheck import RTOL
+from adjoint_core.summaries import VANISHING  # ||mu_0|| / ||mu_N|| below it: vanishing (above 1 / it: exploding)
 
 from . import theme
 from .arrays import plot_array
@@ -20,7 +21,6 @@ NAMES = {"trap 1: sigma' at output": "trap 1: σ′ at the output"}
 SHORT = {"adjoint": "adjoint", "trap 2: 1/B twice": "trap 2<br>1/B twice",
          "trap 1: sigma' at output": "trap 1<br>σ′ at output", "both traps (the notebook)": "both traps<br>(notebook)"}
 SHOW = 3             # entries of a vector shown in the equations (4 overflowed a phone)
-VANISHING = 1e-3     # ||mu_0|| / ||mu_N|| below this: the input layers hardly learn (above 1 / VANISHING: exploding)
 # Display equations wrap after a relation (=) or an \allowbreak where the column is narrower than they are, and
 # on a phone they are set at the text's size instead of 1.21 times it (KaTeX's default), so rows of numbers fit
 # 390 px; what still does not fit scrolls sideways (Streamlit's own overflow-x: auto on .katex-display). Padding

@@ -1,5 +1,5 @@
 """Every chart reaches the page here: on a phone its phone layout (figures.for_phone), in presentation mode
-projector fonts."""
+projector fonts; with its accessible name and summary (a11y.py) and a "Show data" table (ui/plots/describe.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..plots import figures, theme
-from . import device, present
+from ..plots import describe, figures, theme
+from . import a11y, device, present
+
+DATA_HEIGHT = 250   # pixels of a "Show data" table
 
 
 def for_screen(fig: dict | go.Figure) -> dict | go.Figure:
@@ -22,6 +24,16 @@ def for_screen(fig: dict | go.Figure) -> dict | go.Figure:
     return theme.projector(fig if isinstance(fig, dict) else fig.to_dict())
 
 
-def show(fig: dict | go.Figure, key: str, where: Any = st) -> None:
-    """Draw ``fig`` full width in ``where`` (st, a column or a container); it carries its whole look."""
-    where.plotly_chart(for_screen(fig), width="stretch", key=key, config=theme.CONFIG, theme=None)
+def show(fig: dict | go.Figure, key: str, where: Any = st, summary: str = "") -> None:
+    """Draw ``fig`` full width in ``where`` (st, a column or a container); it carries its whole look. Before it a
+    visually hidden image names it (its title) and describes it (``summary``, or the figure dict's own,
+    describe.summarised); after it a "Show data" expander holds its data as a table."""
+    if isinstance(fig, dict):
+        summary = fig.get(describe.SUMMARY, summary)
+        fig = {k: v for k, v in fig.items() if k != describe.SUMMARY}
+    name = describe.name(fig)
+    with where.container(key=f"abp_chart_{key}"):
+        st.html(a11y.chart_label(key, name, summary))
+        st.plotly_chart(for_screen(fig), width="stretch", key=key, config=theme.CONFIG, theme=None)
+        with st.expander("Show data: " + name.removeprefix("Chart: ")):
+            st.dataframe(describe.table(fig), hide_index=True, height=DATA_HEIGHT)

@@ -23,7 +23,7 @@ import streamlit.components.v1 as components_v1
 import adjoint_core as ac
 
 from .. import streamlit_private
-from ..plots import figures, theme
+from ..plots import describe, figures, theme
 from ..screen.charts import for_screen
 from . import chart_groups
 
@@ -79,14 +79,14 @@ def due_groups(frame: int) -> list[str]:
 
 
 def live_figures(run: ac.TrainingRun, groups: list[str], shared: bool = False) -> dict[str, dict]:
-    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw). A session's
+    """The figures of these chart groups, static (no hover or zoom layers to build on every redraw), each with its
+    accessible name and summary (ui/plots/describe.py; live_board.js gives them to its chart). A session's
     own figures carry its kept runs and its screen's layout (phone, projector); ``shared`` ones (a room's, drawn
     alike for every follower whichever follower's frame builds them) carry neither."""
-    if shared:
-        return {key: {**fig, "config": theme.STATIC}
-                for group in groups for key, fig in chart_groups.SHARED_GROUPS[group](run).items()}
-    return {key: {**for_screen(fig), "config": theme.STATIC}
-            for group in groups for key, fig in chart_groups.GROUPS[group](run).items()}
+    built = chart_groups.SHARED_GROUPS if shared else chart_groups.GROUPS
+    return {key: {**(fig if shared else for_screen(fig)), "config": theme.STATIC, "name": describe.name(fig),
+                  describe.SUMMARY: fig.get(describe.SUMMARY, "")}
+            for group in groups for key, fig in built[group](run).items()}
 
 
 def layout_rows(heights: dict[str, int]) -> list[list]:

@@ -8,6 +8,7 @@ A group is a set of charts drawn together: the fast ones (the loss, the mu bars 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +17,7 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.targets import grid
 
-from ..plots import figures
+from ..plots import describe, figures
 from . import compare
 
 ss = st.session_state
@@ -43,12 +44,22 @@ def fast(run: ac.TrainingRun, kept: bool = True) -> dict[str, dict]:
     steps."""
     h, (losses, ratios) = run.history, compare.overlays(run) if kept else ([], [])
     mu = h.mu_norms
-    figs = {"loss_chart": figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss,
-                                              max(1, min(run.steps_per_epoch, 200)), losses),
-            "mu_bar": figures.mu_bar_figure(mu[-1] if len(mu) else np.full(run.net.n_layers + 1, np.nan))}
+    figs = {"loss_chart": describe.summarised(
+                figures.loss_figure(h.step, h.loss, h.epoch_step, h.test_loss, max(1, min(run.steps_per_epoch, 200)),
+                                    losses),
+                describe.loss(h.step, h.loss, h.test_loss, run.steps_per_epoch)),
+            "mu_bar": mu_bar(mu[-1] if len(mu) else np.full(run.net.n_layers + 1, np.nan))}
     if ratios:
-        figs["ratio_chart"] = figures.ratio_figure(ratios)
+        figs["ratio_chart"] = describe.summarised(figures.ratio_figure(ratios), describe.ratio_lines(
+            [(name, float(y[-1]) if len(y) else math.nan) for name, _, y, _ in ratios]))
     return figs
+
+
+def mu_bar(mu_norms_last: np.ndarray, *title: str) -> dict:
+    """The mu bars of one step (norms in backward order, output first) with their summary; ``title`` as
+    figures.mu_bar_figure takes it."""
+    return describe.summarised(figures.mu_bar_figure(mu_norms_last, *title),
+                               describe.flow(mu_norms_last[0], mu_norms_last[-1]))
 
 
 def fit(run: ac.TrainingRun) -> dict[str, dict]:
@@ -63,24 +74,31 @@ def fit_figures(run: ac.TrainingRun, net: ac.MLP) -> dict[str, dict]:
     with np.errstate(all="ignore"):
         pred = net.predict(pts)
     if run.data.target.dim == 1:
-        return {"fit_chart": figures.fit_1d_figure(run.data.x, run.data.y, pts, target_vals, pred)}
+        return {"fit_chart": describe.summarised(figures.fit_1d_figure(run.data.x, run.data.y, pts, target_vals, pred),
+                                                 describe.fit(target_vals, pred))}
     r = len(axis)
     t2, p2 = target_vals.reshape(r, r), pred.reshape(r, r)
     if not np.isfinite(t2).all():
-        return {"fit_chart": figures.data_2d_figure(axis, p2, run.data.x, run.data.y)}
+        return {"fit_chart": describe.summarised(figures.data_2d_figure(axis, p2, run.data.x, run.data.y),
+                                                 describe.spread("The prediction over the grid", p2))}
     c = r // 2
-    return {"fit_chart": figures.fit_2d_figure(axis, t2, p2, (float(t2.min()), float(t2.max()))),
-            "slice_chart": figures.slice_figure(axis, t2[c], p2[c], float(axis[c]))}
+    return {"fit_chart": describe.summarised(figures.fit_2d_figure(axis, t2, p2, (float(t2.min()), float(t2.max()))),
+                                             describe.fit(t2, p2)),
+            "slice_chart": describe.summarised(figures.slice_figure(axis, t2[c], p2[c], float(axis[c])),
+                                               describe.fit(t2[c], p2[c], f"along the slice y = {axis[c]:.2f}"))}
 
 
 def mu_heatmap(run: ac.TrainingRun) -> dict[str, dict]:
     """||mu_i|| of every layer over the steps."""
-    return {"mu_heatmap": figures.mu_heatmap_figure(run.history.step, run.history.mu_norms)}
+    h = run.history
+    step, mu = h.step, h.mu_norms
+    return {"mu_heatmap": describe.summarised(figures.mu_heatmap_figure(step, mu), describe.mu_history(step, mu))}
 
 
 def grad(run: ac.TrainingRun) -> dict[str, dict]:
     """The weight gradients' norms over the steps."""
-    return {"grad_chart": figures.grad_norm_figure(run.history.step, run.history.grad_norms)}
+    step, norms = run.history.step, run.history.grad_norms
+    return {"grad_chart": describe.summarised(figures.grad_norm_figure(step, norms), describe.grads(step, norms))}
 
 
 GROUPS: dict[str, Callable[[ac.TrainingRun], dict[str, dict]]] = {

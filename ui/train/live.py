@@ -14,6 +14,7 @@ import streamlit as st
 
 import adjoint_core as ac
 
+from ..plots import describe
 from ..screen.charts import show as show_chart
 from ..services.worker import Trainer
 from . import board as live_board
@@ -23,25 +24,15 @@ ss = st.session_state
 TICK = 0.1              # seconds between frames while playing
 
 
-def _fmt_loss(v: float) -> str:
-    """A loss in at most 8 characters (a metric on a 1280-pixel projector): 0.2834, 550.4, 5.12e-4, 1.40e+6."""
-    if not math.isfinite(v):
-        return "–"
-    if 1e-3 <= abs(v) < 1e4 or v == 0:
-        return f"{v:.4g}"
-    mantissa, exponent = f"{v:.2e}".split("e")
-    return f"{mantissa}e{int(exponent):+d}"
-
-
 def status_values(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[str, str, str]]:
     """(label, value, help) of the status metrics: step, epoch, train and test loss, speed."""
     h = run.history
     loss, test = h.loss, h.test_loss
     return [("Step", f"{run.step_count:,}", "Training steps (mini-batches) so far."),
             ("Epoch", f"{run.epoch_count:,}", f"{run.steps_per_epoch} steps per epoch"),
-            ("Train loss", _fmt_loss(float(np.mean(loss[-run.steps_per_epoch:])) if len(loss) else math.nan),
+            ("Train loss", describe.number(float(np.mean(loss[-run.steps_per_epoch:])) if len(loss) else math.nan),
              "Mean batch loss over the last epoch's worth of steps."),
-            ("Test loss", _fmt_loss(float(test[-1]) if len(test) else math.nan),
+            ("Test loss", describe.number(float(test[-1]) if len(test) else math.nan),
              "Loss on the held-out points at the end of the last epoch."),
             ("Steps / s", f"{trainer.steps_per_second:,.0f}" if trainer and trainer.steps_per_second else "–",
              "Training speed while playing (training runs in its own process between redraws).")]
@@ -50,6 +41,15 @@ def status_values(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[st
 def board_status(run: ac.TrainingRun, trainer: Trainer | None) -> list[tuple[str, str]]:
     """The status as the live board shows it: (label, value) pairs."""
     return [(label, value) for label, value, _ in status_values(run, trainer)]
+
+
+def status_sentence(run: ac.TrainingRun, trainer: Trainer | None, at_limit: bool) -> str:
+    """The paused status as one sentence for a screen reader, saying why training stopped (divergence, the epoch
+    limit: ``at_limit``): "Paused at step 1,200, epoch 4: train loss 0.0123, test loss 0.0151." """
+    values = {label: value for label, value, _ in status_values(run, trainer)}
+    why = "Training diverged" if run.diverged else "Stopped at the epoch limit" if at_limit else "Paused"
+    return (f"{why} at step {values['Step']}, epoch {values['Epoch']}: train loss {values['Train loss']}, "
+            f"test loss {values['Test loss']}.")
 
 
 def status(run: ac.TrainingRun) -> None:

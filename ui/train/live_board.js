@@ -5,6 +5,13 @@
 // `charts` holds only the figures to redraw this time; the others stay as they are. The status boxes carry
 // the test ids of st.metric, so a test reads the status in the same way paused or playing. Each chart div
 // counts its redraws in data-draws (read by benchmarks/bench_app.py).
+// For a screen reader each chart div is an image named by its figure's `name` and described by its `summary`
+// (ui/plots/describe.py), and a polite live region reads the status at most every ANNOUNCE_EVERY ms. With
+// prefers-reduced-motion a chart redraws at most once every CALM_MS ms (the status stays live).
+
+const ANNOUNCE_EVERY = 5000;
+const CALM_MS = 1000;
+const calm = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 function plotlyUrl(path) {   // beside Streamlit's own bundle, so a baseUrlPath or a proxy prefix is kept
   const main = [...document.scripts].map((s) => s.src).find((s) => /\/static\/js\/index\.[^/]*\.js/.test(s));
@@ -34,6 +41,8 @@ const CSS = `
 .abp-status [data-testid="stMetricValue"] { font-size: 2.25rem; line-height: 1.4; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; color: rgb(49, 51, 63); }
 @media (max-width: 640px) { .abp-row { flex-direction: column; } }
+.abp-sr { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+  clip-path: inset(50%); white-space: nowrap; border: 0; }
 `;
 
 function build(parent, board) {
@@ -43,7 +52,13 @@ function build(parent, board) {
   style.textContent = CSS;
   const status = document.createElement("div");
   status.className = "abp-status";
-  root.append(style, status);
+  const live = document.createElement("div");
+  live.className = "abp-sr";
+  live.setAttribute("role", "status");
+  live.setAttribute("aria-live", "polite");
+  root.append(style, status, live);
+  root.live = live;
+  root.announced = 0;
   root.charts = {};
   for (const row of board.rows) {
     const line = document.createElement("div");
@@ -55,7 +70,14 @@ function build(parent, board) {
       div.style.flex = `${weight} 1 0`;
       div.style.minWidth = "0";
       div.style.height = `${height}px`;
-      line.appendChild(div);
+      div.setAttribute("role", "img");
+      const summary = document.createElement("p");
+      summary.className = "abp-sr";
+      summary.id = `abp-live-${key}`;
+      summary.setAttribute("aria-hidden", "true");
+      div.setAttribute("aria-describedby", summary.id);
+      div.summary = summary;
+      line.append(div, summary);
       root.charts[key] = div;
     }
     root.appendChild(line);
@@ -80,6 +102,16 @@ function showStatus(root, status) {
     if (l.textContent !== label) l.textContent = label;
     if (v.textContent !== value) v.textContent = value;
   });
+  const now = performance.now();
+  if (now - root.announced >= ANNOUNCE_EVERY) {
+    root.announced = now;
+    root.live.textContent = status.map(([label, value]) => `${label} ${value}`).join(", ") + ".";
+  }
+}
+
+function describeChart(div, fig) {   // the chart's accessible name and description, as soon as its figure arrives
+  if (div.getAttribute("aria-label") !== fig.name) div.setAttribute("aria-label", fig.name);
+  if (div.summary.textContent !== fig.summary) div.summary.textContent = fig.summary;
 }
 
 async function draw(div, path) {   // the newest figure waiting for this div, until none is left
@@ -87,8 +119,11 @@ async function draw(div, path) {   // the newest figure waiting for this div, un
   try {
     const Plotly = await loadPlotly(path);
     while (div.next) {
+      const wait = calm.matches ? Number(div.drawnAt || -CALM_MS) + CALM_MS - performance.now() : 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const fig = div.next;
       div.next = null;
+      div.drawnAt = performance.now();
       await Plotly.react(div, fig.data, fig.layout, fig.config);
       div.dataset.draws = String(Number(div.dataset.draws) + 1);
     }
@@ -113,6 +148,7 @@ export default function ({ data, parentElement }) {
   for (const [key, fig] of Object.entries(board.charts)) {
     const div = root.charts[key];
     if (!div) continue;
+    describeChart(div, fig);
     div.next = fig;   // replaces a figure still waiting: a slow browser skips frames instead of falling behind
     if (!div.busy) draw(div, board.plotly);
   }

@@ -50,6 +50,6 @@ def view(run: ac.TrainingRun, where, figs: dict[str, dict]) -> dict[str, dict]:
     past = replay(run, step)
     shown = {key: figures.titled(fig, f"{fig['layout']['title']['text']}  ·  step {step:,}")
              for key, fig in chart_groups.fit_figures(run, past.net).items()}
-    shown["mu_bar"] = figures.mu_bar_figure(past.mu_norms, f"Adjoint flow ‖μᵢ‖ at step {step:,}, a fixed batch")
+    shown["mu_bar"] = chart_groups.mu_bar(past.mu_norms, f"Adjoint flow ‖μᵢ‖ at step {step:,}, a fixed batch")
     shown.update({key: figures.step_marker(figs[key], step) for key in MARKED if key in figs})
     return {**figs, **shown}

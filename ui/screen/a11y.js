@@ -1,0 +1,48 @@
+// Every page's accessibility helpers (ui/screen/a11y.py runs this once per page load; no less-than sign anywhere in
+// this file: the HTML sanitiser drops a script whose text has one):
+// - Plotly's own SVGs in a paused chart (a container keyed "abp_chart_" and its key, ui/screen/charts.py), which a
+//   screen reader reads as runs of tick numbers, are hidden from it: the visually hidden image before the
+//   chart names and describes it;
+// - a slider is named once ("Speed", not "Speed Speed": Streamlit labels its range input both by its own
+//   aria-label and by the group's, which says the same);
+// - a button's shortcut badge is left out of its name ("Play", not "Play Shortcut Space") and given as
+//   aria-keyshortcuts instead;
+// - a keyboard shortcut (st.button(shortcut=...)) never fires while focus is on a slider, a radio list, a field
+//   or a control that Space or Enter activates: Streamlit's own filter only skips text fields.
+(() => {
+  if (window.__abpA11y) return;
+  window.__abpA11y = true;
+  const KEYS = { "→": "ArrowRight", "←": "ArrowLeft", "↑": "ArrowUp", "↓": "ArrowDown" };
+  const tidy = () => {
+    for (const svg of document.querySelectorAll('[class*="st-key-abp_chart_"] svg.main-svg:not([aria-hidden])')) {
+      svg.setAttribute("aria-hidden", "true");
+    }
+    for (const input of document.querySelectorAll('[data-testid="stSlider"] input[type="range"][aria-labelledby]')) {
+      input.removeAttribute("aria-labelledby");
+    }
+    for (const kbd of document.querySelectorAll("button kbd:not([aria-hidden])")) {
+      kbd.setAttribute("aria-hidden", "true");
+      const key = kbd.textContent.trim();
+      kbd.closest("button").setAttribute("aria-keyshortcuts", KEYS[key] || key);
+    }
+  };
+  tidy();
+  new MutationObserver(tidy).observe(document.body, { childList: true, subtree: true });
+
+  const OWN_KEYS = '[role="slider"], [role="radiogroup"], [role="radio"], [role="listbox"], [role="option"], ' +
+    'input, textarea, select, [contenteditable="true"]';
+  const ACTIVATED = 'button, a[href], summary, [role="button"], [role="tab"], [role="switch"], [role="checkbox"]';
+  const keepsKey = (e) => {
+    const t = e.composedPath()[0];
+    if (!t || !t.closest) return false;
+    return Boolean(t.closest(OWN_KEYS) || ((e.key === " " || e.key === "Enter") && t.closest(ACTIVATED)));
+  };
+  const hotkeys = window.hotkeys;
+  if (!hotkeys) return;
+  let streamlitFilter = hotkeys.filter || (() => true);
+  Object.defineProperty(hotkeys, "filter", {
+    configurable: true,
+    get: () => (e) => !keepsKey(e) && streamlitFilter(e),
+    set: (f) => { streamlitFilter = f; },
+  });
+})();
