@@ -107,5 +107,6 @@ def fit_error(target: Array, pred: Array) -> FitError:
     ok = np.isfinite(t) & np.isfinite(p)
     if not ok.any():
         return FitError(math.nan, math.nan, math.nan)
-    err = p[ok] - t[ok]
-    return FitError(float(np.sqrt(np.mean(err ** 2))), float(np.max(np.abs(err))), float(np.ptp(t[ok])))
+    with np.errstate(over="ignore"):   # a huge target's error squared is inf: the RMS says so
+        err = p[ok] - t[ok]
+        return FitError(float(np.sqrt(np.mean(err ** 2))), float(np.max(np.abs(err))), float(np.ptp(t[ok])))

@@ -12,6 +12,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
+from ui.classroom.lesson_book import LESSONS
 
 LONG = 60_000
 LONG_RUN = "?epochs=2000"   # Play does not reach its epoch limit while a test watches
@@ -198,16 +199,17 @@ def test_keyboard_only_walkthrough(page, app_server):
 
     page.keyboard.press("Tab")                                   # the skip link again
     page.keyboard.press("Enter")
-    tab_to(page, lambda a: a["type"] == "radio", 40)             # the answer list
-    page.keyboard.press("Space")
-    settled(page)
-    page.keyboard.press("ArrowRight")                            # the next answer, not a Step
+    choices = next(iter(LESSONS.values())).choices
+    tab_to(page, lambda a: a["tag"] == "BUTTON" and a["name"] in choices, 40)   # the answers: buttons
+    page.keyboard.press("Space")                                 # answers, and only that: no Play
     settled(page)
     expect(panel.get_by_test_id("stAlert")).to_be_visible()       # an answer shows its explanation
     assert steps() == lesson_steps
-    assert page.evaluate(ACTIVE)["type"] == "radio"
+    page.keyboard.press("ArrowRight")                            # once answered, → is Step's again
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{lesson_steps + 1:,}", timeout=LONG)
+    settled(page)
 
-    tab_to(page, lambda a: a["tag"] == "BUTTON" and re.search(r"\bNext\b", a["name"]), 10)
+    tab_to(page, lambda a: a["tag"] == "BUTTON" and re.search(r"\bNext\b", a["name"]), 60)
     page.keyboard.press("Enter")
     wait_for_app_run(page)
     expect(panel).to_contain_text("Lesson 2 of")
