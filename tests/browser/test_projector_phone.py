@@ -194,7 +194,8 @@ def test_exploding_preset_diverges_on_its_default_seed(device, app_server):
     size, page, _ = device
     open_page(page, app_server, "?preset=large-init-exploding")
     page.get_by_role("button", name="Play", exact=True).click()
-    expect(page.get_by_text("Training diverged", exact=False)).to_be_visible(timeout=LONG)
+    warning = page.get_by_test_id("stAlertContentWarning")   # (the screen-reader status says it too, unseen)
+    expect(warning.get_by_text("Training diverged", exact=False)).to_be_visible(timeout=LONG)
     expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)   # paused itself
     assert_no_exception(page)
     save_screenshot(page, f"{size}_exploding_diverged", full_page=False)
