@@ -13,6 +13,7 @@ phone_train_paused.png, phone_lesson.png, <size>_backward_stepper.png.
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -314,8 +315,10 @@ def test_the_backward_stepper_reads_previous_left_and_next_right(device, app_ser
         assert before["y"] + before["height"] <= p["y"], (before, p)
     nxt.get_by_role("button").click()
     wait_for_app_run(page, timeout=LONG)
-    expect(page.get_by_text("hidden layer 2", exact=False)).to_be_visible()
-    page.wait_for_timeout(300)
+    expect(page.get_by_text("hidden layer 2", exact=False).first).to_be_visible(timeout=LONG)
+    deadline = time.monotonic() + 10   # the thumb glides to its new place: on a busy machine it takes a while
+    while thumb.bounding_box()["x"] <= before["x"] and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     assert thumb.bounding_box()["x"] > before["x"]
     charts_drawn(page)
     assert_no_exception(page)
