@@ -67,7 +67,10 @@ def assert_no_exception(page: Page) -> None:
 # of them Plotly has drawn (an svg.main-svg inside); whether the board wrote "Chart error" anywhere.
 _CHARTS_STATE = """() => {
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], div[data-chart]')];
-  return {charts: charts.length, drawn: charts.filter((c) => c.querySelector("svg.main-svg")).length,
+  const undrawn = charts.filter((c) => !c.querySelector("svg.main-svg"));
+  return {charts: charts.length, drawn: charts.length - undrawn.length,
+          undrawn: undrawn.map((c) => [c.closest('[class*="st-key-"]')?.className.match(/st-key-[\\w-]+/)?.[0] || "",
+                                       Math.round(c.getBoundingClientRect().top), c.getBoundingClientRect().width]),
           errors: (document.body.innerText.match(/Chart error[^\\n]*/g) || [])};
 }"""
 
@@ -85,7 +88,9 @@ def assert_charts_drawn(page: Page, n_min: int = 1, timeout: float = 60_000) -> 
     state = page.evaluate(_CHARTS_STATE)
     assert not state["errors"], f"chart errors on {page.url}: {state['errors']}"
     assert state["charts"] >= n_min, f"{state['charts']} charts on {page.url}, expected at least {n_min}"
-    assert state["drawn"] == state["charts"], f"only {state['drawn']} of {state['charts']} charts drawn on {page.url}"
+    assert state["drawn"] == state["charts"], \
+        f"only {state['drawn']} of {state['charts']} charts drawn on {page.url}; not drawn (key, top, width): " \
+        f"{state['undrawn']}"
 
 
 def screenshot_dir() -> Path:
