@@ -1,7 +1,7 @@
 """End-to-end speed of the Train page: the app in headless Chromium, Play on the 2D wave preset.
 
-    python benchmarks/bench_app.py [--repeats R] [--epochs E] [--rss-steps N] [--quick] [--json FILE]
-                                   [--root CHECKOUT] [--server-arg=--runner.postScriptGC=false ...]
+    python benchmarks/bench_app.py [--repeats R] [--epochs E] [--cpu-throttle N] [--rss-steps N] [--quick]
+                                   [--json FILE] [--root CHECKOUT] [--server-arg=--runner.postScriptGC=false ...]
 
 Starts ``streamlit run app.py`` on a free loopback port, opens the Train page in headless Debian Chromium
 (Playwright, ``/usr/bin/chromium``) and, per repeat (a fresh browser context, so a fresh session and run):
@@ -140,11 +140,14 @@ def render_stats(times: list[float], t0: float, t1: float) -> tuple[float, int, 
     return rate, (min(windows) if windows else len(ts)), max(b - a for a, b in zip(edges, edges[1:]))
 
 
-def one_session(browser, url: str, epochs: int, hold: float, server_pid: int) -> dict:
-    """Open the page, Play to the epoch limit, Play again, Pause; the measurements of this session."""
+def one_session(browser, url: str, epochs: int, hold: float, server_pid: int, throttle: float = 1.0) -> dict:
+    """Open the page, Play to the epoch limit, Play again, Pause; the measurements of this session. ``throttle``
+    slows the page's CPU that many times (DevTools' Emulation.setCPUThrottlingRate, like a school laptop)."""
     ctx = browser.new_context(viewport=VIEWPORT)
     ctx.add_init_script(OBSERVER_JS)
     page = ctx.new_page()
+    if throttle > 1:
+        ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     out: dict = {}
@@ -325,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=2.0, help="seconds of Play before the Pause click")
     parser.add_argument("--rss-steps", type=int, default=1_000_000, help="steps before the RSS reading (e)")
     parser.add_argument("--rss-preset", default="nonlinear-relu", help="preset of the RSS run (a small one)")
+    parser.add_argument("--cpu-throttle", type=float, default=1.0, metavar="N",
+                        help="slow the browser page's CPU N times (DevTools CPU throttling; 4 ~ a school Chromebook)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 3 epochs, 1 session, 20,000 RSS steps")
     parser.add_argument("--json", metavar="FILE", help="also write every raw measurement to FILE")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
@@ -342,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     query = "" if epochs == ac.presets[PRESET].epochs else f"?epochs={epochs}"
     spe = ac.TrainingRun(ac.presets[PRESET], seed=0).steps_per_epoch
     print(f"bench_app: {root}, {PRESET}, {epochs} epochs ({epochs * spe:,} steps), {args.repeats} session(s); "
-          f"{os.cpu_count()} CPUs; runner.postScriptGC {post_script_gc(root, args.server_arg)}; "
+          f"{os.cpu_count()} CPUs; browser CPU throttled {args.cpu_throttle:g}x; "
+          f"runner.postScriptGC {post_script_gc(root, args.server_arg)}; "
           f"load average {load_average()}", flush=True)
     from playwright.sync_api import sync_playwright
 
@@ -353,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 for i in range(args.repeats):
-                    s = one_session(browser, server.url + "/" + query, epochs, args.hold, server.proc.pid)
+                    s = one_session(browser, server.url + "/" + query, epochs, args.hold, server.proc.pid,
+                                    args.cpu_throttle)
                     sessions.append(s)
                     shown = ("first_chart_ms", "wall_ms", "server_cpu_s", "browser_cpu_s", "pause_ms", "error")
                     print(f"  session {i + 1}: " + ", ".join(
