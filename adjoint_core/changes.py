@@ -38,16 +38,31 @@ def record(changes: list[Change], step: int, old: Any, new: Any) -> list[Change]
         return list(changes)
     out = list(changes)
     for name in TUNABLE:
-        before, after = getattr(old, name), getattr(new, name)
-        if before == after:
-            continue
-        same_step = next((c for c in reversed(out) if c.field == name and c.step == step), None)
-        if same_step is not None:
-            out.remove(same_step)
-            before = same_step.old
-        if before != after:
-            out.append(Change(step, name, before, after))
+        if getattr(old, name) != getattr(new, name):
+            _merge(out, Change(step, name, getattr(old, name), getattr(new, name)))
     return out[-MAX_CHANGES:]
+
+
+def rewind(changes: list[Change], step: int) -> list[Change]:
+    """``changes`` once the run is back at ``step`` steps (a step taken back): a change made after a later step
+    counts as made after ``step``, merged as ``record`` merges changes at one step (none survive at step 0)."""
+    out = [c for c in changes if c.step <= step]
+    for c in changes:
+        if c.step > step and step > 0:
+            _merge(out, Change(step, c.field, c.old, c.new))
+    return out
+
+
+def _merge(out: list[Change], change: Change) -> None:
+    """Add ``change`` to ``out``, folded into a change of the same field at the same step (dropped when the two
+    cancel out)."""
+    before = change.old
+    same_step = next((c for c in reversed(out) if c.field == change.field and c.step == change.step), None)
+    if same_step is not None:
+        out.remove(same_step)
+        before = same_step.old
+    if before != change.new:
+        out.append(Change(change.step, change.field, before, change.new))
 
 
 def trajectory(config: Any, changes: list[Change], name: str) -> list[tuple[int, Value]]:

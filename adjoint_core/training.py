@@ -180,7 +180,8 @@ class TrainingRun:
 
     def _take_back(self) -> None:
         """The last update led to a loss that is not finite: undo it and, unless its step ended an epoch, uncount
-        that step (its batch, history row, share of the epoch's mean and replay snapshot)."""
+        that step (its batch, history row, share of the epoch's mean and replay snapshot; a setting changed after
+        it now counts as changed before it, where the retried step trains with it)."""
         if not self.rollback.armed:
             return
         step, pos, loss, epoch = self.rollback.step
@@ -189,6 +190,7 @@ class TrainingRun:
             self.batches.pos, self.step_count = pos, step - 1
             self.history.take_back_step(loss)
             self.theta_snapshots.drop_from(step)
+            self.changes = hp.rewind(self.changes, step - 1)
 
     def _diverge(self, reason: str, step: int) -> None:
         self.diverged = reason

@@ -83,3 +83,20 @@ def test_divergence_steps_survive_a_run_file_and_bad_ones_are_refused():
         meta["divergence_steps"] = bad
         with pytest.raises(ac.ConfigError, match="divergence_steps"):
             ac.TrainingRun.load(json.dumps(meta), npz)
+
+
+def test_a_setting_changed_before_a_step_taken_back_counts_from_the_retried_step():
+    """β changed after step 5, whose update then led to the divergence at step 6: step 5 is taken back, so the
+    change now stands after step 4 (the retried step 5 trains with it), the record stays in step order through
+    later changes and a run file."""
+    run = ac.TrainingRun(ac.presets["large-init-exploding"])
+    run.run_steps(5)
+    run.set_hyperparameters(beta=0.5)
+    run.run_steps(1)
+    assert run.diverged and run.step_count == 4
+    assert [(c.step, c.field, c.new) for c in run.changes] == [(4, "beta", 0.5)]
+    run.set_hyperparameters(weight_decay=0.001)
+    assert [c.step for c in run.changes] == [4, 4]
+    again = ac.TrainingRun.load(*run.export())
+    assert again.changes == run.changes
+    assert ac.changes.rewind(run.changes, 0) == []   # back at step 0: the settings are the run's from the start
