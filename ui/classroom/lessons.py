@@ -9,15 +9,19 @@ classes), so the sidebar code stays one list and the setup is still read from th
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urljoin
+
 import streamlit as st
 
 import adjoint_core as ac
 
+from .. import streamlit_private
 from ..screen import present, urlstate
 from ..train import session, settings
 from .lesson_book import LESSONS, PAGES, Lesson
 
 ss = st.session_state
+TRAIN_PAGE = "app_pages/train.py"
 OPEN = "lesson"   # session key: the open lesson's id
 SPEED = "speed"   # session key of the Train page's Speed control (app_pages/train.py)
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
@@ -127,12 +131,20 @@ def speed_note(lesson: Lesson) -> str:
     return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
 
 
+def train_link(label: str, params: dict[str, str]) -> None:
+    """A link to the Train page with ``params``: a click opens it in this session (a room and presentation mode
+    stay), and its address is absolute, so "Copy link address" gives a link that opens it anywhere.
+    (st.page_link writes the default page's address as a bare "?query", which the browser resolves against the
+    current page's address: /lessons?lesson=ID, /backward?lesson=ID.)"""
+    root = urljoin(st.context.url, "./") if st.context.url else "./"   # the app's address, the Train page's
+    streamlit_private.page_link(st.Page(TRAIN_PAGE), root, urlencode(params), label, ":material/school:")
+
+
 def back_link() -> None:
     """On the other pages while a lesson is open: which lesson, and a link back to it on the Train page."""
     lesson = current()
     if lesson is not None:
-        st.page_link("app_pages/train.py", label=f"Lesson {list(LESSONS).index(lesson.id) + 1}: {lesson.title} "
-                     "— back to the lesson", icon=":material/school:", query_params=url_params())
+        train_link(f"Lesson {list(LESSONS).index(lesson.id) + 1}: {lesson.title} — back to the lesson", url_params())
 
 
 def current() -> Lesson | None:
