@@ -23,7 +23,7 @@ ALL_KEYS = {"loss_chart", "mu_bar", *HEAVY_KEYS}
 @pytest.fixture
 def state(monkeypatch):
     state: dict = {"playing": True}
-    for module in (live, chart_groups, compare):
+    for module in (live, compare):
         monkeypatch.setattr(module, "ss", state)
     return state
 

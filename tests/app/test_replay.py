@@ -13,6 +13,7 @@ import adjoint_core as ac
 from adjoint_core.replay import model_at
 from apptest_helpers import W, app, figure, run_of
 from ui.services.worker import Trainer
+from ui.train import chart_groups
 
 
 def has_slider(at) -> bool:
@@ -43,7 +44,7 @@ def test_replay_shows_an_earlier_step_and_leaves_the_run_alone(preset):
     fit, bars = figure(at, "fit_chart"), figure(at, "mu_bar")
     assert fit["layout"]["title"]["text"].endswith("step 0") and "step 0" in bars["layout"]["title"]["text"]
     assert not np.allclose(prediction(fit), prediction(now["fit_chart"]))
-    grid = at.session_state["_grid"][2]   # the points the fit is drawn on
+    grid = chart_groups.fit_grid(run.data.target)[1]   # the points the fit is drawn on
     initial = model_at(run.net, ac.TrainingRun(run.config, seed=run.seed).net.theta)
     np.testing.assert_allclose(prediction(fit).ravel(), initial.predict(grid).ravel().astype(np.float32), rtol=1e-5)
     assert not np.allclose(bars["data"][0]["y"], now["mu_bar"]["data"][0]["y"])

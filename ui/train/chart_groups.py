@@ -9,33 +9,32 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Callable
 
 import numpy as np
-import streamlit as st
 
 import adjoint_core as ac
-from adjoint_core.targets import grid
+from adjoint_core.targets import Target, grid
 
 from ..plots import describe, figures
 from . import compare
 
-ss = st.session_state
 FIT_RESOLUTION = 50     # heatmap grid side; 1D fits use 4x as many points
+_grids: weakref.WeakKeyDictionary[Target, tuple[np.ndarray, np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def _grid_cache(run: ac.TrainingRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(axis (r,), grid points (r^dim, dim), target values (r^dim, 1)) for the run's target, cached per run."""
-    key = (id(run.data.target), run.data.target.domain)
-    cached = ss.get("_grid")
-    if cached is None or cached[0] != key:
-        target = run.data.target
+def fit_grid(target: Target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(axis (r,), grid points (r^dim, dim), target values (r^dim, 1)) the fit of ``target`` is drawn on, computed
+    once per target for the whole server (a session's charts and a room's alike)."""
+    cached = _grids.get(target)
+    if cached is None:
         r = FIT_RESOLUTION if target.dim == 2 else 4 * FIT_RESOLUTION
         pts = grid(target, r)
         with np.errstate(all="ignore"):
             values = target.fn(pts)
-        ss["_grid"] = cached = (key, pts[:r, 0].copy(), pts, values)
-    return cached[1], cached[2], cached[3]
+        _grids[target] = cached = (pts[:r, 0].copy(), pts, values)
+    return cached
 
 
 def fast(run: ac.TrainingRun, kept: bool = True) -> dict[str, dict]:
@@ -70,7 +69,7 @@ def fit(run: ac.TrainingRun) -> dict[str, dict]:
 def fit_figures(run: ac.TrainingRun, net: ac.MLP) -> dict[str, dict]:
     """The fit of ``net`` (the run's, or a replayed one) to the run's target: 1D curve or 2D heatmaps and, for
     a 2D target, the slice through the centre."""
-    axis, pts, target_vals = _grid_cache(run)
+    axis, pts, target_vals = fit_grid(run.data.target)
     with np.errstate(all="ignore"):
         pred = net.predict(pts)
     if run.data.target.dim == 1:
