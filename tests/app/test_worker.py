@@ -201,3 +201,16 @@ def test_a_lost_training_process_ends_its_trainers_and_a_new_one_starts(trainers
     trainers.append(t2)
     sync_until(t2, lambda: not t2.alive)
     assert t2.finished == "limit"
+
+
+def test_copy_of_a_run_that_has_just_left_is_still_a_copy(trainers):
+    """A run that reached its epoch limit has left the process: its copy (a follower's "Take a copy") is a run of
+    its own, never the trained run itself."""
+    run = small_run()
+    t = Trainer(run, stop_epoch=1)
+    trainers.append(t)
+    sync_until(t, lambda: not t.alive)
+    copy = t.copy()
+    assert copy is not run and copy.step_count == run.step_count
+    copy.run_steps(3)
+    assert run.step_count == copy.step_count - 3

@@ -173,9 +173,9 @@ class Trainer:
     def copy(self) -> ac.TrainingRun:
         """A copy of the run as it is in training now (for a download while playing)."""
         copied = self._process.ask(Copy, self.sid) if self.alive else None
-        if copied is None or copied.snapshot is None:
+        if copied is None or copied.snapshot is None:   # it has just left the process: copy it here
             self.stop()
-            return self.run
+            return ac.TrainingRun.from_snapshot(self.run.snapshot())
         return ac.TrainingRun.from_snapshot(copied.snapshot)
 
     def stop(self) -> None:
