@@ -27,7 +27,15 @@
     }
   };
   tidy();
-  new MutationObserver(tidy).observe(document.body, { childList: true, subtree: true });
+  // at most once an animation frame, and never for the live board's own redraws (its charts are named images
+  // already, and it redraws several times a second)
+  const inBoard = (node) => Boolean((node.nodeType === 1 ? node : node.parentElement)?.closest(".abp-board"));
+  let queued = false;
+  new MutationObserver((records) => {
+    if (queued || records.every((r) => inBoard(r.target))) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; tidy(); });
+  }).observe(document.body, { childList: true, subtree: true });
 
   const OWN_KEYS = '[role="slider"], [role="radiogroup"], [role="radio"], [role="listbox"], [role="option"], ' +
     'input, textarea, select, [contenteditable="true"]';
