@@ -35,5 +35,7 @@ def show(fig: dict | go.Figure, key: str, where: Any = st, summary: str = "") ->
     with where.container(key=f"abp_chart_{key}"):
         st.html(a11y.chart_label(key, name, summary))
         st.plotly_chart(for_screen(fig), width="stretch", key=key, config=theme.CONFIG, theme=None)
-        with st.expander("Show data: " + name.removeprefix("Chart: ")):
-            st.dataframe(describe.table(fig), hide_index=True, height=DATA_HEIGHT)
+        data = st.expander("Show data: " + name.removeprefix("Chart: "), key=f"abp_data_{key}", on_change="rerun")
+        if data.open:   # built only when asked for: every paused rerun would pay for every chart's table
+            with data:
+                st.dataframe(describe.table(fig), hide_index=True, height=DATA_HEIGHT)
