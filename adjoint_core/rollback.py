@@ -26,7 +26,9 @@ class Rollback:
     def __init__(self, theta: Array) -> None:
         self.theta = theta
         self._theta = np.empty_like(theta)
-        self._state: list[Array] = []
+        self._state: list[Array] = []                 # the copies of ...
+        self._slots: list[Array] = []                 # ... the optimiser's state arrays, read from ...
+        self._source: list | None = None              # ... this state list (an optimiser replaces it to resize)
         self._t, self._for = 0, None   # the optimiser's t, and the optimiser the backup belongs to
         self.armed = False             # a backup is there to go back to
         self.step: tuple[int, int, float, int] = (0, 0, 0.0, 0)   # the backed-up step, batch position, loss, epoch
@@ -34,11 +36,11 @@ class Rollback:
     def save(self, optimiser: Optimiser, step: tuple[int, int, float, int]) -> None:
         """Copy theta and the optimiser's state and t, before the update of ``step`` (its number, batch position,
         loss and epoch: what taking it back needs)."""
-        state = optimiser_slots(optimiser)
-        if optimiser is not self._for or len(self._state) != len(state):
-            self._state = [np.empty_like(a) for a in state]
+        if optimiser is not self._for or optimiser.state is not self._source:
+            self._source, self._slots = optimiser.state, optimiser_slots(optimiser)
+            self._state = [np.empty_like(a) for a in self._slots]
         np.copyto(self._theta, self.theta)
-        for saved, a in zip(self._state, state):
+        for saved, a in zip(self._state, self._slots):
             np.copyto(saved, a)
         self._t, self._for, self.armed, self.step = optimiser.t, optimiser, True, step
 

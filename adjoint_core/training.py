@@ -147,11 +147,11 @@ class TrainingRun:
 
     def _step(self) -> float:
         """``step`` without its np.errstate (run_steps and run_for enter it once for many steps)."""
-        B, net = self.config.batch_size, self.net
-        if self.batches.at_end(B):
+        B, net, batches = self.config.batch_size, self.net, self.batches
+        if batches.at_end(B):
             self._end_epoch()
-        step, pos = self.step_count + 1, self.batches.pos
-        xb, yb = self.batches.batch(B)
+        step, pos = self.step_count + 1, batches.pos
+        xb, yb = batches.batch(B)
         loss, mu = self.loss_fn(net.forward(xb), yb)
         if not math.isfinite(loss):   # the last update went too far: take it back
             self._take_back()
@@ -161,22 +161,16 @@ class TrainingRun:
         if not self.history.record_step(step, loss, mus + self._dWs):
             self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss
-        self.batches.advance(B)
+        batches.advance(B)
         self.step_count = step
-        self._update(pos, loss)
-        if self.batches.at_end(B):
+        self.rollback.save(self.optimiser, (step, pos, loss, self.epoch_count))   # what taking it back needs
+        self.optimiser.step((net.theta,), (self._grad,))
+        if step >= self.theta_snapshots.due:   # theta kept for replay
+            self.theta_snapshots.add(step, net.theta)
+        self.diverged = None
+        if batches.at_end(B):
             self._end_epoch()
         return loss
-
-    def _update(self, pos: int, loss: float) -> None:
-        """Back up theta and the optimiser's state (with what taking this step back needs: its batch position
-        ``pos``, its ``loss`` and epoch), update them from the gradient, keep theta for replay when due."""
-        theta = self.net.theta
-        self.rollback.save(self.optimiser, (self.step_count, pos, loss, self.epoch_count))
-        self.optimiser.step((theta,), (self._grad,))
-        if self.step_count >= self.theta_snapshots.due:
-            self.theta_snapshots.add(self.step_count, theta)
-        self.diverged = None
 
     def _take_back(self) -> None:
         """The last update led to a loss that is not finite: undo it and, unless its step ended an epoch, uncount
