@@ -103,7 +103,9 @@ def controls() -> None:
                    help="Train continuously, redrawing several times a second. Shortcut: Space.")
     cols[3].button("Reset", on_click=session.reset, width="stretch", key="btn_reset",
                    help="Start this setup again from step 0 (same seed, same initial weights).")
-    cols[4].select_slider("Speed", list(session.SPEEDS), key="speed", value="Max", on_change=session.set_speed,
+    ss.setdefault(session.SPEED, "Max")
+    cols[4].select_slider("Speed", list(session.SPEEDS), key=session.SPEED, persist_state="session",
+                          on_change=session.set_speed,
                           help="Training steps per second while playing; slow speeds let you watch single steps, "
                                "and Demo plays the whole run up to its epoch limit in about 20 s.")
     if playing:

@@ -16,7 +16,7 @@ from typing import Any
 import adjoint_core as ac
 
 from ..screen.urlstate import CONTROLS
-from ..train.session import SPEEDS
+from ..train.session import DEMO, SPEEDS
 
 FILE = Path(__file__).with_name("lessons.toml")
 PAGES = {"backward": ("app_pages/backward.py", "Backward pass"),   # a lesson's `pages`: file and title
@@ -40,7 +40,7 @@ class Lesson:
     config: ac.RunConfig
     seed: int
     hide: tuple[str, ...]          # control names (urlstate.CONTROLS)
-    speed: str                     # Play's speed when the lesson opens (a key of session.SPEEDS)
+    speed: str                     # Play's speed when the lesson opens (a key of session.SPEEDS; Demo)
     pages: tuple[str, ...]         # keys of PAGES
     goal: str
     watch: str
@@ -80,7 +80,8 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
         raise fail(f"pages must list page names from: {', '.join(PAGES)}")
     if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) for c in choices):
         raise fail("choices must be a list of at least two texts")
-    if raw.get("speed") not in SPEEDS:
+    speed = raw.get("speed", DEMO)
+    if speed not in SPEEDS:
         raise fail(f"speed must be one of: {', '.join(SPEEDS)}")
     answer, seed = raw.get("answer"), raw.get("seed", 0)
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
@@ -91,7 +92,7 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):
         raise fail("needs at least one [[lesson.check]] with a measure")
     return Lesson(id=raw["id"], title=raw["title"], preset=raw["preset"], config=config, seed=seed,
-                  hide=tuple(c for c in CONTROLS if c in hide), speed=raw["speed"], pages=tuple(pages),
+                  hide=tuple(c for c in CONTROLS if c in hide), speed=speed, pages=tuple(pages),
                   goal=raw["goal"], watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
                   explanation=raw["explanation"], checks=tuple(checks))
 

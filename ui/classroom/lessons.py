@@ -23,7 +23,6 @@ from .lesson_book import LESSONS, PAGES, Lesson
 ss = st.session_state
 TRAIN_PAGE = "app_pages/train.py"
 OPEN = "lesson"   # session key: the open lesson's id
-SPEED = "speed"   # session key of the Train page's Speed control (app_pages/train.py)
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
 KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
 
@@ -31,7 +30,7 @@ KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-la
 def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
     """Make ``lesson`` the open lesson: its run from step 0, the sidebar set to it, its question unanswered,
     Play at its speed."""
-    ss[OPEN], ss[session.HIDDEN], ss[SPEED] = lesson.id, hide, lesson.speed
+    ss[OPEN], ss[session.HIDDEN], ss[session.SPEED] = lesson.id, hide, lesson.speed
     ss.pop(_question_key(lesson), None)
     ss.pop(_answer_key(lesson), None)
     settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
@@ -125,7 +124,7 @@ def _leave() -> None:
 
 def speed_note(lesson: Lesson) -> str:
     """What the panel says about Play's speed in ``lesson``."""
-    if lesson.speed.startswith("Demo"):   # the whole run in DEMO_SECONDS (session.rate)
+    if lesson.speed == session.DEMO:   # the whole run in DEMO_SECONDS (session.rate)
         return (f"**Play** runs at Demo speed: the whole run, {lesson.config.epochs:,} epochs, in about "
                 f"{session.DEMO_SECONDS:g} s (the **Speed** control changes it).")
     return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
@@ -164,7 +163,6 @@ def panel() -> None:
         return
     ids = list(LESSONS)
     k = ids.index(lesson.id)
-    ss.setdefault(SPEED, lesson.speed)   # the Speed control's value is dropped while another page is shown
     with st.expander(f"**Lesson {k + 1} of {len(ids)}: {lesson.title}**", expanded=not present.active(),
                      key="lesson_panel"):
         left, right = st.columns([3, 2], gap="medium")

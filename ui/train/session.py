@@ -13,8 +13,10 @@ ss = st.session_state
 RUN_KEY = "run"
 HIDDEN = "hide"   # the names of the controls the sidebar leaves out (hide=, a lesson; ui/classroom/lessons.py)
 STOPPED_KEY = "stopped_at"   # the epoch where Play last stopped at its limit
-SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, "Demo (~20 s)": None, "Max": None}
-DEMO_SECONDS = 20.0   # "Demo (~20 s)": the whole run, up to its epoch limit, in about this long (to talk over)
+DEMO = "Demo (~20 s)"   # the whole run, up to its epoch limit, in about DEMO_SECONDS (to talk over)
+DEMO_SECONDS = 20.0
+SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, DEMO: None, "Max": None}
+SPEED = "speed"         # the Speed control's key (app_pages/train.py), kept across pages
 DEFAULT_PRESET = "wave2d-relu"
 DATA_LABEL = "CSV file"   # the sidebar's uploader of your own data
 
@@ -58,8 +60,8 @@ def pause() -> None:
 
 def rate(run: ac.TrainingRun) -> float | None:
     """Play's steps per second at the chosen speed (None: as fast as possible)."""
-    speed = ss.get("speed", "Max")
-    if speed.startswith("Demo"):
+    speed = ss.get(SPEED, "Max")
+    if speed == DEMO:
         return max(1.0, run.config.epochs * run.steps_per_epoch / DEMO_SECONDS)
     return SPEEDS[speed]
 
