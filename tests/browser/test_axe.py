@@ -135,3 +135,17 @@ def test_follower(browser, app_server):
     finally:
         teacher_ctx.close()
         follower_ctx.close()
+
+
+def test_an_equation_wider_than_its_column_takes_focus(page, app_server):
+    """A display equation that scrolls (here: squeezed to 120 px, as a fallback font or a narrow column can make it)
+    can be focused to scroll with the keys, and takes no focus once it fits again."""
+    open_page(page, f"{app_server}/theory")
+    squeeze = page.add_style_tag(content=".katex-display { max-width: 120px; }")
+    page.evaluate("window.dispatchEvent(new Event('resize'))")
+    first = page.locator(".katex-display").first
+    expect(first).to_have_attribute("tabindex", "0")
+    assert_accessible(page, "/theory, its equations squeezed")
+    squeeze.evaluate("s => s.remove()")
+    page.evaluate("window.dispatchEvent(new Event('resize'))")
+    expect(first).not_to_have_attribute("tabindex", "0")
