@@ -11,6 +11,9 @@
 #   STATS_PORT=8404    HAProxy's statistics page on 127.0.0.1 (0: none)
 #   PYTHON             the Python with requirements.txt installed (default: .venv/bin/python, else python3)
 #   HAPROXY            the HAProxy binary (default: /usr/sbin/haproxy, else haproxy on PATH)
+#   REDIS=1            also start Debian's redis-server (apt-get install redis-server) on 127.0.0.1:REDIS_PORT
+#                      (default 6379), nothing saved to disk, and share rooms through it: a room code then works
+#                      on every replica. ADJOINT_REDIS_URL instead: the replicas use that Redis (started elsewhere).
 #
 # A replica that exits is started again after 2 s (its sessions are gone; their tabs reconnect through
 # HAProxy to a live replica). The replicas' output goes to the terminal, prefixed with their name.
@@ -62,6 +65,18 @@ fi
 export STREAMLIT_SERVER_COOKIE_SECRET
 
 pids=()
+if [ "${REDIS:-0}" = "1" ]; then
+    REDIS_PORT="${REDIS_PORT:-6379}"
+    REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+    if [ ! -x "$REDIS_SERVER" ]; then
+        echo "redis-server not found: apt-get install -y redis-server (or set REDIS_SERVER)" >&2
+        exit 1
+    fi
+    "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no > >(sed -u "s/^/[redis] /") 2>&1 &
+    pids+=("$!")
+    export ADJOINT_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+if [ -n "${ADJOINT_REDIS_URL:-}" ]; then echo "rooms shared through $ADJOINT_REDIS_URL" >&2; fi
 stop_all() {
     trap - INT TERM EXIT
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -5,6 +5,7 @@ from the same template as the deployment recipes (``deploy/haproxy.cfg``), and h
 * ``chromium``    (session): a Playwright ``Browser`` (Debian ``/usr/bin/chromium``, never Playwright's download).
 * ``cluster``     (module): two replicas and HAProxy, shared by a module's tests; stopped at the module's end.
 * ``new_cluster`` (function): a factory for a private cluster (e.g. one whose replica a test kills).
+* ``redis_server`` (function): Debian's redis-server on a free loopback port, stopped after the test.
 
 Everything listens on 127.0.0.1 only, and every wait is bounded.
 """
@@ -22,7 +23,7 @@ for folder in (HERE, HERE.parent, HERE.parent / "browser"):  # `import scaleout_
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from scaleout_cluster import Cluster, start_cluster  # noqa: E402
+from scaleout_cluster import REDIS_SERVER, Cluster, RedisServer, free_port, start_cluster  # noqa: E402
 
 from local_app import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -83,11 +84,23 @@ def new_cluster(haproxy, tmp_path_factory):
     """``new_cluster(n=2)`` starts a private cluster, stopped after the test."""
     started: list[Cluster] = []
 
-    def make(n: int = 2) -> Cluster:
-        started.append(start_cluster(haproxy, tmp_path_factory.mktemp("cluster"), n))
+    def make(n: int = 2, extra_env: dict[str, str] | None = None) -> Cluster:
+        started.append(start_cluster(haproxy, tmp_path_factory.mktemp("cluster"), n, extra_env))
         return started[-1]
     try:
         yield make
     finally:
         for c in started:
             c.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    if not Path(REDIS_SERVER).exists():
+        _missing(REDIS_SERVER, "install Debian's redis-server (apt-get install -y redis-server)")
+    server = RedisServer(free_port(), tmp_path / "redis.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -168,20 +168,21 @@ class Cluster:
             stop_group(r.proc)
 
 
-def start_replica(name: str, cookie_secret: str, log_dir: Path) -> Replica:
+def start_replica(name: str, cookie_secret: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> Replica:
     port = free_port()
     log = log_dir / f"replica-{name}.log"
     cmd = streamlit_command(port)
     # The shared secret goes in the environment (as in deploy/), not on the command line where `ps` shows it.
-    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_SERVER_COOKIE_SECRET=cookie_secret)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_SERVER_COOKIE_SECRET=cookie_secret, **(extra_env or {}))
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     return Replica(name, port, proc, log)
 
 
-def start_cluster(haproxy_bin: str, log_dir: Path, n: int = 2) -> Cluster:
-    """Start ``n`` replicas and HAProxy (deploy/haproxy.cfg, filled in through its environment variables)."""
+def start_cluster(haproxy_bin: str, log_dir: Path, n: int = 2, extra_env: dict[str, str] | None = None) -> Cluster:
+    """Start ``n`` replicas (``extra_env`` added to their environment) and HAProxy (deploy/haproxy.cfg, filled in
+    through its environment variables)."""
     if not (PROJECT_ROOT / "app.py").is_file():
         pytest.fail("app.py does not exist: nothing to serve")
     cookie_secret = secrets.token_hex(32)
@@ -189,7 +190,7 @@ def start_cluster(haproxy_bin: str, log_dir: Path, n: int = 2) -> Cluster:
     proxy = None
     try:
         for i in range(1, n + 1):
-            replicas.append(start_replica(f"r{i}", cookie_secret, log_dir))
+            replicas.append(start_replica(f"r{i}", cookie_secret, log_dir, extra_env))
         for r in replicas:
             def healthy(r=r):
                 if r.proc.poll() is not None:
@@ -225,3 +226,38 @@ def start_cluster(haproxy_bin: str, log_dir: Path, n: int = 2) -> Cluster:
         for r in replicas:
             stop_group(r.proc)
         raise
+
+
+REDIS_SERVER = "/usr/bin/redis-server"   # Debian's redis-server
+
+
+@dataclass
+class RedisServer:
+    """Debian's redis-server on a loopback port, nothing saved to disk; a test stops and starts it again on the
+    same port (an empty Redis, as after a restart)."""
+    port: int
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--protected-mode", "yes"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                pytest.fail(f"redis-server exited with {self.proc.returncode}:\n{self.log.read_text()[-2000:]}")
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+        wait_until(up, 20, "redis-server listening", interval_s=0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_group(self.proc)
+            self.proc = None

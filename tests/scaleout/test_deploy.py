@@ -99,12 +99,14 @@ def environ_of(pid: int) -> dict[str, str]:
 
 
 def test_run_replicas_script_serves_restarts_and_stops(haproxy, tmp_path):
-    first = consecutive_free_ports(4)          # HAProxy, statistics, two replicas
-    port, stats_port, replica_ports = first, first + 1, [first + 2, first + 3]
+    first = consecutive_free_ports(5)          # HAProxy, statistics, two replicas, Redis
+    port, stats_port, replica_ports, redis_port = first, first + 1, [first + 2, first + 3], first + 4
     secret = "scaleout-test-" + os.urandom(8).hex()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPLICA", "HAPROXY_"))}
     env.update(PORT=str(port), BIND_ADDRESS="127.0.0.1", STATS_PORT=str(stats_port), FIRST_PORT=str(first + 2),
-               PYTHON=sys.executable, HAPROXY=haproxy, STREAMLIT_SERVER_COOKIE_SECRET=secret)
+               PYTHON=sys.executable, HAPROXY=haproxy, STREAMLIT_SERVER_COOKIE_SECRET=secret, REDIS="1",
+               REDIS_PORT=str(redis_port))
+    env.pop("ADJOINT_REDIS_URL", None)
     log = tmp_path / "run_replicas.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(["bash", str(SCRIPT), "2"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
@@ -123,6 +125,9 @@ def test_run_replicas_script_serves_restarts_and_stops(haproxy, tmp_path):
         pids = [replica_pid(p) for p in replica_ports]
         assert all(pids), f"replica processes not found for ports {replica_ports}"
         assert [environ_of(pid).get("STREAMLIT_SERVER_COOKIE_SECRET") for pid in pids] == [secret, secret]
+        # ... and rooms shared through the redis-server the script started (REDIS=1).
+        assert listening(redis_port)
+        assert {environ_of(pid).get("ADJOINT_REDIS_URL") for pid in pids} == {f"redis://127.0.0.1:{redis_port}/0"}
 
         # A replica that dies is started again, and HAProxy takes it back.
         os.kill(pids[0], signal.SIGKILL)
@@ -134,7 +139,7 @@ def test_run_replicas_script_serves_restarts_and_stops(haproxy, tmp_path):
         # SIGTERM (what Ctrl-C or systemd sends) stops HAProxy and the replicas, with their children.
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        for p in (port, stats_port, *replica_ports):
+        for p in (port, stats_port, *replica_ports, redis_port):
             wait_until(lambda p=p: not listening(p), 30, f"port {p} closed after the script stopped")
 
         def group_gone():
@@ -198,3 +203,6 @@ def test_docker_recipe_runs_the_tested_configuration():
     assert 'REPLICA_DNS: "app:8501"' in compose
     assert re.search(r"replicas:\s*\$\{REPLICAS", compose)
     assert re.search(r"HAPROXY_BIND", compose) and "dockerfile: deploy/Dockerfile" in compose
+    # ... and the replicas share rooms through the compose file's own Redis.
+    assert re.search(r"^  redis:\n    image: redis:", compose, re.M)
+    assert "ADJOINT_REDIS_URL: redis://redis:6379/0" in compose

@@ -84,12 +84,11 @@ def attach(run: ac.TrainingRun) -> None:
 def _take_copy(code: str) -> None:
     """The room's run, as it is now, becomes this session's own run; following ends."""
     try:
-        room = rooms.find_room(code)
-    except rooms.RoomError:   # closed meanwhile: the page says so
+        run, preset = rooms.find_room(code).copy()
+    except rooms.RoomError as e:   # closed meanwhile (the page says so), or no run to copy yet
+        st.toast(f"Cannot take a copy: {e}.", icon=":material/link_off:")
         return
-    trainer = room.trainer
-    run = trainer.copy() if trainer is not None and trainer.alive else ac.TrainingRun.from_snapshot(room.run.snapshot())
-    settings.adopt_run(run, room.preset)
+    settings.adopt_run(run, preset)
     del st.query_params[urlstate.FOLLOW_PARAM]
     st.toast(f"Copied the teacher's run at step {run.step_count:,}: it is now your own run, and nothing you do "
              "changes the teacher's.", icon=":material/content_copy:")
@@ -108,7 +107,7 @@ def follower_view(code: str) -> bool:
         st.warning(f"Cannot follow: {e}. This page works as your own run.", icon=":material/link_off:")
         return False
     st.caption(f"Following room **{room.code}**: the teacher's run, live and read-only"
-               + (f" ({room.run.config.label})" if room.run is not None and room.run.config.label else "") + ".")
+               + (f" ({room.label})" if room.label else "") + ".")
     cols = st.columns([1, 1, 3])
     cols[0].button("Take a copy", on_click=_take_copy, args=(room.code,), key="btn_take_copy", width="stretch",
                    help="Copy the teacher's run as it is now and go on with it alone.")

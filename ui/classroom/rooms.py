@@ -13,6 +13,9 @@ page is gone (closed, reloaded, offline) is told apart by the server: their sess
 does not come back within CLOSE_AFTER seconds (a short network loss reconnects to the same session) has left,
 and the room is closed.  Streamlit keeps a disconnected session for two minutes, so without this a room
 stayed followable, frozen, that long.
+
+With Redis configured (room_bus.py) a room is also published for the other replicas, where its followers see it
+through a ``room_bus.Mirror`` with the same ``code``, ``label``, ``note``, ``payload`` and ``copy``.
 """
 
 from __future__ import annotations
@@ -31,18 +34,15 @@ import adjoint_core as ac
 from ..services.worker import Trainer
 from ..train import live
 from ..train.board import Board
+from . import room_bus
+from .room_bus import FOLLOW_TICK, RoomError
 
-FOLLOW_TICK = 0.25   # seconds between a follower's frames
 MAX_ROOMS = 50
 CLOSE_AFTER = 10.0   # seconds a teacher's page may be disconnected before the room closes
 CODE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O or 1/I to misread on a projector
 CODE_LENGTH = 5
 _CODE = re.compile(f"[{CODE_CHARS}]{{{CODE_LENGTH}}}")
 clock = time.monotonic   # the rooms' clock (a test sets its own)
-
-
-class RoomError(ValueError):
-    """A room cannot be opened or found; the message says why."""
 
 
 class Room:
@@ -65,6 +65,19 @@ class Room:
         if run is not self.run:   # a new board, built on the next follower's frame
             with self._lock:
                 self.run, self._board, self._built_at = run, Board(shared=True), -math.inf
+
+    @property
+    def label(self) -> str:
+        return self.run.config.label if self.run is not None else ""
+
+    def copy(self) -> tuple[ac.TrainingRun, str | None]:
+        """A copy of the run as it is now (in training, if it plays) and its preset."""
+        trainer = self.trainer
+        if trainer is not None and trainer.alive:
+            return trainer.copy(), self.preset
+        if self.run is None:
+            raise RoomError("the teacher's run is not there yet: try again in a moment")
+        return ac.TrainingRun.from_snapshot(self.run.snapshot()), self.preset
 
     def teacher_gone_for(self) -> float | None:
         """Seconds since the teacher's page was first seen disconnected; None while it is connected."""
@@ -105,6 +118,17 @@ class Room:
             self._refresh()
             return self._board.payload(seen)
 
+    def wire(self) -> tuple[dict[str, object], dict[str, tuple[int, str]], int]:
+        """What room_bus publishes: the meta (status, layout, group versions, note, label, preset), every group's
+        (version, figures JSON) and the run's step (-1: no run yet)."""
+        note = self.note()
+        with self._lock:
+            self._refresh()
+            board = self._board
+            meta = {"status": board.status, "rows": board.rows, "note": note, "label": self.label,
+                    "preset": self.preset, "versions": {g: v for g, (v, _) in board.groups.items()}}
+            return meta, dict(board.groups), self.run.step_count if self.run is not None else -1
+
 
 _rooms: dict[str, weakref.ref[Room]] = {}
 _closed: dict[str, str] = {}   # code -> why, for the codes of the last rooms closed (a follower is told why)
@@ -116,41 +140,62 @@ def _left(room: Room | None) -> bool:
     return room is not None and (room.teacher_gone_for() or 0.0) >= CLOSE_AFTER
 
 
+def live_rooms() -> list[Room]:
+    """This server's open rooms, after closing those whose teacher has left or whose session has ended."""
+    with _rooms_lock:
+        refs = list(_rooms.items())
+    live = []
+    for code, ref in refs:
+        if (room := ref()) is None or _left(room):
+            _close(code, TEACHER_LEFT, room)
+        else:
+            live.append(room)
+    return live
+
+
 def open_room(teacher_connected: Callable[[], bool]) -> Room:
     """A new room with a fresh code; the caller (the teacher's session) must keep it to keep it open, and
     ``teacher_connected`` says whether the teacher's page is still connected."""
+    if len(live_rooms()) >= MAX_ROOMS:
+        raise RoomError(f"this server already has {MAX_ROOMS} live rooms open; close one first")
+    while True:
+        code = "".join(secrets.choice(CODE_CHARS) for _ in range(CODE_LENGTH))
+        with _rooms_lock:
+            if code in _rooms:
+                continue
+        if room_bus.claim(code):
+            break
+    room = Room(code, teacher_connected)
     with _rooms_lock:
-        for code, ref in list(_rooms.items()):
-            if (room := ref()) is None or _left(room):
-                _close(code, TEACHER_LEFT)
         if len(_rooms) >= MAX_ROOMS:
             raise RoomError(f"this server already has {MAX_ROOMS} live rooms open; close one first")
-        while (code := "".join(secrets.choice(CODE_CHARS) for _ in range(CODE_LENGTH))) in _rooms:
-            pass
-        room = Room(code, teacher_connected)
         _rooms[code] = weakref.ref(room)
         _closed.pop(code, None)
-        return room
+    room_bus.start(live_rooms)
+    return room
 
 
-def _close(code: str, why: str) -> None:
-    """Drop a room from the registry and remember why (for the last 4 * MAX_ROOMS codes); holds _rooms_lock."""
-    _rooms.pop(code, None)
-    _closed[code] = why
-    while len(_closed) > 4 * MAX_ROOMS:
-        del _closed[next(iter(_closed))]
+def _close(code: str, why: str, room: Room | None) -> None:
+    """Drop ``room`` (None: a room whose session has ended) from the registry, remember why (for the last
+    4 * MAX_ROOMS codes) and tell the other replicas."""
+    with _rooms_lock:
+        ref = _rooms.get(code)
+        if ref is None or ref() is not room:
+            return
+        del _rooms[code]
+        _closed[code] = why
+        while len(_closed) > 4 * MAX_ROOMS:
+            del _closed[next(iter(_closed))]
+    room_bus.announce_closed(code, why)
 
 
 def close_room(room: Room, why: str = "the teacher closed it") -> None:
-    with _rooms_lock:
-        ref = _rooms.get(room.code)
-        if ref is not None and ref() is room:
-            _close(room.code, why)
+    _close(room.code, why, room)
 
 
-def find_room(code: str) -> Room:
-    """The open room with this code (case and spaces ignored); RoomError when there is none, or when its
-    teacher has left (the room is then closed)."""
+def find_room(code: str) -> Room | room_bus.Mirror:
+    """The open room with this code (case and spaces ignored): this server's, or another replica's through
+    Redis; RoomError when there is none, or when its teacher has left (the room is then closed)."""
     code = str(code).strip().upper()
     if not _CODE.fullmatch(code):
         raise RoomError(f"'{code[:20]}' is not a room code: a room code is {CODE_LENGTH} letters and digits")
@@ -165,5 +210,7 @@ def find_room(code: str) -> Room:
             why = _closed.get(code)
         if why:
             raise RoomError(f"room {code} has closed: {why}")
+        if (mirror := room_bus.find(code)) is not None:
+            return mirror
         raise RoomError(f"there is no live room {code}: the teacher may have closed it, or the code is mistyped")
     return room

@@ -111,6 +111,7 @@ class Board:
         self.heights: dict[str, int] = {}
         self.groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
         self.rows = _json([])                          # the layout, as JSON
+        self.status: list[tuple[str, str]] = []
         self._head = self._frame_head([])
         self.drawn: dict[str, object] = {}
 
@@ -127,7 +128,14 @@ class Board:
                 self.groups[group] = (next(_versions), figures.to_json(figs)[1:-1])   # without its braces
             self.frame, self.step = self.frame + 1, run.step_count
             self.rows = _json(layout_rows(self.heights))
-        self._head = self._frame_head(status)
+        self.status, self._head = status, self._frame_head(status)
+
+    def load(self, status: list[tuple[str, str]], rows: str, groups: dict[str, tuple[int, str]]) -> None:
+        """Take the state of a board built elsewhere (a room's, on the teacher's replica: room_bus.py): its
+        status, layout JSON and the groups that changed, each (version, figures JSON without braces)."""
+        self.rows = rows
+        self.groups.update(groups)
+        self.status, self._head = status, self._frame_head(status)
 
     def payload(self, seen: dict[str, object]) -> bytes:
         """A page's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (updated in
