@@ -61,6 +61,30 @@ def test_a_follower_gets_every_chart_first_then_only_new_groups(room):
     assert charts(room.payload(late)) == ALL_KEYS, "a follower who joins later gets every chart"
 
 
+def test_a_page_that_lost_its_frames_gets_every_chart_in_a_keyframe_after_a_quiet_second(room, monkeypatch):
+    """Streamlit may drop a frame's output unsent: a paused teacher's follower would keep a blank board."""
+    now = [0.0]
+    monkeypatch.setattr(board, "clock", lambda: now[0])
+    seen: dict = {}
+    assert charts(room.payload(seen)) == ALL_KEYS   # ... and dropped on the way
+    assert charts(room.payload(seen)) == set()
+    now[0] += board.KEYFRAME_FIRST
+    keyframe = json.loads(room.payload(seen))["charts"]
+    assert set(keyframe) == ALL_KEYS, "every chart again"
+    assert len({fig["v"] for fig in keyframe.values()}) == len(chart_groups.GROUPS), "each with its group's version"
+    gaps = []
+    for _ in range(12):   # then ever rarer: 2 s, 4 s, ... up to KEYFRAME_MAX, while nothing changes
+        start = now[0]
+        while not charts(room.payload(seen)):
+            now[0] += 0.5
+        gaps.append(now[0] - start)
+    assert gaps[:5] == [2.0, 4.0, 8.0, 16.0, 32.0] and set(gaps[5:]) == {board.KEYFRAME_MAX}
+    room.run.run_steps(1)
+    assert charts(room.payload(seen)) == {"loss_chart", "mu_bar"}, "something new: only that"
+    now[0] += board.KEYFRAME_FIRST
+    assert charts(room.payload(seen)) == ALL_KEYS, "and a keyframe a quiet second later"
+
+
 def test_frames_are_built_once_per_tick_for_any_number_of_followers(room, monkeypatch):
     built = []
     real = board.live_figures

@@ -5,15 +5,23 @@ own through Streamlit's event loop, and with a class on one server that cost is 
 student gets.  A ``Board`` holds what its frames need: the layout (each chart's height, so it stays put between
 frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
 frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
-frame for a page is the status plus the groups whose version that page has not drawn yet, so one board serves
+frame for a page is the status plus the groups whose version that page has not been sent yet, so one board serves
 one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py) with each figure turned
 into JSON once.
+
+Streamlit can drop a fragment run's output unsent (when the next run of the fragment starts first), and with it
+charts a page was counted as sent. While frames bring something new that heals by itself; a page whose frames
+bring nothing new (a paused teacher's followers) gets every chart again in a keyframe, 1 s after the last new
+one, then at doubling intervals up to KEYFRAME_MAX. Each figure carries its version (``v``): the page redraws
+only the charts it has not drawn.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import time
 from pathlib import Path
 
 import plotly
@@ -29,6 +37,8 @@ from . import chart_groups
 
 HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
 HEAVY_EVERY = 2
+KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 32.0   # seconds of quiet before a page's first keyframe; the longest gap
+clock = time.monotonic   # the keyframes' clock (a test sets its own)
 # The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
 # chart, ui/train/compare.py) is left out.
 LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
@@ -123,9 +133,10 @@ class Board:
         the turns then stay as they were)."""
         if not self.frame or run.step_count != self.step:
             for group in due_groups(self.frame):
-                figs = live_figures(run, [group], self.shared)
+                version = next(_versions)
+                figs = {key: {**fig, "v": version} for key, fig in live_figures(run, [group], self.shared).items()}
                 self.heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
-                self.groups[group] = (next(_versions), figures.to_json(figs)[1:-1])   # without its braces
+                self.groups[group] = (version, figures.to_json(figs)[1:-1])   # without its braces
             self.frame, self.step = self.frame + 1, run.step_count
             self.rows = _json(layout_rows(self.heights))
         self.status, self._head = status, self._frame_head(status)
@@ -139,13 +150,21 @@ class Board:
 
     def payload(self, seen: dict[str, object]) -> bytes:
         """A page's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (updated in
-        place; empty for a new page)."""
+        place; empty for a new page), or every group when a keyframe is due."""
+        now = clock()
         if seen.get("rows") != self.rows:   # a new layout: the page builds the board afresh and needs every chart
             seen.clear()
             seen["rows"] = self.rows
-        parts = []
-        for group, (version, text) in self.groups.items():
-            if version > int(seen.get(group, 0)):
-                parts.append(text)
-                seen[group] = version
+        new = [(group, version, text) for group, (version, text) in self.groups.items()
+               if version > int(seen.get(group, 0))]
+        if new:
+            seen.update({group: version for group, version, _ in new})
+            seen["keyframe_at"], seen["keyframe_gap"] = now + KEYFRAME_FIRST, KEYFRAME_FIRST
+            parts = [text for _, _, text in new]
+        elif now >= float(seen.get("keyframe_at", math.inf)):
+            gap = min(2 * float(seen["keyframe_gap"]), KEYFRAME_MAX)
+            seen["keyframe_at"], seen["keyframe_gap"] = now + gap, gap
+            parts = [text for _, text in self.groups.values()]
+        else:
+            parts = []
         return ("{" + self._head + ',"charts":{' + ",".join(parts) + "}}").encode()

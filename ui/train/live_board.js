@@ -147,7 +147,8 @@ export default function ({ data, parentElement }) {
   showStatus(root, board.status);
   for (const [key, fig] of Object.entries(board.charts)) {
     const div = root.charts[key];
-    if (!div) continue;
+    if (!div || div.version === fig.v) continue;   // a keyframe's chart this page has drawn already
+    div.version = fig.v;
     describeChart(div, fig);
     div.next = fig;   // replaces a figure still waiting: a slow browser skips frames instead of falling behind
     if (!div.busy) draw(div, board.plotly);
