@@ -3,7 +3,7 @@ would also serve as old-style pages before app.py first runs)."""
 
 import streamlit as st
 
-from ui.screen import present
+from ui.screen import a11y, present
 from ui.services import worker
 
 worker.start()   # the shared training services, once per server (on later reruns it does nothing)
@@ -11,6 +11,7 @@ present_warning = present.init()
 st.set_page_config(page_title="Adjoint Backprop Lab", page_icon="∂", layout="wide",
                    initial_sidebar_state="collapsed" if present.active() else "auto")
 st.html(present.page_css())
+a11y.page()   # every page's accessibility CSS and script
 if present_warning:
     st.warning(present_warning, icon=":material/link_off:")
 st.navigation([

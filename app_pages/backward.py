@@ -11,7 +11,7 @@ from adjoint_core.targets import grid
 from ui.classroom import lessons
 from ui.plots import backward_figures as bf
 from ui.plots import describe, teaching
-from ui.screen import a11y, charts, present
+from ui.screen import charts, present
 from ui.train.session import get_run, pause
 
 SHOWN_ROWS = 64       # batch rows shown; larger batch sizes are capped for display
@@ -28,7 +28,6 @@ N = net.n_layers
 st.html(teaching.EQUATION_CSS)
 st.title("Backward pass")
 lessons.back_link()
-a11y.page()
 present.intro(
     r"One mini-batch of the current run goes forward through the network, the loss hands its error back as "
     r"$\mu_N = -\partial L / \partial z_N$, and each layer turns the adjoint it receives into the adjoint of its "

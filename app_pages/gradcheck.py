@@ -9,7 +9,7 @@ from adjoint_core.gradcheck import RTOL, verdict
 from adjoint_core.loss_increment import increment_loss
 from ui.classroom import lessons
 from ui.plots import describe, teaching
-from ui.screen import a11y, charts
+from ui.screen import charts
 from ui.train.session import get_run, pause
 
 EPS_CHOICES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8]
@@ -24,7 +24,6 @@ P = net.n_params()
 st.html(teaching.EQUATION_CSS)
 st.title("Gradient check")
 lessons.back_link()
-a11y.page()
 st.markdown(
     "Is the backward pass exact? For a batch of the current model, checked entries of ∂L/∂θ from the adjoint "
     "method are compared with central finite differences, which cost two forward passes per entry, while the "

@@ -9,7 +9,7 @@ from adjoint_core.gradcheck import RTOL
 from adjoint_core.notebook_traps import trap_report
 from ui.classroom import lessons
 from ui.plots import describe, teaching
-from ui.screen import a11y, charts
+from ui.screen import charts
 from ui.train.session import get_run, pause
 
 SIGMOID_DEMO = "linear-sigmoid"
@@ -18,7 +18,6 @@ SIGMOID_DEMO = "linear-sigmoid"
 st.html(teaching.EQUATION_CSS)
 st.title("Theory: backpropagation as an adjoint method")
 lessons.back_link()
-a11y.page()
 st.markdown(
     "Backpropagation is what you get when you differentiate a loss under constraints: the layer equations "
     r"are the constraints, and their Lagrange multipliers $\mu_i$ are exactly the error signals that flow backward. "

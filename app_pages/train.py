@@ -10,7 +10,6 @@ from ui.train import chart_groups, code_export, compare, export, live, replay, s
 
 ss = st.session_state
 ss.setdefault("playing", False)
-a11y.page()
 
 if present.active() and lessons.linked_or_open():   # on a projector the lesson's panel names the page
     st.html(present.BELOW_HEADER)

@@ -36,9 +36,12 @@ def report(violations: list[dict]) -> str:
 
 
 def assert_accessible(page: Page, state: str) -> None:
-    """Fail with axe's report if the page in its present state (its web fonts loaded: KaTeX's equations are laid
-    out anew then) breaks any WCAG A/AA rule axe checks."""
+    """Fail with axe's report if the page in its present state (its accessibility script set up, which can be a
+    second or two after the script run; its web fonts loaded: KaTeX's equations are laid out anew then) breaks any
+    WCAG A/AA rule axe checks."""
+    page.wait_for_function("window.__abpA11y === true", timeout=LONG)
     page.evaluate("document.fonts.ready.then(() => true)")
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")   # laid out
     violations = AXE.run(page, options=OPTIONS).response["violations"]
     assert not violations, f"axe: {len(violations)} WCAG violation(s) on {state}:\n{report(violations)}"
 
@@ -117,21 +120,25 @@ def test_keyboard_focus_outline(page, app_server):
 
 
 def test_follower(browser, app_server):
-    """A follower of a teacher who plays. (Of a paused teacher, the follower's board stayed blank, 0 of 6 charts
-    drawn, whenever another test had run in the same browser first: left to the rooms' own tests.)"""
+    """A follower of a paused teacher, then of the teacher playing (a follower's first frame can be dropped
+    unsent: its charts then come with the board's keyframe)."""
     teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     follower_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         teacher = teacher_ctx.new_page()
         code = open_room(teacher, app_server)
-        teacher.get_by_role("button", name="Play", exact=True).dispatch_event("click")   # the board live
-        expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
         follower = follower_ctx.new_page()
         follower.goto(f"{app_server}/?follow={code}")
         expect(follower.get_by_text(f"Following room {code}")).to_be_visible(timeout=LONG)
         assert_charts_drawn(follower, BOARD_SLOTS, timeout=LONG)
+        assert_accessible(follower, f"a follower of room {code}, the teacher paused")
+
+        teacher.get_by_role("button", name="Play", exact=True).dispatch_event("click")   # the board live
+        expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
+        expect(follower.get_by_text("The teacher's run is paused")).to_have_count(0, timeout=LONG)
+        assert_charts_drawn(follower, BOARD_SLOTS, timeout=LONG)
         assert_no_exception(follower)
-        assert_accessible(follower, f"a follower of room {code}")
+        assert_accessible(follower, f"a follower of room {code}, the teacher playing")
     finally:
         teacher_ctx.close()
         follower_ctx.close()
@@ -142,10 +149,8 @@ def test_an_equation_wider_than_its_column_takes_focus(page, app_server):
     can be focused to scroll with the keys, and takes no focus once it fits again."""
     open_page(page, f"{app_server}/theory")
     squeeze = page.add_style_tag(content=".katex-display { max-width: 120px; }")
-    page.evaluate("window.dispatchEvent(new Event('resize'))")
     first = page.locator(".katex-display").first
     expect(first).to_have_attribute("tabindex", "0")
     assert_accessible(page, "/theory, its equations squeezed")
     squeeze.evaluate("s => s.remove()")
-    page.evaluate("window.dispatchEvent(new Event('resize'))")
     expect(first).not_to_have_attribute("tabindex", "0")

@@ -8,7 +8,8 @@
 // - a button's shortcut badge is left out of its name ("Play", not "Play Shortcut Space") and given as
 //   aria-keyshortcuts instead;
 // - a display equation wider than its column (on a phone, or while KaTeX's fonts are still loading) scrolls, so it
-//   takes keyboard focus then (and only then), to be scrolled with the arrow keys;
+//   takes keyboard focus then (and only then), to be scrolled with the arrow keys: checked when it appears, when
+//   its box changes size and when web fonts have loaded;
 // - a keyboard shortcut (st.button(shortcut=...)) never fires while focus is on a slider, a radio list, a field
 //   or a control that Space or Enter activates: Streamlit's own filter only skips text fields.
 (() => {
@@ -27,14 +28,18 @@
       const key = kbd.textContent.trim();
       kbd.closest("button").setAttribute("aria-keyshortcuts", KEYS[key] || key);
     }
-    for (const eq of document.querySelectorAll(".katex-display")) {
-      if (eq.scrollWidth > eq.clientWidth) eq.setAttribute("tabindex", "0");
-      else eq.removeAttribute("tabindex");
+    for (const eq of document.querySelectorAll(".katex-display:not([data-abp-watched])")) {
+      eq.dataset.abpWatched = "1";
+      scrolls.observe(eq);   // checked at once, then whenever its box changes size
     }
   };
+  const focusIfScrolls = (eq) => {
+    if (eq.scrollWidth > eq.clientWidth) eq.setAttribute("tabindex", "0");
+    else eq.removeAttribute("tabindex");
+  };
+  const scrolls = new ResizeObserver((entries) => entries.forEach((e) => focusIfScrolls(e.target)));
   tidy();
-  window.addEventListener("resize", tidy);
-  document.fonts.addEventListener("loadingdone", tidy);
+  document.fonts.addEventListener("loadingdone", () => document.querySelectorAll(".katex-display").forEach(focusIfScrolls));
   // at most once an animation frame, and never for the live board's own redraws (its charts are named images
   // already, and it redraws several times a second)
   const inBoard = (node) => Boolean((node.nodeType === 1 ? node : node.parentElement)?.closest(".abp-board"));

@@ -38,7 +38,7 @@ export default function ({ data, parentElement }) {
 
 
 def page() -> None:
-    """The page's accessibility CSS and script (a11y.js); call once per page run, before its charts."""
+    """The page's accessibility CSS and script (a11y.js); app.py calls it once per page run, before any chart."""
     st.html(CSS)
     st.html(SCRIPT, unsafe_allow_javascript=True)
 
