@@ -207,6 +207,7 @@ class ClassResult:
     rss_peak_mb: float | None = None
     rss_after_mb: float | None = None
     rss_settled_mb: float | None = None   # --settle s after the students left
+    server_rss_mb: tuple[float | None, ...] = ()   # the server process alone: before, peak, after (, settled)
     settle_s: float = 0.0
     idle: bool = False                    # --idle: timers stopped instead of Pause
     idle_after_s: float | None = None     # --idle: last timer stopped -> the tree idle (None: not within timeout)
@@ -250,6 +251,8 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
     result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    result.server_rss_mb = (monitor.samples[0][4] if monitor.samples else None, monitor.peak_rss(own=True) or None,
+                            monitor.last_rss(own=True))
     if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle / 2)
         later = Student(-2, ws_url, query)
@@ -258,6 +261,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         await asyncio.sleep(settle / 2)
         monitor.sample()
         result.rss_settled_mb = monitor.last_rss()
+        result.server_rss_mb += (monitor.last_rss(own=True),)
     _per_frame(result)
     return result
 
@@ -399,7 +403,7 @@ def report(r: ClassResult) -> None:
         settled = f", {r.settle_s:g} s later {_fmt(r.rss_settled_mb, '.0f', ' MB')}" if r.settle_s else ""
         print(f"server RSS (tree): before {_fmt(r.rss_before_mb, '.0f', ' MB')}, "
               f"peak {_fmt(r.rss_peak_mb, '.0f', ' MB')}, after the students left {_fmt(r.rss_after_mb, '.0f', ' MB')}"
-              f"{settled}")
+              f"{settled}; the server process alone {' / '.join(_fmt(v, '.0f') for v in r.server_rss_mb)} MB")
     else:
         print("server CPU and RSS: unknown (no readable server process)")
     if r.idle:
