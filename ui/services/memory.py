@@ -1,13 +1,12 @@
 """The memory of the server and its training process: how the allocator is set up, giving freed memory back, and
 the budget that decides whether another run may train live.
 
-Measured in benchmarks/README.md ("Memory for a class"): with glibc's defaults a playing student cost the two
-processes ~8 MB, and a class's memory stayed after it left.  glibc raises its threshold for serving an allocation
-from its own mapping to the size of any such block freed (up to 32 MB), so after the first run is dropped a run's
-arrays (replay snapshots 2.3 MB, history 0.9 MB, data) come from the heap, where they are touched at once and
-their pages outlive them; and each of the server's many script threads may get an arena of its own.
-``configure_allocator`` fixes the threshold and caps the arenas; ``release`` returns what is free in the heap.
-Elsewhere than glibc these do nothing.
+By default glibc raises its threshold for giving an allocation a mapping of its own to the size of any such
+block freed (up to 32 MB), so once a run has been dropped, later runs' arrays (replay snapshots 2.3 MB, history
+0.9 MB, data) come from the heap, which keeps what it has grown to; and each of the server's many script threads
+may get an arena of its own.  ``configure_allocator`` fixes the threshold and caps the arenas; ``release`` returns
+what is free in the heap.  Elsewhere than glibc these do nothing.  Measured: benchmarks/README.md, "Memory for a
+class".
 
 The budget (``ADJOINT_MEMORY_BUDGET_MB``, default 600 MB, under the ~690 MB that Streamlit Community Cloud
 guarantees an app) bounds what the server and its training process use together: ``room_to_play`` refuses a
