@@ -17,6 +17,7 @@ from streamlit import runtime
 from streamlit.components.v1.custom_component import CustomComponent  # the type declare_component returns
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.PageLink_pb2 import PageLink
+from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
@@ -47,9 +48,9 @@ def drop_expired_sessions() -> int:
     nothing without a server (AppTest)."""
     if not runtime.exists():
         return 0
-    manager = runtime.get_instance()._session_mgr
+    manager = getattr(runtime.get_instance(), "_session_mgr", None)
     cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
-    if cache is None:   # another session manager or store: it keeps its own rules
+    if not isinstance(cache, TTLCache):   # another session manager or store: it keeps its own rules
         return 0
     with manager._storage_lock:
         expired = cache.expire()

@@ -1,15 +1,21 @@
 """The memory budget (ui/services/memory.py): what it reads and measures, and a Play refused on a server near it
-while Step, Epoch and the runs already playing carry on."""
+while Step, Epoch and the runs already playing carry on; and the disconnected sessions dropped once past their
+time to live (streamlit_private.drop_expired_sessions)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
+from streamlit.runtime.caching.ttl_cache import TTLCache
 
 from apptest_helpers import app, run_of, step_count
+from ui import streamlit_private
 from ui.services import memory
 
 FULL = "This server is full"
@@ -82,3 +88,24 @@ def test_a_run_already_playing_keeps_playing_when_the_server_fills(monkeypatch):
     assert any(FULL in w for w in warnings(other))
     at.button(key="btn_play").click().run()   # Pause
     assert at.session_state["playing"] is False
+
+
+def test_only_the_disconnected_sessions_past_their_ttl_are_shut_down(monkeypatch):
+    now = [0.0]
+    kept = TTLCache(maxsize=128, ttl=120, timer=lambda: now[0])   # Streamlit's store of disconnected sessions
+    infos = {sid: SimpleNamespace(session=mock.Mock()) for sid in ("left early", "left too", "left late")}
+    kept["left early"], kept["left too"] = infos["left early"], infos["left too"]
+    now[0] = 100.0
+    kept["left late"] = infos["left late"]
+    now[0] = 130.0   # the first two are past their 120 s, the last is not
+    manager = SimpleNamespace(_session_storage=SimpleNamespace(_cache=kept), _storage_lock=threading.Lock())
+    server = SimpleNamespace(_session_mgr=manager)
+    monkeypatch.setattr(streamlit_private, "runtime", SimpleNamespace(exists=lambda: True, get_instance=lambda: server))
+    assert streamlit_private.drop_expired_sessions() == 2
+    assert infos["left early"].session.shutdown.called and infos["left too"].session.shutdown.called
+    assert not infos["left late"].session.shutdown.called and "left late" in kept
+    assert streamlit_private.drop_expired_sessions() == 0
+
+
+def test_without_a_server_there_is_nothing_to_drop():
+    assert streamlit_private.drop_expired_sessions() == 0   # AppTest: no runtime

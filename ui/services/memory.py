@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import os
 import threading
 import time
@@ -31,6 +32,7 @@ NEAR = 0.9   # of the budget: past it, no new live run (the runs starting meanwh
 MMAP_THRESHOLD = 128 * 1024   # bytes: larger blocks get a mapping of their own, returned to the OS when freed
 ARENAS = 2                    # glibc's malloc arenas for all of a process's threads
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8   # mallopt's parameters (malloc.h)
+log = logging.getLogger(__name__)
 
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -61,9 +63,12 @@ def release_when_idle(idle: Callable[[], bool], drop: Callable[[], object], ever
     def loop() -> None:
         while True:
             time.sleep(every)
-            drop()
-            if idle():
-                release()
+            try:
+                drop()
+                if idle():
+                    release()
+            except Exception:   # the thread must outlive one bad turn: memory would never come back
+                log.exception("giving memory back failed; trying again in %g s", every)
     threading.Thread(target=loop, name="memory-release", daemon=True).start()
 
 
