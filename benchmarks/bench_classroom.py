@@ -18,9 +18,9 @@ pair in a custom component's JSON data), training steps per second from the Step
 as trained/s, from the paused page's Step over Play click to Pause ack), and the Pause acknowledgement (Pause
 click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
-all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
-later, with one more page load halfway: a disconnected session is dropped only ``--ttl`` s after it left, when
-a later session ends; the server gives freed memory back every 30 s).
+all students, and the tree's RSS (and the server process's own) before the students, at its peak and after they
+leave (and ``--settle`` s later, with one more page load halfway: a disconnected session is dropped ``--ttl`` s
+after it left, within the 10 s of the server's memory thread, which then gives freed memory back).
 Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of
 Pause, the students stop sending timer reruns (as hidden tabs do), and the harness reports how long the
 process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
@@ -250,9 +250,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         await monitor.stop()
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
-    result.server_rss_mb = (monitor.samples[0][4] if monitor.samples else None, monitor.peak_rss(own=True) or None,
-                            monitor.last_rss(own=True))
+    _memory(result, monitor)
     if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle / 2)
         later = Student(-2, ws_url, query)
@@ -293,7 +291,7 @@ async def _run_follow(url: str, n: int, duration: float, query: str, server_pid:
         await monitor.stop()
     result.students = [s.result for s in [teacher, *followers]]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    _memory(result, monitor)
     _per_frame(result)
     return result
 
@@ -329,6 +327,13 @@ def _shared_rates(class_: list[Student]) -> None:
     t1 = min(s.t_play + s.result.play_s for s in class_)
     for s in class_:
         s.result.shared_steps_per_s = s.steps_between(t0, t1)
+
+
+def _memory(result: ClassResult, monitor: TreeMonitor) -> None:
+    """The tree's peak and last RSS, and the server process's own before, peak and last."""
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    result.server_rss_mb = (monitor.samples[0][4] if monitor.samples else None, monitor.peak_rss(own=True) or None,
+                            monitor.last_rss(own=True))
 
 
 def _per_frame(result: ClassResult) -> None:
