@@ -54,6 +54,8 @@ def live_view() -> None:
         if not trainer.alive:
             if trainer.finished == "idle":   # back from another page or a hidden tab: carry on
                 session.play()
+                if not ss.playing:           # no room on the server: the paused page says so
+                    st.rerun()
             else:                            # epoch limit or divergence: show the paused page
                 session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
                 st.rerun()
@@ -85,6 +87,8 @@ def controls() -> None:
     the nested fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
+    if session.FULL_KEY in ss:
+        st.warning(ss.pop(session.FULL_KEY), icon=":material/memory:")
     run = session.get_run()
     note = session.limit_note(run)
     if note:

@@ -18,9 +18,9 @@ pair in a custom component's JSON data), training steps per second from the Step
 as trained/s, from the paused page's Step over Play click to Pause ack), and the Pause acknowledgement (Pause
 click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
-all students, and the tree's RSS before the students, at its peak and after they leave (and ``--settle`` s
-later, with one more page load halfway: a disconnected session is dropped only ``--ttl`` s after it left, when
-a later session ends; the server gives freed memory back every 30 s).
+all students, and the tree's RSS (and the server process's own) before the students, at its peak and after they
+leave (and ``--settle`` s later, with one more page load halfway: a disconnected session is dropped ``--ttl`` s
+after it left, within the 10 s of the server's memory thread, which then gives freed memory back).
 Before the class, the teacher loads the page and plays two seconds (the server warm). ``--idle``: instead of
 Pause, the students stop sending timer reruns (as hidden tabs do), and the harness reports how long the
 process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
@@ -207,6 +207,7 @@ class ClassResult:
     rss_peak_mb: float | None = None
     rss_after_mb: float | None = None
     rss_settled_mb: float | None = None   # --settle s after the students left
+    server_rss_mb: tuple[float | None, ...] = ()   # the server process alone: before, peak, after (, settled)
     settle_s: float = 0.0
     idle: bool = False                    # --idle: timers stopped instead of Pause
     idle_after_s: float | None = None     # --idle: last timer stopped -> the tree idle (None: not within timeout)
@@ -249,7 +250,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         await monitor.stop()
     result.students = [s.result for s in students]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    _memory(result, monitor)
     if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle / 2)
         later = Student(-2, ws_url, query)
@@ -258,6 +259,7 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
         await asyncio.sleep(settle / 2)
         monitor.sample()
         result.rss_settled_mb = monitor.last_rss()
+        result.server_rss_mb += (monitor.last_rss(own=True),)
     _per_frame(result)
     return result
 
@@ -289,7 +291,7 @@ async def _run_follow(url: str, n: int, duration: float, query: str, server_pid:
         await monitor.stop()
     result.students = [s.result for s in [teacher, *followers]]
     result.frames_total = sum(s.frames for s in result.students)
-    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    _memory(result, monitor)
     _per_frame(result)
     return result
 
@@ -325,6 +327,13 @@ def _shared_rates(class_: list[Student]) -> None:
     t1 = min(s.t_play + s.result.play_s for s in class_)
     for s in class_:
         s.result.shared_steps_per_s = s.steps_between(t0, t1)
+
+
+def _memory(result: ClassResult, monitor: TreeMonitor) -> None:
+    """The tree's peak and last RSS, and the server process's own before, peak and last."""
+    result.rss_peak_mb, result.rss_after_mb = monitor.peak_rss() or None, monitor.last_rss()
+    result.server_rss_mb = (monitor.samples[0][4] if monitor.samples else None, monitor.peak_rss(own=True) or None,
+                            monitor.last_rss(own=True))
 
 
 def _per_frame(result: ClassResult) -> None:
@@ -399,7 +408,7 @@ def report(r: ClassResult) -> None:
         settled = f", {r.settle_s:g} s later {_fmt(r.rss_settled_mb, '.0f', ' MB')}" if r.settle_s else ""
         print(f"server RSS (tree): before {_fmt(r.rss_before_mb, '.0f', ' MB')}, "
               f"peak {_fmt(r.rss_peak_mb, '.0f', ' MB')}, after the students left {_fmt(r.rss_after_mb, '.0f', ' MB')}"
-              f"{settled}")
+              f"{settled}; the server process alone {' / '.join(_fmt(v, '.0f') for v in r.server_rss_mb)} MB")
     else:
         print("server CPU and RSS: unknown (no readable server process)")
     if r.idle:

@@ -95,18 +95,18 @@ def listener_pid(port: int) -> int | None:
 
 
 class TreeMonitor:
-    """Samples (time, tree CPU s, own CPU s, tree RSS MB) of a process tree every SAMPLE_PERIOD s in the
-    background of the running asyncio loop (``start``/``stop``); ``pid`` None samples nothing."""
+    """Samples (time, tree CPU s, own CPU s, tree RSS MB, own RSS MB) of a process tree every SAMPLE_PERIOD s in
+    the background of the running asyncio loop (``start``/``stop``); ``pid`` None samples nothing."""
 
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
-        self.samples: list[tuple[float, float, float, float]] = []
+        self.samples: list[tuple[float, float, float, float, float]] = []
         self._task: asyncio.Task | None = None
 
     def sample(self) -> None:
         if self.pid is not None:
             t, own, (cpu, rss) = time.monotonic(), own_cpu(self.pid), tree_usage(self.pid)
-            self.samples.append((t, cpu, own, rss))
+            self.samples.append((t, cpu, own, rss, status_kb(self.pid, "VmRSS") / 1024))
 
     async def _run(self) -> None:
         while True:
@@ -128,15 +128,17 @@ class TreeMonitor:
         i = next((k for k, x in enumerate(s) if x[0] >= t), len(s) - 1)
         if i == 0 or s[i][0] <= t:
             return s[i][1], s[i][2]
-        (t0, a0, b0, _), (t1, a1, b1, _) = s[i - 1], s[i]
+        (t0, a0, b0, *_), (t1, a1, b1, *_) = s[i - 1], s[i]
         w = (t - t0) / (t1 - t0)
         return a0 + w * (a1 - a0), b0 + w * (b1 - b0)
 
-    def last_rss(self) -> float | None:
-        return self.samples[-1][3] if self.samples else None
+    def last_rss(self, own: bool = False) -> float | None:
+        """The tree's RSS in MB at the last sample (``own``: the process's alone)."""
+        return self.samples[-1][4 if own else 3] if self.samples else None
 
-    def peak_rss(self) -> float:
-        return max((x[3] for x in self.samples), default=0.0)
+    def peak_rss(self, own: bool = False) -> float:
+        """The tree's highest RSS in MB (``own``: the process's alone)."""
+        return max((x[4 if own else 3] for x in self.samples), default=0.0)
 
     def idle_since(self, t0: float) -> float | None:
         """Seconds from t0 to the start of the first IDLE_WINDOW in which the tree used < IDLE_CORES of a core."""

@@ -17,14 +17,15 @@ from streamlit import runtime
 from streamlit.components.v1.custom_component import CustomComponent  # the type declare_component returns
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.PageLink_pb2 import PageLink
+from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
-__all__ = ["CHECKED_WITH", "CustomComponent", "connected", "fragment_timer", "in_this_session", "page_link",
-           "session_id"]
+__all__ = ["CHECKED_WITH", "CustomComponent", "connected", "drop_expired_sessions", "fragment_timer",
+           "in_this_session", "page_link", "session_id"]
 
 
 def session_id() -> str | None:
@@ -37,6 +38,25 @@ def connected(session: str) -> Callable[[], bool]:
     """A check of whether that session's page is still connected to the server (Runtime.is_active_session:
     the websocket is open); always True without a server (AppTest)."""
     return lambda: not runtime.exists() or runtime.get_instance().is_active_session(session)
+
+
+def drop_expired_sessions() -> int:
+    """Shut down the disconnected sessions kept longer than ``server.disconnectedSessionTTL``, as
+    ``Runtime.close_session`` shuts down a kept one; returns how many.  Streamlit's store of disconnected sessions
+    (MemorySessionStorage, a TTLCache) removes expired ones only when another session disconnects, and then
+    without shutting them down, so a server left alone after a class keeps every student's session.  Does
+    nothing without a server (AppTest)."""
+    if not runtime.exists():
+        return 0
+    manager = getattr(runtime.get_instance(), "_session_mgr", None)
+    cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    if not isinstance(cache, TTLCache):   # another session manager or store: it keeps its own rules
+        return 0
+    with manager._storage_lock:
+        expired = cache.expire()
+    for _, info in expired:
+        info.session.shutdown()
+    return len(expired)
 
 
 def fragment_timer(seconds: float) -> bool:

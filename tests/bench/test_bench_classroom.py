@@ -143,9 +143,10 @@ def test_monitor_interpolates_cpu_and_finds_the_idle_moment():
     m = pm.TreeMonitor(None)
     t0 = time.monotonic() - 5.0
     # (time, tree CPU, own CPU, RSS) over the last 5 s: one core busy for 2 s, then idle
-    m.samples = [(t0 + t / 10, min(t / 10, 2.0), min(t / 20, 1.0), 100.0 + t) for t in range(0, 50)]
+    m.samples = [(t0 + t / 10, min(t / 10, 2.0), min(t / 20, 1.0), 100.0 + t, 50.0 + t % 7) for t in range(0, 50)]
     assert m.cpu_at(t0 + 0.55) == pytest.approx((0.55, 0.275))
     assert m.peak_rss() == 149.0 and m.last_rss() == 149.0
+    assert m.peak_rss(own=True) == 56.0 and m.last_rss(own=True) == 50.0
     assert m.idle_since(t0 + 1.0) == pytest.approx(1.0)
     assert asyncio.run(m.wait_idle(t0 + 1.0, timeout=10.0)) == pytest.approx(1.0)
     m.samples = m.samples[:20]   # busy up to the last sample: never idle

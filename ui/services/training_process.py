@@ -132,6 +132,7 @@ def serve(conn: Connection) -> None:
 def main() -> None:
     """``python -m ui.services.training_process FD``: serve the socket inherited as file descriptor FD."""
     sys.stdout = sys.stderr   # nothing of ours may write into the server's output as if it were its own
+    memory.configure_allocator()
     serve(Connection(int(sys.argv[1])))
 
 

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 import adjoint_core as ac
 from adjoint_core.runfile import Snapshot
 
+from .. import streamlit_private
 from . import memory
 from .protocol import Copied, Copy, Left, Play, SetRate, Stop, Sync, Synced
 
@@ -108,18 +109,20 @@ _started = False
 
 
 def start() -> None:
-    """Start the server's shared training services, once per process (later calls do nothing): one BLAS
-    thread (the engine's matrices are small, batch x 64, where a second BLAS thread gains nothing, and
-    OpenBLAS's spinning threads slow a busy 2-core machine; the training process gets one too) and a thread
-    that gives memory back while no run trains (sessions that ended).  The training process itself starts on
-    the first Play."""
+    """Start the server's shared training services, once per process (later calls do nothing): the allocator
+    set up for many sessions (``memory.configure_allocator``), one BLAS thread (the engine's matrices are small,
+    batch x 64, where a second BLAS thread gains nothing, and OpenBLAS's spinning threads slow a busy 2-core
+    machine; the training process gets one too) and a thread that shuts down the disconnected sessions past
+    their time to live and gives memory back while no run trains.  The training process itself starts on the
+    first Play."""
     global _started
     with _process_lock:
         if _started:
             return
         _started = True
+    memory.configure_allocator()
     threadpool_limits(limits=1, user_api="blas")
-    memory.release_when_idle(lambda: _process is None or not _process.training)
+    memory.release_when_idle(lambda: _process is None or not _process.training, streamlit_private.drop_expired_sessions)
 
 
 def training_process() -> TrainingProcess:

@@ -7,12 +7,14 @@ import streamlit as st
 import adjoint_core as ac
 from adjoint_core.config import LIVE, NEW_RUN, PLAY
 
+from ..services import memory
 from ..services.worker import Trainer
 
 ss = st.session_state
 RUN_KEY = "run"
 HIDDEN = "hide"   # the names of the controls the sidebar leaves out (hide=, a lesson; ui/classroom/lessons.py)
 STOPPED_KEY = "stopped_at"   # the epoch where Play last stopped at its limit
+FULL_KEY = "server_full"     # set when Play was refused for want of memory: the message to show, once
 DEMO = "Demo (~20 s)"   # the whole run, up to its epoch limit, in about DEMO_SECONDS (to talk over)
 DEMO_SECONDS = 20.0
 SPEEDS = {"10 steps/s": 10.0, "100 steps/s": 100.0, "1,000 steps/s": 1000.0, DEMO: None, "Max": None}
@@ -72,12 +74,16 @@ def next_stop(run: ac.TrainingRun) -> int:
 
 
 def play() -> None:
-    """Start background training of the session's run up to its next stop (``next_stop``)."""
+    """Start background training of the session's run up to its next stop (``next_stop``); when the server is
+    near its memory budget (``memory.room_to_play``), stay paused with the reason in ``FULL_KEY`` instead."""
     t = trainer()
     if t is not None and t.alive:
         ss.playing = True
         return
     pause()   # takes back the run of a trainer that ended by itself
+    if not memory.room_to_play():
+        ss[FULL_KEY] = memory.full_message()
+        return
     run = get_run()
     ss.pop(STOPPED_KEY, None)
     ss.trainer = Trainer(run, next_stop(run), rate(run))
