@@ -18,13 +18,14 @@ from streamlit.components.v1.custom_component import CustomComponent  # the type
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.PageLink_pb2 import PageLink
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
-__all__ = ["CHECKED_WITH", "CustomComponent", "connected", "fragment_timer", "in_this_session", "page_link",
-           "session_id"]
+__all__ = ["CHECKED_WITH", "CustomComponent", "click_waiting", "connected", "fragment_timer", "in_this_session",
+           "page_link", "session_id"]
 
 
 def session_id() -> str | None:
@@ -50,6 +51,18 @@ def fragment_timer(seconds: float) -> bool:
     msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
     ctx.enqueue(msg)
     return True
+
+
+def click_waiting() -> bool:
+    """Whether this session has asked for a run other than the fragment running now (a click, a full page run)
+    that waits for this run to end: a fragment's run is never preempted (ScriptRequests holds the pending
+    request; its fragment queue is empty for a full page run). False outside a script run."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    requests = ctx.script_requests if ctx is not None else None
+    if requests is None or requests._state is not ScriptRequestType.RERUN:
+        return False
+    waiting = requests._rerun_data.fragment_id_queue
+    return not waiting or any(f != ThreadState.get().fragment_id for f in waiting)
 
 
 def in_this_session(build: Callable[[], T]) -> Callable[[], T]:
