@@ -145,3 +145,15 @@ def test_a_page_waiting_for_its_turn_gives_way_to_a_click(monkeypatch):
             assert not drawn
     assert pace._turn.acquire(blocking=False)   # the page that gave way never took the turn
     pace._turn.release()
+
+
+def test_a_crowd_declaring_its_live_fragments_at_once_starts_at_its_share(monkeypatch):
+    session = ["0"]
+    monkeypatch.setattr(pace.streamlit_private, "session_id", lambda: session[0])
+    monkeypatch.setattr(pace, "meter", Clocks().meter())
+    monkeypatch.setattr(pace, "_watchers", {})
+    for i in range(300):   # 300 followers load the page before any of them has drawn a frame
+        session[0] = str(i)
+        last = pace.interval(0.25, pace.FOLLOWER_FRAME)
+    assert len(pace._watchers) == 300
+    assert 300 * pace.FOLLOWER_FRAME.cost / last == pytest.approx(pace.BUDGET)

@@ -10,7 +10,8 @@ per nominal second of the frames drawn, measured over the last few seconds (the 
 slower or busier machine, and under load).  A teacher with an open room draws at its own fastest pace; every
 other session that watched in the last WINDOW seconds gets the same share of the rest, never faster than its
 own fastest interval, and never nothing: a larger class only makes every share smaller.  A session whose
-share is under one frame a second is told so on its page (``Kind.full``).
+share is under one frame a second is told so on its page (``Kind.full``).  Pages draw their charts one at a
+time (``turn``), and a page waiting for its turn gives way to a click of its own session.
 """
 
 from __future__ import annotations
@@ -120,14 +121,24 @@ def _others(session_id: str | None = None) -> list[Watcher]:
         return [w for sid, w in _watchers.items() if sid != session_id]
 
 
+def _watching(kind: Kind, fastest: float, first: bool) -> list[Watcher]:
+    """Count the session of this script run (if any) as watching from now on; the other sessions watching."""
+    session = streamlit_private.session_id()
+    if session is not None:
+        with _lock:
+            _watchers[session] = Watcher(time.monotonic(), kind.cost, fastest, first)
+    return _others(session)
+
+
 def interval(fastest: float, kind: Kind, first: bool = False, others: list[Watcher] | None = None,
              scale: float | None = None) -> float:
     """Seconds between frames of a session of ``kind`` among ``others`` (default: every other watching
-    session) at ``scale`` (default: the measured one): its fastest if ``first``, else an even share of what the
-    firsts leave of BUDGET."""
+    session, this one counted as watching from now on, so that a crowd declaring its live fragments at once
+    starts at its share) at ``scale`` (default: the measured one): its fastest if ``first``, else an even share
+    of what the firsts leave of BUDGET."""
+    others = _watching(kind, fastest, first) if others is None else others
     if first:
         return fastest
-    others = _others(streamlit_private.session_id()) if others is None else others
     scale = meter.scale if scale is None else scale
     reserved = scale * sum(w.cost / w.fastest for w in others if w.first)
     shared = scale * (kind.cost + sum(w.cost for w in others if not w.first))
@@ -135,15 +146,14 @@ def interval(fastest: float, kind: Kind, first: bool = False, others: list[Watch
 
 
 def keep_pace(fastest: float, kind: Kind, first: bool = False) -> None:
-    """Called by each live frame, inside its fragment: counts this session as watching and the frame as
-    measured, sets the fragment's timer in the browser to this session's share (an AutoRerun message for the
-    running fragment, as ``st.fragment(run_every=...)`` sends when it is declared; the browser ignores one that
-    changes nothing), and says so on the page when that share is under one frame a second.  Sent with every
-    frame: a frame's output can be dropped unsent, and with it the message."""
+    """Called by each live frame, inside its fragment: counts the frame as measured, sets the fragment's timer
+    in the browser to this session's share (an AutoRerun message for the running fragment, as
+    ``st.fragment(run_every=...)`` sends when it is declared; the browser ignores one that changes nothing), and
+    says so on the page when that share is under one frame a second.  Sent with every frame: a frame's output
+    can be dropped unsent, and with it the message."""
     seconds = interval(fastest, kind, first)
     if streamlit_private.fragment_timer(seconds):
         with _lock:
-            _watchers[streamlit_private.session_id()] = Watcher(time.monotonic(), kind.cost, fastest, first)
             meter.frame(kind.cost)
         if seconds > FULL:
             st.info(kind.full, icon=":material/groups:")
