@@ -18,7 +18,7 @@ from streamlit.components.v1.custom_component import CustomComponent  # the type
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.PageLink_pb2 import PageLink
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
-from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType, _has_active_trigger_value
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 CHECKED_WITH = "1.67.0"
@@ -54,15 +54,15 @@ def fragment_timer(seconds: float) -> bool:
 
 
 def click_waiting() -> bool:
-    """Whether this session has asked for a run other than the fragment running now (a click, a full page run)
-    that waits for this run to end: a fragment's run is never preempted (ScriptRequests holds the pending
-    request; its fragment queue is empty for a full page run). False outside a script run."""
+    """Whether a click of this session waits for this script run to end (a fragment's run is never preempted
+    by a click inside a fragment): ScriptRequests holds the pending request, and a click is an active trigger
+    value in its widget states; a fragment's timer is not a click. False outside a script run."""
     ctx = get_script_run_ctx(suppress_warning=True)
     requests = ctx.script_requests if ctx is not None else None
     if requests is None or requests._state is not ScriptRequestType.RERUN:
         return False
-    waiting = requests._rerun_data.fragment_id_queue
-    return not waiting or any(f != ThreadState.get().fragment_id for f in waiting)
+    states = requests._rerun_data.widget_states
+    return states is not None and any(_has_active_trigger_value(w) for w in states.widgets)
 
 
 def in_this_session(build: Callable[[], T]) -> Callable[[], T]:
