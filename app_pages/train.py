@@ -60,16 +60,19 @@ def live_view() -> None:
                 session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
                 st.rerun()
     follow.attach(run)
-    if ss.playing:
-        live.board(run)
-    else:
-        live.status(run)
-        tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
-        compare.keep_button(run, tools[0])
-        export.download_button(run, tools[1])
-        code_export.buttons(run, tools[1])
-        compare.view(run)
-        live.charts(replay.view(run, tools[2], chart_groups.all_figures(run)))
+    with pace.turn() as drawn:
+        if not drawn:   # a click waits for this run: its own run draws the page
+            return
+        if ss.playing:
+            live.board(run)
+        else:
+            live.status(run)
+            tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
+            compare.keep_button(run, tools[0])
+            export.download_button(run, tools[1])
+            code_export.buttons(run, tools[1])
+            compare.view(run)
+            live.charts(replay.view(run, tools[2], chart_groups.all_figures(run)))
 
 
 def live_frames() -> None:

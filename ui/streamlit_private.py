@@ -19,13 +19,14 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.PageLink_pb2 import PageLink
 from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType, _has_active_trigger_value
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
-__all__ = ["CHECKED_WITH", "CustomComponent", "connected", "drop_expired_sessions", "fragment_timer",
-           "in_this_session", "page_link", "session_id"]
+__all__ = ["CHECKED_WITH", "CustomComponent", "click_waiting", "connected", "drop_expired_sessions",
+           "fragment_timer", "in_this_session", "page_link", "session_id"]
 
 
 def session_id() -> str | None:
@@ -70,6 +71,18 @@ def fragment_timer(seconds: float) -> bool:
     msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
     ctx.enqueue(msg)
     return True
+
+
+def click_waiting() -> bool:
+    """Whether a click of this session waits for this script run to end (a fragment's run is never preempted
+    by a click inside a fragment): ScriptRequests holds the pending request, and a click is an active trigger
+    value in its widget states; a fragment's timer is not a click. False outside a script run."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    requests = ctx.script_requests if ctx is not None else None
+    if requests is None or requests._state is not ScriptRequestType.RERUN:
+        return False
+    states = requests._rerun_data.widget_states
+    return states is not None and any(_has_active_trigger_value(w) for w in states.widgets)
 
 
 def in_this_session(build: Callable[[], T]) -> Callable[[], T]:
