@@ -47,9 +47,11 @@ def assert_accessible(page: Page, state: str) -> None:
 
 
 def open_page(page: Page, url: str, charts: int = 0) -> None:
-    """Open url, wait for its script run and (if any) its charts; no exception on it."""
+    """Open url, wait for its script run, its page CSS and accessibility script (app.py puts them first on every
+    page; they can be set up a second or two after the script run) and (if any) its charts; no exception on it."""
     page.goto(url)
     wait_for_app_run(page, timeout=LONG)
+    page.wait_for_function("window.__abpA11y === true", timeout=LONG)
     if charts:
         assert_charts_drawn(page, charts, timeout=LONG)
     assert_no_exception(page)
