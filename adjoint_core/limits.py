@@ -47,6 +47,10 @@ MAX_UNPACKED = 64 * 1024 * 1024  # all arrays together, as declared by the .npz:
 MAX_RUN_MEMBERS = 32             # entries in a run's .npz, far above its arrays (11 and the optimiser's state)
 MAX_COUNT = 2**53                # counters stay exact as float64 history positions
 
+# a class (ui/classroom/roster.py)
+MAX_CLASS = 60        # students joined to one teacher's room
+MAX_NICKNAME = 24     # characters of a student's nickname
+
 
 @dataclass(frozen=True)
 class Range:
@@ -118,6 +122,18 @@ def check_text(name: str, text: Any) -> str:
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise ConfigError(name, f"{str(text)[:40]!r} is not text of at most {MAX_TEXT} characters",
                           f"text of at most {MAX_TEXT} characters")
+    return text
+
+
+def check_nickname(text: Any) -> str:
+    """A student's nickname: plain text of at most MAX_NICKNAME characters, its runs of spaces and control
+    characters made one space ("" means none chosen)."""
+    if not isinstance(text, str):
+        raise ConfigError("nickname", f"{str(text)[:40]!r} is not text", "plain text")
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > MAX_NICKNAME:
+        raise ConfigError("nickname", f"{text[:40]!r} is longer than {MAX_NICKNAME} characters",
+                          f"at most {MAX_NICKNAME} characters")
     return text
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import adjoint_core as ac
-from ui.classroom import follow, lessons
+from ui.classroom import follow, join, lessons
 from ui.screen import a11y, present, urlstate
 from ui.services import pace
 from ui.train import chart_groups, code_export, compare, export, live, replay, session, settings
@@ -24,7 +24,7 @@ if urlstate.FOLLOW_PARAM in st.query_params and follow.follower_view(st.query_pa
 
 # One-off messages (a share link's ignored parameters, a new run started) are shown by the controls fragment,
 # so the next click there clears them; an error stays until the sidebar input is fixed (a full run).
-ss["_messages"] = [("warning", w, ":material/link_off:") for w in lessons.from_url()
+ss["_messages"] = [("warning", w, ":material/link_off:") for w in join.from_url() + lessons.from_url()
                    + settings.init_from_url(ss.get(session.RUN_KEY), session.DEFAULT_PRESET)]
 choice = settings.sidebar()
 if choice.error:
@@ -35,13 +35,17 @@ else:
     except ac.ConfigError as e:
         st.error(f"{session.message(e)}. The current run is kept.", icon=":material/error:")
     else:
-        settings.sync_url(choice.config, choice.seed, {**lessons.url_params(), **present.url_params()})
+        settings.sync_url(choice.config, choice.seed,
+                          {**lessons.url_params(), **present.url_params(), **join.url_params()})
         if notice:
             ss["_messages"].append(("info", notice, ":material/restart_alt:"))
 follow.share_panel()
+if "room" not in ss:
+    join.join_panel()
 caption = settings.setup_caption(ss.get(settings.W + "preset"), session.get_run())
 if caption and lessons.current() is None:   # a lesson says what it shows
     st.caption(caption)
+join.bar()
 lessons.panel()
 
 
@@ -60,6 +64,7 @@ def live_view() -> None:
                 session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
                 st.rerun()
     follow.attach(run)
+    join.tick(run)
     with pace.turn() as drawn:
         if not drawn:   # a click waits for this run: its own run draws the page
             return

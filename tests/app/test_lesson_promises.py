@@ -61,8 +61,27 @@ MEASURES: dict[str, Callable[[ac.TrainingRun], float]] = {
 }
 
 
+def final_losses(lesson, epochs: int) -> np.ndarray:
+    """A class lesson's final epoch loss for each of its values (a student each; inf for a run that diverged)."""
+    finals = []
+    for number in range(1, len(lesson.values) + 1):
+        run = ac.TrainingRun(*lesson.setup(number))
+        run.run_epochs(epochs)
+        finals.append(math.inf if run.diverged else run.history.epoch_loss[-1])
+    return np.array(finals)
+
+
+CLASS_MEASURES: dict[str, Callable[[np.ndarray], float]] = {
+    # the U-shape of a sweep: the lowest final loss of the middle values / the lower of the two ends
+    "sweep_middle_over_ends": lambda f: f[1:-1].min() / min(f[0], f[-1]),
+    "seed_spread": lambda f: f.max() / f.min(),   # highest / lowest final loss
+}
+
+
 def measure(lesson, check: dict) -> float:
     """Train the lesson's setup as the check says and return its measure."""
+    if check["measure"] in CLASS_MEASURES:
+        return CLASS_MEASURES[check["measure"]](final_losses(lesson, check["epochs"]))
     config = lesson.config.replace(**check.get("with", {}))
     run = ac.TrainingRun(config, seed=lesson.seed)
     steps = check["epochs"] * run.steps_per_epoch if "epochs" in check else check["steps"]
@@ -90,10 +109,11 @@ def test_lesson_promise_holds(lesson, i, check):
 
 
 def test_every_check_is_well_formed():
-    known = {*MEASURES, "steps_to_divergence", "loss_drop"}
+    known = {*MEASURES, *CLASS_MEASURES, "steps_to_divergence", "loss_drop"}
     for lesson, _, check in CASES:
         assert check["measure"] in known, (lesson.id, check)
         assert ("steps" in check) != ("epochs" in check), (lesson.id, "exactly one of steps, epochs", check)
         assert "above" in check or "below" in check, (lesson.id, check)
         assert ("then" in check) == ("then_steps" in check), (lesson.id, check)
+        assert (check["measure"] in CLASS_MEASURES) <= (lesson.sweep is not None and "epochs" in check), check
         assert set(check) <= {"measure", "steps", "epochs", "with", "then", "then_steps", "above", "below"}, check

@@ -1,7 +1,7 @@
 """axe-core (bundled by axe-playwright-python) audits every page and state in headless Chromium against the WCAG
 2.0, 2.1 and 2.2 A and AA rules: Train paused and playing, a lesson answered, presentation mode, a follower's page,
-Lessons, Backward pass, Gradient check, Theory, and Train on a phone. Any violation fails the test, which prints
-each one's rule id, impact, help and the selectors of the nodes it found.
+Lessons, Backward pass, Gradient check, Theory, Train on a phone, the Class page and a student's page in a class.
+Any violation fails the test, which prints each one's rule id, impact, help and the selectors of the nodes it found.
 """
 
 from __future__ import annotations
@@ -156,3 +156,23 @@ def test_an_equation_wider_than_its_column_takes_focus(page, app_server):
     assert_accessible(page, "/theory, its equations squeezed")
     squeeze.evaluate("s => s.remove()")
     expect(first).not_to_have_attribute("tabindex", "0")
+
+
+def test_a_class_page_and_a_students_page(browser, app_server):
+    """The teacher's Class page with a student's card, and that student's Train page in the class."""
+    teacher_ctx, student_ctx = browser.new_context(), browser.new_context()
+    try:
+        teacher = teacher_ctx.new_page()
+        code = open_room(teacher, app_server)
+        student = student_ctx.new_page()
+        open_page(student, f"{app_server}/?join={code}&preset=nonlinear-relu", PAUSED_CHARTS)
+        student.get_by_role("button", name="Epoch", exact=True).click()
+        expect(student.get_by_text(f"In class {code} as Student")).to_be_visible(timeout=LONG)
+        assert_accessible(student, "a student's Train page in a class")
+        teacher.get_by_role("link", name="Class").click()
+        expect(teacher.locator("li.abp-card")).to_have_count(1, timeout=LONG)
+        assert_charts_drawn(teacher, 2, timeout=LONG)
+        assert_accessible(teacher, "the Class page")
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import streamlit as st
 
@@ -38,24 +38,34 @@ def share_panel() -> None:
     with st.sidebar.expander("Share live with the class", expanded=room is not None):
         if room is None:
             st.button("Open a room", on_click=_open, key="btn_open_room", width="stretch",
-                      help="Students open the link (or type the code under *Follow a room*) and watch this run "
-                           "live, read-only; each can take a copy of it to go on alone.")
+                      help="Students open its follow link (or type the code under *Follow a room*) to watch this "
+                           "run live, read-only, or its join link (or the code under *Join a class*) to train their "
+                           "own runs while you watch the class on the Class page.")
             if ss.get("room_error"):
                 st.error(ss["room_error"])
         else:
-            query = {urlstate.FOLLOW_PARAM: room.code}
-            if session.hidden():   # a copy taken by a follower hides what the teacher's page hides
-                query[urlstate.HIDE_PARAM] = ",".join(session.hidden())
-            link = (st.context.url or "").split("?")[0] + "?" + urlencode(query, safe=",")
             st.markdown(f"Room code **{room.code}**. Followers see this run live; nothing they do changes it.")
-            st.code(link, language=None)
-            st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch")
+            st.code(room_link(room.code, urlstate.FOLLOW_PARAM), language=None)
+            st.markdown("Students who **join** train their own runs, and you see them all on the **Class** page:")
+            st.code(room_link(room.code, urlstate.JOIN_PARAM), language=None)
+            st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch",
+                      help="Followers and students are told; students keep their runs.")
     if room is None:
         st.sidebar.text_input("Follow a room", key="follow_code", on_change=_follow_typed, max_chars=20,
                               placeholder="The teacher's code, e.g. K7QXM",
                               help="Type the five-letter code of the teacher's room to watch their run live.")
         if ss.get("follow_error"):
             st.sidebar.error(ss["follow_error"], icon=":material/link_off:")
+
+
+def room_link(code: str, param: str) -> str:
+    """The link that follows (``param`` FOLLOW_PARAM) or joins (JOIN_PARAM) room ``code``; a follower's link hides
+    what the teacher's page hides (a copy taken keeps it)."""
+    query = {param: code}
+    if param == urlstate.FOLLOW_PARAM and session.hidden():
+        query[urlstate.HIDE_PARAM] = ",".join(session.hidden())
+    root = urljoin(st.context.url, "./") if st.context.url else "./"   # the app's address, the Train page's
+    return root + "?" + urlencode(query, safe=",")
 
 
 def _follow_typed() -> None:

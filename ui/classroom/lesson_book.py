@@ -24,6 +24,7 @@ PAGES = {"backward": ("app_pages/backward.py", "Backward pass"),   # a lesson's 
          "theory": ("app_pages/theory.py", "Theory")}
 ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 TEXTS = ("title", "goal", "watch", "question", "explanation")
+SWEEPS = ("lr", "seed")   # the fields a class lesson may give each student a value of
 
 
 class LessonError(ValueError):
@@ -49,6 +50,17 @@ class Lesson:
     answer: int                    # index into choices
     explanation: str
     checks: tuple[dict[str, Any], ...]   # read by tests/app/test_lesson_promises.py
+    sweep: str | None = None       # a class lesson: the field ("lr" or "seed") each student gets a value of
+    values: tuple[float, ...] = ()  # ... from these, by the student's number in the class
+
+    def setup(self, number: int | None = None) -> tuple[ac.RunConfig, int]:
+        """The lesson's setup and seed; in a class lesson, student ``number``'s (1, 2, ...: the values in turn)."""
+        if self.sweep is None or number is None:
+            return self.config, self.seed
+        value = self.values[(number - 1) % len(self.values)]
+        if self.sweep == "seed":
+            return self.config, int(value)
+        return self.config.replace(**{self.sweep: value}), self.seed
 
 
 def _lesson(raw: dict[str, Any]) -> Lesson:
@@ -59,7 +71,7 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
         return LessonError(f"lesson {name!r} in {FILE.name}: {problem}")
 
     unknown = set(raw) - {"id", "preset", "setup", "seed", "hide", "speed", "pages", "choices", "answer", "check",
-                          *TEXTS}
+                          "sweep", "values", *TEXTS}
     if unknown:
         raise fail(f"unknown field(s) {', '.join(sorted(unknown))}")
     if not isinstance(raw.get("id"), str) or not ID_PATTERN.fullmatch(raw["id"]):
@@ -91,10 +103,20 @@ def _lesson(raw: dict[str, Any]) -> Lesson:
     checks = raw.get("check", [])
     if not checks or not all(isinstance(c, dict) and isinstance(c.get("measure"), str) for c in checks):
         raise fail("needs at least one [[lesson.check]] with a measure")
+    sweep, values = raw.get("sweep"), raw.get("values", [])
+    if sweep is not None:
+        if sweep not in SWEEPS or not isinstance(values, list) or len(values) < 2:
+            raise fail(f"sweep must be one of {', '.join(SWEEPS)} with at least two values")
+        try:
+            for v in values:
+                ac.limits.check_seed(v) if sweep == "seed" else config.replace(**{sweep: v})
+        except ac.ConfigError as e:
+            raise fail(f"values: {e}") from None
     return Lesson(id=raw["id"], title=raw["title"], preset=raw["preset"], config=config, seed=seed,
                   hide=tuple(c for c in CONTROLS if c in hide), speed=speed, pages=tuple(pages),
                   goal=raw["goal"], watch=raw["watch"], question=raw["question"], choices=tuple(choices), answer=answer,
-                  explanation=raw["explanation"], checks=tuple(checks))
+                  explanation=raw["explanation"], checks=tuple(checks),
+                  sweep=sweep, values=tuple(values))
 
 
 def load(path: Path = FILE) -> dict[str, Lesson]:

@@ -23,6 +23,7 @@ from .lesson_book import LESSONS, PAGES, Lesson
 ss = st.session_state
 TRAIN_PAGE = "app_pages/train.py"
 OPEN = "lesson"   # session key: the open lesson's id
+CLASS_NUMBER = "class_number"   # session key: the student's number in a class (join.py), for a class lesson
 EXTRA_KEYS = {"activation": [settings.W + "per_layer"]}        # widgets that go with a control
 KEY_PREFIXES = {"activation": [settings.W + "act_"]}            # and the per-layer boxes
 
@@ -33,7 +34,8 @@ def _open(lesson: Lesson, hide: tuple[str, ...]) -> None:
     ss[OPEN], ss[session.HIDDEN], ss[session.SPEED] = lesson.id, hide, lesson.speed
     ss.pop(_question_key(lesson), None)
     ss.pop(_answer_key(lesson), None)
-    settings.adopt_run(ac.TrainingRun(lesson.config, lesson.seed), lesson.preset)
+    config, seed = lesson.setup(ss.get(CLASS_NUMBER))
+    settings.adopt_run(ac.TrainingRun(config, seed), lesson.preset)
 
 
 def from_url() -> list[str]:
@@ -130,6 +132,17 @@ def speed_note(lesson: Lesson) -> str:
     return f"**Play** runs at {lesson.speed} (the **Speed** control changes it)."
 
 
+def class_note(lesson: Lesson, number: int | None) -> str:
+    """What the panel of a class lesson says about the value this student was given."""
+    config, seed = lesson.setup(number)
+    value = seed if lesson.sweep == "seed" else getattr(config, lesson.sweep)
+    given = (f"The class's room gave you, student {number}, {lesson.sweep} = {value:g}." if number is not None
+             else f"Alone you train with the first, {lesson.sweep} = {value:g}; in a class (*Join a class*) the "
+                  "room gives each student their own.")
+    return (f"A class lesson: each student trains with a different {lesson.sweep}, from "
+            f"{', '.join(f'{v:g}' for v in lesson.values)}. {given}")
+
+
 def train_link(label: str, params: dict[str, str]) -> None:
     """A link to the Train page with ``params``: a click opens it in this session (a room and presentation mode
     stay), and its address is absolute, so "Copy link address" gives a link that opens it anywhere.
@@ -170,6 +183,8 @@ def panel() -> None:
             st.markdown(lesson.goal)
             st.markdown(f"**Watch:** {lesson.watch}")
             st.caption(speed_note(lesson))
+            if lesson.sweep:
+                st.caption(class_note(lesson, ss.get(CLASS_NUMBER)))
             for page in lesson.pages:
                 path, title = PAGES[page]
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")

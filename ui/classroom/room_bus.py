@@ -16,12 +16,15 @@ follower's page only reads: the Mirror has no way to write.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 import redis
@@ -30,6 +33,7 @@ import adjoint_core as ac
 from adjoint_core.runfile import pack_run, unpack_run
 
 from ..train.board import Board
+from . import roster
 
 URL_ENV = "ADJOINT_REDIS_URL"   # e.g. redis://127.0.0.1:6379/0
 FOLLOW_TICK = 0.25   # seconds between a room's publishes, and between a mirror's reads
@@ -53,6 +57,16 @@ class RoomError(ValueError):
     """A room cannot be opened, found or copied; the message says why."""
 
 
+class ClassSeat(Protocol):
+    """A joined student of this replica (join.py's seat), as the class's cards need it."""
+    id: str
+    code: str
+    number: int
+    card: roster.Card | None   # its latest card
+
+    def connected(self) -> bool: ...
+
+
 class PublishedRoom(Protocol):
     """What the publisher needs of a room (rooms.Room)."""
     code: str
@@ -67,6 +81,11 @@ def _key(code: str) -> str:
 
 def _closed_key(code: str) -> str:
     return f"abp:closed:{code}"
+
+
+def _class_key(code: str) -> str:
+    """The hash of a class's cards posted on replicas other than the teacher's: seat -> card JSON."""
+    return f"abp:class:{code}"
 
 
 _client: redis.Redis | None = None
@@ -134,19 +153,87 @@ def announce_closed(code: str, why: str) -> None:
         return
     try:
         pipe = r.pipeline(transaction=True)
-        pipe.delete(_key(code), _key(code) + ":claim")
+        pipe.delete(_key(code), _key(code) + ":claim", _class_key(code), _class_key(code) + ":n")
         pipe.set(_closed_key(code), why[:MAX_WHY], ex=CLOSED_TTL)
         pipe.execute()
     except redis.RedisError as e:   # the hash expires by itself
         log.warning("room %s: could not announce its closing: %s", code, e)
 
 
+_seats: weakref.WeakValueDictionary[str, ClassSeat] = weakref.WeakValueDictionary()   # in other replicas' classes
+
+
+def _post(r: redis.Redis, code: str, card: roster.Card) -> None:
+    """A card into class ``code``'s hash, which expires when no replica posts."""
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(_class_key(code), card.seat, card.to_json())
+    pipe.pexpire(_class_key(code), int(roster.GONE_AFTER * 2000))
+    pipe.execute()
+
+
+def renew_seats(r: redis.Redis) -> None:
+    """Post again the latest card of each student of this replica in another replica's class while their page is
+    connected (a hidden tab's timers slow down; the card must stay younger than GONE_AFTER), and take out those
+    whose page has gone."""
+    for seat in list(_seats.values()):
+        try:
+            if seat.connected():
+                if seat.card is not None:
+                    _post(r, seat.code, replace(seat.card, at=roster.clock()))
+            else:
+                _seats.pop(seat.id, None)
+                r.hdel(_class_key(seat.code), seat.id)
+        except redis.RedisError:
+            return
+
+
+def next_number(code: str) -> int | None:
+    """The next student number of class ``code`` from its counter in Redis (every replica's students counted
+    alike); None without Redis or when it is out of reach."""
+    r = client()
+    if r is None:
+        return None
+    try:
+        pipe = r.pipeline(transaction=True)
+        pipe.incr(_class_key(code) + ":n")
+        pipe.expire(_class_key(code) + ":n", CLOSED_TTL)
+        return int(pipe.execute()[0])
+    except redis.RedisError:
+        return None
+
+
+def read_cards(code: str) -> list[roster.Card]:
+    """The cards students of other replicas posted for class ``code``, each checked (a field too big or not a
+    card is left out); [] without Redis or when it is out of reach."""
+    r = client()
+    if r is None:
+        return []
+    key = _class_key(code)
+    try:
+        seats = r.hkeys(key)[: 2 * ac.limits.MAX_CLASS]
+        pipe = r.pipeline(transaction=False)
+        for seat in seats:
+            pipe.hstrlen(key, seat)
+        seats = [seat for seat, size in zip(seats, pipe.execute(), strict=True) if 0 < size <= roster.MAX_CARD]
+        texts = r.hmget(key, seats) if seats else []
+    except redis.RedisError:
+        return []
+    cards = []
+    for text in texts:
+        try:
+            cards.append(roster.Card.from_json(text or b""))
+        except (ValueError, UnicodeDecodeError) as e:
+            log.warning("class %s: card refused: %s", code, e)
+    return cards
+
+
 _publisher: threading.Thread | None = None
 
 
 def start(rooms: Callable[[], Iterable[PublishedRoom]]) -> None:
-    """Publish ``rooms()`` (this replica's live rooms, swept of closed ones) once per FOLLOW_TICK from a daemon
-    thread, started once per process and only with Redis configured. A failed publish is tried again in full
+    """Publish ``rooms()`` (this replica's live rooms, swept of closed ones) once per FOLLOW_TICK, and renew this
+    replica's students' cards once per CARD_EVERY (``renew_seats``), from a daemon thread, started once per
+    process and only with Redis configured. A failed publish is tried again in full
     on the next tick (Redis restarted empty gets every room back)."""
     global _publisher
     r = client()
@@ -156,8 +243,12 @@ def start(rooms: Callable[[], Iterable[PublishedRoom]]) -> None:
 
         def loop() -> None:
             done: dict[str, _Published] = {}
+            renewed = -float("inf")
             while True:
                 time.sleep(FOLLOW_TICK)
+                if time.monotonic() - renewed >= roster.CARD_EVERY:
+                    renew_seats(r)
+                    renewed = time.monotonic()
                 live = list(rooms())
                 for code in set(done) - {room.code for room in live}:
                     del done[code]
@@ -194,7 +285,7 @@ def _meta(text: bytes) -> dict[str, object]:
             and (note is None or (isinstance(note, list) and len(note) == 2 and note[0] in ("info", "warning")
                                   and isinstance(note[1], str)))):
         raise ValueError("meta")
-    return {**meta, "status": _status(meta.get("status"))}
+    return {**meta, "status": _status(meta.get("status")), "class": roster.Orders.from_json(meta.get("class"))}
 
 
 def _group(text: bytes) -> str:
@@ -287,6 +378,33 @@ class Mirror:
     def payload(self, seen: dict[str, object]) -> bytes:
         with self._lock:
             return self._board.payload(seen)
+
+    @property
+    def orders(self) -> roster.Orders:
+        return self._meta["class"] if self._meta else roster.Orders()   # type: ignore[return-value]
+
+    def join_class(self, seat: ClassSeat) -> int:
+        """Seat a student of this replica in the class (its cards go through Redis, renewed by this replica while
+        the student's page is connected): its number; RoomError when the class is full or Redis cannot count it."""
+        if not seat.number and self.orders.size + len(read_cards(self.code)) >= ac.limits.MAX_CLASS:
+            raise RoomError(roster.full())
+        number = seat.number or next_number(self.code)
+        if number is None:
+            raise RoomError("rooms on the other servers of this class are out of reach just now: try again shortly")
+        _seats[seat.id] = seat
+        return number
+
+    def post_card(self, card: roster.Card) -> bool:
+        """Post a card for the teacher's replica (True: a card that does not reach Redis is posted again with the
+        next one)."""
+        with contextlib.suppress(redis.RedisError):
+            _post(self._r, self.code, card)
+        return True
+
+    def leave_class(self, seat: str) -> None:
+        _seats.pop(seat, None)
+        with contextlib.suppress(redis.RedisError):
+            self._r.hdel(_class_key(self.code), seat)
 
     def copy(self) -> tuple[ac.TrainingRun, str | None]:
         """The room's run as last published (at most RUN_EVERY seconds old while it trains), checked as any run

@@ -28,13 +28,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 import adjoint_core as ac
 
 from ..services.worker import Trainer
 from ..train import live
 from ..train.board import Board
-from . import room_bus
+from . import room_bus, roster
 from .room_bus import FOLLOW_TICK, RoomError
 
 MAX_ROOMS = 50
@@ -43,6 +44,14 @@ CODE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O or 1/I to misread on 
 CODE_LENGTH = 5
 _CODE = re.compile(f"[{CODE_CHARS}]{{{CODE_LENGTH}}}")
 clock = time.monotonic   # the rooms' clock (a test sets its own)
+
+
+class Seat(room_bus.ClassSeat, Protocol):
+    """What a room needs of a joined student of this replica (join.py's seat): for Spotlight, its run."""
+    run: ac.TrainingRun | None
+    trainer: Trainer | None
+
+    def name(self, hidden: bool) -> str: ...
 
 
 class Room:
@@ -57,27 +66,65 @@ class Room:
         self.preset: str | None = None
         self._lock = threading.Lock()
         self._built_at = -math.inf
-        self._board = Board(shared=True)
+        self._board, self._board_run = Board(shared=True), None
+        self.klass = roster.Class()
+        self.seats: weakref.WeakValueDictionary[str, Seat] = weakref.WeakValueDictionary()   # this replica's
 
     def attach(self, run: ac.TrainingRun, trainer: Trainer | None, preset: str | None) -> None:
         """The teacher's page: this is the run (and its trainer, while playing) that followers see."""
-        self.trainer, self.preset = trainer, preset
-        if run is not self.run:   # a new board, built on the next follower's frame
-            with self._lock:
-                self.run, self._board, self._built_at = run, Board(shared=True), -math.inf
+        self.run, self.trainer, self.preset = run, trainer, preset
+
+    def shown(self) -> tuple[ac.TrainingRun | None, Trainer | None, str]:
+        """The run followers see, its trainer and whose it is ("" for the teacher's): the spotlit student's
+        run while the teacher spotlights one on this replica, else the teacher's."""
+        seat = self.seats.get(self.klass.orders.spotlight or "")
+        if seat is not None and seat.run is not None:
+            return seat.run, seat.trainer, seat.name(self.klass.orders.hide_names)
+        return self.run, self.trainer, ""
 
     @property
     def label(self) -> str:
-        return self.run.config.label if self.run is not None else ""
+        run, _, whose = self.shown()
+        label = run.config.label if run is not None else ""
+        return f"{whose}'s run: {label}" if whose else label
 
     def copy(self) -> tuple[ac.TrainingRun, str | None]:
-        """A copy of the run as it is now (in training, if it plays) and its preset."""
-        trainer = self.trainer
+        """A copy of the run shown as it is now (in training, if it plays) and its preset."""
+        run, trainer, whose = self.shown()
+        preset = None if whose else self.preset
         if trainer is not None and trainer.alive:
-            return trainer.copy(), self.preset
-        if self.run is None:
+            return trainer.copy(), preset
+        if run is None:
             raise RoomError("the teacher's run is not there yet: try again in a moment")
-        return ac.TrainingRun.from_snapshot(self.run.snapshot()), self.preset
+        return ac.TrainingRun.from_snapshot(run.snapshot()), preset
+
+    # --- the class (roster.py): students who joined with ?join=CODE --------------------------------------
+    def join_class(self, seat: Seat) -> int:
+        """Seat a student of this replica (again, after a network loss: with its number): its number; RoomError
+        when the class is full."""
+        number = self.klass.join(seat.id, seat.connected, len(room_bus.read_cards(self.code)),
+                                 seat.number or room_bus.next_number(self.code))
+        if number is None:
+            raise RoomError(roster.full())
+        self.seats[seat.id] = seat
+        return number
+
+    def post_card(self, card: roster.Card) -> bool:
+        return self.klass.post(card)
+
+    def leave_class(self, seat: str) -> None:
+        self.klass.leave(seat)
+
+    @property
+    def orders(self) -> roster.Orders:
+        return self.klass.orders
+
+    def cards(self) -> list[roster.Card]:
+        """Every joined student's latest card, on any replica; updates the class's size in the orders."""
+        cards = self.klass.cards(room_bus.read_cards(self.code))
+        if len(cards) != self.klass.orders.size:
+            self.klass.order(size=len(cards))
+        return cards
 
     def teacher_gone_for(self) -> float | None:
         """Seconds since the teacher's page was first seen disconnected; None while it is connected."""
@@ -97,17 +144,21 @@ class Room:
             return "warning", (f"The teacher has left: their page is closed or lost its connection. This room "
                                f"closes in {math.ceil(max(CLOSE_AFTER - gone, 1))} s unless they come back; "
                                "Take a copy to keep the run.")
-        if self.trainer is None or not self.trainer.alive:
-            return "info", "The teacher's run is paused: the charts show it as it is now."
+        _, trainer, whose = self.shown()
+        if trainer is None or not trainer.alive:
+            return "info", f"{whose or 'The teacher'}'s run is paused: the charts show it as it is now."
         return None
 
     def _refresh(self) -> None:
-        """Update the board, at most once per FOLLOW_TICK whatever the number of followers; holds _lock."""
+        """Update the board (a new one for another run), at most once per FOLLOW_TICK whatever the number of
+        followers; holds _lock."""
         now = clock()
-        if now - self._built_at < FOLLOW_TICK or self.run is None:
+        run, trainer, _ = self.shown()
+        if run is not self._board_run:
+            self._board, self._board_run, self._built_at = Board(shared=True), run, -math.inf
+        if now - self._built_at < FOLLOW_TICK or run is None:
             return
         self._built_at = now
-        run, trainer = self.run, self.trainer
         with trainer.lock if trainer is not None else contextlib.nullcontext():   # not while a sync writes
             self._board.update(run, live.board_status(run, trainer))
 
@@ -126,8 +177,9 @@ class Room:
             self._refresh()
             board = self._board
             meta = {"status": board.status, "rows": board.rows, "note": note, "label": self.label,
-                    "preset": self.preset, "versions": {g: v for g, (v, _) in board.groups.items()}}
-            return meta, dict(board.groups), self.run.step_count if self.run is not None else -1
+                    "preset": self.preset, "versions": {g: v for g, (v, _) in board.groups.items()},
+                    "class": self.orders.to_json()}
+            return meta, dict(board.groups), self._board_run.step_count if self._board_run is not None else -1
 
 
 _rooms: dict[str, weakref.ref[Room]] = {}
@@ -171,8 +223,13 @@ def open_room(teacher_connected: Callable[[], bool]) -> Room:
             raise RoomError(f"this server already has {MAX_ROOMS} live rooms open; close one first")
         _rooms[code] = weakref.ref(room)
         _closed.pop(code, None)
-    room_bus.start(live_rooms)
+    serve()
     return room
+
+
+def serve() -> None:
+    """With Redis: publish this replica's rooms, and renew its students' cards in other replicas' classes."""
+    room_bus.start(live_rooms)
 
 
 def _close(code: str, why: str, room: Room | None) -> None:

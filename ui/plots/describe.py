@@ -120,6 +120,18 @@ def spread(what: str, values: Array) -> str:
     return f"{what} ranges from {number(e.low)} to {number(e.high)}."
 
 
+def sweep(label: str, points: list[tuple[str, float]], diverged: int) -> str:
+    """The class's sweep: where the latest loss is lowest and highest over (value of ``label``, loss) points,
+    and how many runs diverged."""
+    tail = f" {diverged} run{'s' if diverged != 1 else ''} diverged." if diverged else ""
+    e = summaries.extremes(np.array([loss for _, loss in points], dtype=float))
+    if e.low_at < 0:
+        return f"No run has a finite loss yet.{tail}"
+    (low_at, low), (high_at, high) = points[e.low_at], points[e.high_at]
+    return (f"Lowest latest loss {number(low)} at {label} {low_at}; highest {number(high)} at {label} {high_at}."
+            + tail)
+
+
 # --- the teaching pages -----------------------------------------------------------------------------
 def network(sizes: list[int], layer: int, mu_norms: Array) -> str:
     """The network diagram: its widths, the layer shown and the adjoint's flow (mu_norms input side first)."""

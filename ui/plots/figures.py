@@ -90,7 +90,7 @@ def nice_bound(v: float) -> float:
     return float(next(m * 10**k for m in (1, 2, 5, 10) if m * 10**k >= v))
 
 
-def _line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
+def line(x: Array, y: Array, name: str, color: str, width: float = 2, **kw: Any) -> dict[str, Any]:
     """A line trace; a single point (after one step) gets a marker, which a bare line would not show."""
     return {"type": "scatter", "x": plot_array(x), "y": plot_array(y), "name": name,
             "mode": "lines" if len(x) > 1 else "lines+markers",
@@ -103,10 +103,10 @@ SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yancho
 NO_STEPS = "No training steps yet: press Step, Epoch or Play"
 
 
-def _no_steps(fig: Figure) -> Figure:
-    """The figure of a run at step 0: its title and a centred note instead of empty axes (one empty trace:
-    st.plotly_chart refuses a figure with no traces)."""
-    note = {"text": NO_STEPS, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+def noted(fig: Figure, text: str = NO_STEPS) -> Figure:
+    """The figure with nothing to draw yet (a run at step 0): its title and a centred note instead of empty axes
+    (one empty trace: st.plotly_chart refuses a figure with no traces)."""
+    note = {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
             "font": {"size": theme.FONT_SIZE, "color": theme.MUTED}}
     layout = {**fig["layout"], "annotations": [note], "showlegend": False,
               "xaxis": {"visible": False}, "yaxis": {"visible": False}}
@@ -155,17 +155,17 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
     losses, smoothed with the same window, as dotted lines."""
     sel = decimate(len(step))
     shown = [loss[sel]]
-    data = [_line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
-            _line(step[sel], smooth(loss, smooth_window)[sel], "train (smoothed)", theme.SMOOTH, 2.5)]
+    data = [line(step[sel], loss[sel], "train (batch)", theme.TRAIN, 1, opacity=0.35),
+            line(step[sel], smooth(loss, smooth_window)[sel], "train (smoothed)", theme.SMOOTH, 2.5)]
     if np.isfinite(test_loss).any():
         esel = decimate(len(epoch_step))
         shown.append(test_loss[esel])
-        data.append(_line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
+        data.append(line(epoch_step[esel], test_loss[esel], "test (per epoch)", theme.TEST, 2,
                           mode="lines+markers", marker={"size": 4}, line={"dash": "dash"}))
     for name, x, y, color in kept:
         ksel = decimate(len(x))
         shown.append(y[ksel])
-        data.append(_line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
+        data.append(line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
     xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
     y_range = _log_range(*shown)
     if y_range and y_range["range"][1] - y_range["range"][0] <= SHORT_LOG_SPAN:
@@ -173,14 +173,14 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
     fig = {"data": data, "layout": theme.layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
                                            yaxis={**LOG_AXIS, "title": {"text": "loss"}, **y_range},
                                            **({"legend": SIDE_LEGEND, "showlegend": True} if kept else {}))}
-    return fig if len(xs) else _no_steps(fig)
+    return fig if len(xs) else noted(fig)
 
 
 def ratio_figure(lines: list[Kept]) -> Figure:
     """||mu_0|| / ||mu_N|| per step of each run (one line at least), log y: below 1 the adjoint shrinks on its
     way to the input.  The first line (this run) is solid, the others (kept runs) dotted over it, as on the loss
     chart: a kept run identical to this run leaves it visible."""
-    data = [_line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2, line={"dash": "dot"} if i else {})
+    data = [line(x[decimate(len(x))], y[decimate(len(x))], name, color, 2, line={"dash": "dot"} if i else {})
             for i, (name, x, y, color) in enumerate(lines)]
     xs = np.concatenate([x for _, x, _, _ in lines])
     return {"data": data, "layout": theme.layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
@@ -207,8 +207,8 @@ def fit_1d_figure(x: Array, y: Array, grid_x: Array, target_y: Array, pred_y: Ar
     data = [{"type": "scatter", "x": plot_array(x[sel, 0]), "y": plot_array(y[sel, 0]), "mode": "markers",
              "name": "data", "marker": {"color": theme.DATA, "size": 6}}]
     if np.isfinite(target_y).all():
-        data.append(_line(grid_x[:, 0], target_y[:, 0], "target", theme.TARGET, 2, line={"dash": "dash"}))
-    data.append(_line(grid_x[:, 0], pred_y[:, 0], "prediction", theme.TRAIN, 3))
+        data.append(line(grid_x[:, 0], target_y[:, 0], "target", theme.TARGET, 2, line={"dash": "dash"}))
+    data.append(line(grid_x[:, 0], pred_y[:, 0], "prediction", theme.TRAIN, 3))
     return {"data": data, "layout": theme.layout("Fit", theme.HEIGHT + 60, xaxis={"title": {"text": "x"}},
                                             yaxis={"title": {"text": "y"}})}
 
@@ -286,8 +286,8 @@ def for_phone(fig: Figure) -> Figure:
 
 def slice_figure(axis: Array, target_row: Array, pred_row: Array, at: float) -> Figure:
     """The horizontal centre slice: target and prediction along x at fixed y."""
-    data = [_line(axis, target_row, "target", theme.TARGET, 2, line={"dash": "dash"}),
-            _line(axis, pred_row, "prediction", theme.TRAIN, 3)]
+    data = [line(axis, target_row, "target", theme.TARGET, 2, line={"dash": "dash"}),
+            line(axis, pred_row, "prediction", theme.TRAIN, 3)]
     return {"data": data, "layout": theme.layout(f"Horizontal centre slice (y = {at:.2f})",
                                             xaxis={"title": {"text": "x"}})}
 
@@ -322,7 +322,7 @@ def mu_bar_figure(mu_norms_last: Array, title: str = "Adjoint flow ‖μᵢ‖, 
     fig = {"data": [bar], "layout": theme.layout(title, uniformtext=BAR_TEXT_FIT,
                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
                                                    **_log_range(mu_norms_last)})}
-    return fig if np.isfinite(mu_norms_last).any() else _no_steps(fig)
+    return fig if np.isfinite(mu_norms_last).any() else noted(fig)
 
 
 def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
@@ -336,16 +336,16 @@ def mu_heatmap_figure(step: Array, mu_norms: Array) -> Figure:
             "hovertemplate": "step %{x:.0f}<br>%{y}<br>log₁₀‖μ‖ = %{z:.2f}<extra></extra>"}
     fig = {"data": [heat], "layout": theme.layout("log₁₀ ‖μᵢ‖ over training (output at the top)",
                                              xaxis={"title": {"text": "step"}}, yaxis={"autorange": "reversed"})}
-    return fig if len(step) else _no_steps(fig)
+    return fig if len(step) else noted(fig)
 
 
 def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
     """||dL/dW_i|| per layer over training, log y; each layer's line has its own colour and dash."""
     sel = decimate(len(step))
     colors = theme.layer_palette(grad_norms.shape[1])
-    data = [_line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8,
+    data = [line(step[sel], grad_norms[sel, i], f"W{i + 1}", c, 1.8,
                   line={"dash": theme.DASHES[i % len(theme.DASHES)]}) for i, c in enumerate(colors)]
     fig = {"data": data, "layout": theme.layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
                                            yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
-    return fig if len(step) else _no_steps(fig)
+    return fig if len(step) else noted(fig)

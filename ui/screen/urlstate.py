@@ -14,10 +14,11 @@ PRESET_PARAM = "preset"
 SEED_PARAM = "seed"
 # Parameters of the view, not of a setup:
 FOLLOW_PARAM = "follow"     # a room code (ui/classroom/rooms.py): read by the Train page
+JOIN_PARAM = "join"         # a room code whose class the Train page joins (ui/classroom/join.py)
 PRESENT_PARAM = "present"   # presentation mode (ui/screen/present.py)
 LESSON_PARAM = "lesson"     # a lesson id (ui/classroom/lesson_book.py): the lesson's setup replaces the link's
 HIDE_PARAM = "hide"         # a comma list of controls() to leave out of the sidebar
-VIEW_PARAMS = (FOLLOW_PARAM, PRESENT_PARAM, LESSON_PARAM, HIDE_PARAM)
+VIEW_PARAMS = (FOLLOW_PARAM, JOIN_PARAM, PRESENT_PARAM, LESSON_PARAM, HIDE_PARAM)
 MAX_PARAM_CHARS = 300
 
 

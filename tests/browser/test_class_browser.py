@@ -1,0 +1,84 @@
+"""A class in a real browser: a teacher opens a room, three students join in their own browser contexts (a link, a
+link, a typed code with a nickname), train, and appear on the teacher's Class page with their numbers and the class
+charts drawn; the teacher pauses the class, spotlights a student and sends a lesson."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from test_follow_browser import open_room
+
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
+
+pytestmark = pytest.mark.browser
+
+LONG = 90_000
+
+
+def join_by_code(page, url: str, code: str, nickname: str) -> None:
+    page.goto(f"{url}/?preset=nonlinear-relu&epochs=100000")
+    wait_for_app_run(page, timeout=LONG)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Join a class").click()
+    sidebar.get_by_role("textbox", name="Nickname (optional)").fill(nickname)
+    box = sidebar.get_by_role("textbox", name="Class code")
+    box.fill(code.lower())
+    box.press("Enter")
+    expect(page.get_by_text(f"In class {code} as {nickname}")).to_be_visible(timeout=LONG)
+
+
+def test_a_teacher_sees_three_students_train_pauses_them_spotlights_one_and_sends_a_lesson(browser, app_server):
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(4)]
+    try:
+        teacher = contexts[0].new_page()
+        code = open_room(teacher, app_server)
+        students = [ctx.new_page() for ctx in contexts[1:]]
+        for page in students[:2]:
+            page.goto(f"{app_server}/?join={code}&preset=nonlinear-relu&epochs=100000")
+            expect(page.get_by_text(f"In class {code} as Student")).to_be_visible(timeout=LONG)
+        join_by_code(students[2], app_server, code, "Ada")
+        students[0].get_by_role("button", name="Epoch", exact=True).click()
+        wait_for_app_run(students[0], timeout=LONG)
+        for page in students[1:]:
+            page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
+            expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
+
+        teacher.get_by_role("link", name="Class").click()
+        cards = teacher.locator("li.abp-card")
+        expect(cards).to_have_count(3, timeout=LONG)
+        expect(teacher.get_by_text("3 students in class (2 playing")).to_be_visible(timeout=LONG)
+        expect(cards.filter(has_text="Ada")).to_contain_text("playing")
+        expect(cards.filter(has_text="Student 1")).to_contain_text("step 2 ")   # one epoch: 2 steps
+        assert_charts_drawn(teacher, 2, timeout=LONG)                       # the class's loss curves and sweep
+        expect(teacher.get_by_text("Chart error")).to_have_count(0)
+        expect(cards.filter(has_text="Ada").get_by_role("img", name=re.compile("Ada's loss from"))).to_be_visible(
+        timeout=LONG)
+        save_screenshot(teacher, "class_page_1280x720", full_page=False)
+        save_screenshot(teacher, "class_page_full")
+
+        teacher.get_by_role("button", name="Pause the class").click()
+        for page in students[1:]:
+            expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
+            expect(page.get_by_text("Your teacher paused the class")).to_be_visible(timeout=LONG)
+        expect(teacher.get_by_text("3 students in class (0 playing")).to_be_visible(timeout=LONG)
+
+        teacher.get_by_role("combobox", name="Spotlight").click()
+        teacher.get_by_role("option", name="Ada").click()
+        expect(teacher.get_by_text("Spotlight: Ada")).to_be_visible(timeout=LONG)
+        assert_charts_drawn(teacher, 2 + 5, timeout=LONG)                   # and Ada's run on the live board
+
+        teacher.get_by_role("combobox", name="Lesson").click()
+        teacher.get_by_role("option", name=re.compile("learning-rate sweep")).click()
+        teacher.get_by_role("button", name="Send", exact=True).click()
+        for page in students:
+            expect(page.get_by_text(re.compile(r"Lesson \d+ of \d+: Class: a learning-rate sweep"))).to_be_visible(
+                timeout=LONG)
+            expect(page.get_by_text(re.compile(r"gave you, student \d, lr ="))).to_be_visible(timeout=LONG)
+            assert_no_exception(page)
+        save_screenshot(students[2], "class_student_in_lesson")
+        assert_no_exception(teacher)
+    finally:
+        for ctx in contexts:
+            ctx.close()
