@@ -13,7 +13,7 @@ import pytest
 import adjoint_core as ac
 from apptest_helpers import app, run_of, step_count
 from ui import streamlit_private
-from ui.classroom import dashboard, lesson_book, roster
+from ui.classroom import dashboard, lesson_book, rooms, roster
 from ui.plots import class_figures, describe
 
 CLASS_PAGE = "app_pages/class_page.py"
@@ -243,3 +243,18 @@ def test_a_learning_rate_sweep_is_drawn_on_a_log_axis_with_diverged_runs_marked(
     assert fig["layout"]["xaxis"]["type"] == "log"
     assert [t["name"] for t in fig["data"]] == ["latest loss", "diverged"]
     assert fig["summary"] == "Lowest latest loss 0.002 at lr 0.01; highest 0.3 at lr 0.0001. 1 run diverged."
+
+
+def test_a_teacher_who_leaves_ends_the_class_for_every_student_and_they_keep_their_runs(monkeypatch):
+    teacher_page = {"online": True, "now": 1000.0}
+    monkeypatch.setattr(rooms, "clock", lambda: teacher_page["now"])
+    monkeypatch.setattr(streamlit_private, "connected", lambda session: lambda: teacher_page["online"])
+    teacher, room = teacher_with_room()
+    at = student(room.code, steps=3)
+    teacher_page["online"] = False                 # the teacher's tab closes
+    at.run()
+    assert "seat" in at.session_state, "a short network loss does not end the class"
+    teacher_page["now"] += rooms.CLOSE_AFTER       # ... and does not come back within CLOSE_AFTER seconds
+    at.run()
+    assert "seat" not in at.session_state and step_count(at) == 3
+    assert any(f"The class {room.code} has ended: the teacher left" in w.value for w in at.warning)
