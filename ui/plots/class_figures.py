@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import describe, theme
-from .figures import LOG_AXIS, Figure, line, noted
+from .figures import LOG_AXIS, SIDE_LEGEND, Figure, line, log_range, noted
 
 DIVERGED = "#b3261e"   # a diverged run's marker
 HEIGHT = 300           # pixels: both charts and the first cards fit a 1280x720 projector's screen
@@ -52,7 +52,7 @@ def _ordered(values: set[str]) -> list[str]:
 
 def losses(curves: list[Curve], label: str) -> Figure:
     """Every student's loss curve, one colour per value of the field named ``label`` ("lr"), one legend entry
-    per value."""
+    per value; the loss axis spans the runs that did not diverge (a diverged one leaves it at the top)."""
     title = "Loss of every student's run"
     if not curves:
         return noted({"data": [], "layout": theme.layout(title, HEIGHT)},
@@ -67,8 +67,10 @@ def losses(curves: list[Curve], label: str) -> Figure:
                           hovertemplate="%{text}<br>step %{x}<br>loss %{y:.3g}<extra>" + html.escape(group)
                                         + "</extra>"))
         shown.add(group)
-    fig = {"data": data, "layout": theme.layout(title, HEIGHT, xaxis={"title": {"text": "step"}},
-                                              yaxis={**LOG_AXIS, "title": {"text": "loss"}})}
+    healthy = [np.asarray(c.loss, float) for c in curves if not c.diverged] or [np.asarray(c.loss, float)
+                                                                                 for c in curves]
+    fig = {"data": data, "layout": theme.layout(title, HEIGHT, xaxis={"title": {"text": "step"}}, legend=SIDE_LEGEND,
+                                              yaxis={**LOG_AXIS, "title": {"text": "loss"}, **log_range(*healthy)})}
     return describe.summarised(fig, describe.spread(f"The {len(curves)} students' latest loss",
                                                     np.array([c.latest for c in curves])))
 

@@ -122,7 +122,7 @@ def _x_range(x: Array) -> dict[str, Any]:
     return {"range": [lo, hi if hi > lo else lo + 1.0]}
 
 
-def _log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
+def log_range(*ys: Array, pad: float = 0.05) -> dict[str, Any]:
     """An explicit log-axis range over the positive finite values of ys, padded and widened to whole decades,
     so the axis stays put from frame to frame while training live; ticks on whole decades (at most about 8):
     Plotly's own 2-to-9 labels on short ranges crowd the axis and cost as much to draw as the lines."""
@@ -167,7 +167,7 @@ def loss_figure(step: Array, loss: Array, epoch_step: Array, test_loss: Array, s
         shown.append(y[ksel])
         data.append(line(x[ksel], smooth(y, smooth_window)[ksel], name, color, 2, line={"dash": "dot"}))
     xs = np.concatenate([step, *(x for _, x, _, _ in kept)]) if kept else step
-    y_range = _log_range(*shown)
+    y_range = log_range(*shown)
     if y_range and y_range["range"][1] - y_range["range"][0] <= SHORT_LOG_SPAN:
         y_range = {"range": y_range["range"], **_short_log_ticks(*map(int, y_range["range"]))}
     fig = {"data": data, "layout": theme.layout("Loss", xaxis={"title": {"text": "step"}, **_x_range(xs)},
@@ -185,7 +185,7 @@ def ratio_figure(lines: list[Kept]) -> Figure:
     xs = np.concatenate([x for _, x, _, _ in lines])
     return {"data": data, "layout": theme.layout("Adjoint reaching the input ‖μ₀‖ / ‖μ_N‖", legend=SIDE_LEGEND,
                                             xaxis={"title": {"text": "step"}, **_x_range(xs)},
-                                            yaxis={**LOG_AXIS, **_log_range(*(y for _, _, y, _ in lines))})}
+                                            yaxis={**LOG_AXIS, **log_range(*(y for _, _, y, _ in lines))})}
 
 
 def titled(fig: Figure, title: str) -> Figure:
@@ -321,7 +321,7 @@ def mu_bar_figure(mu_norms_last: Array, title: str = "Adjoint flow ‖μᵢ‖, 
            "hovertemplate": "%{x}: ‖μ‖ = %{y:.3g}<extra></extra>"}
     fig = {"data": [bar], "layout": theme.layout(title, uniformtext=BAR_TEXT_FIT,
                                             yaxis={**LOG_AXIS, "title": {"text": "‖μᵢ‖ (Frobenius, batch)"},
-                                                   **_log_range(mu_norms_last)})}
+                                                   **log_range(mu_norms_last)})}
     return fig if np.isfinite(mu_norms_last).any() else noted(fig)
 
 
@@ -347,5 +347,5 @@ def grad_norm_figure(step: Array, grad_norms: Array) -> Figure:
                   line={"dash": theme.DASHES[i % len(theme.DASHES)]}) for i, c in enumerate(colors)]
     fig = {"data": data, "layout": theme.layout("Parameter gradients ‖∂L/∂Wᵢ‖", legend=SIDE_LEGEND,
                                            xaxis={"title": {"text": "step"}, **_x_range(step)},
-                                           yaxis={**LOG_AXIS, **_log_range(grad_norms[sel])})}
+                                           yaxis={**LOG_AXIS, **log_range(grad_norms[sel])})}
     return fig if len(step) else noted(fig)
