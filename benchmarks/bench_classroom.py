@@ -2,7 +2,8 @@
 
     python benchmarks/bench_classroom.py [--students N [N ...]] [--duration S] [--url URL] [--query Q]
                                          [--spread S] [--idle] [--settle S] [--ttl S] [--reuse-server]
-                                         [--root CHECKOUT] [--seed K] [--follow N [N ...]] [--json FILE]
+                                         [--root CHECKOUT] [--seed K] [--follow N [N ...]] [--join N [N ...]]
+                                         [--json FILE]
 
 Each student is a headless tab on the Train page (``streamlit_client.StreamlitClient``: a websocket client
 speaking Streamlit's own protocol as the browser's frontend does); the server's CPU and memory come from /proc
@@ -25,7 +26,8 @@ Before the class, the teacher loads the page and plays two seconds (the server w
 Pause, the students stop sending timer reruns (as hidden tabs do), and the harness reports how long the
 process tree takes to go idle (training stopped).  ``--follow N``: a teacher opens
 a room (sidebar, "Open a room") and plays while N followers (``?follow=CODE``) watch it; the table's
-student 0 is the teacher.
+student 0 is the teacher.  ``--join N``: a teacher opens a room and its Class page, and a class of N joins it
+(``?join=CODE``) and plays as above; the report adds the Class page's updates per second while they played.
 Only loopback servers are accepted; every wait has a deadline.
 """
 
@@ -189,6 +191,26 @@ class Student(StreamlitClient):
         self.result.error, self.result.mb_received = self.error, self.mb_received
 
 
+class ClassTeacher(Student):
+    """The teacher of a class on the Class page: the page's updates (its fragment's finished runs) while
+    ``counting``, and the class's size as the page says it."""
+
+    def __init__(self, index: int, ws_url: str, query: str) -> None:
+        super().__init__(index, ws_url, query)
+        self.updates: list[float] = []
+        self.class_size = -1
+
+    def on_element(self, kind: str, w, fragment_id: str) -> None:
+        super().on_element(kind, w, fragment_id)
+        if kind == "markdown" and (size := re.search(r"\*\*(\d+)\*\* students? in class", w.body)):
+            self.class_size = int(size.group(1))
+
+    def on_finished(self, status: int, now: float) -> None:
+        super().on_finished(status, now)
+        if self.counting and status == Finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self.updates.append(now)
+
+
 # --- a class -------------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -211,6 +233,8 @@ class ClassResult:
     settle_s: float = 0.0
     idle: bool = False                    # --idle: timers stopped instead of Pause
     idle_after_s: float | None = None     # --idle: last timer stopped -> the tree idle (None: not within timeout)
+    class_updates_per_s: float | None = None   # --join: the teacher's Class page, while the students played
+    class_size_seen: int | None = None         # --join: the most students the Class page said were in class
     harness_cpu_s: float = 0.0            # this process, during play
 
 
@@ -264,6 +288,64 @@ async def _run_class(url: str, n: int, durations: list[float], delays: list[floa
     return result
 
 
+async def _open_room(teacher: Student) -> str:
+    """The teacher's page loads and opens a room; its code."""
+    if not await teacher.load(LOAD_TIMEOUT):
+        raise RuntimeError(f"the teacher's page did not load: {teacher.error}")
+    await teacher.click("Open a room")
+    if not await teacher.wait_until(lambda: teacher.room_code is not None, LOAD_TIMEOUT):
+        raise RuntimeError("no room code on the teacher's page")
+    return teacher.room_code
+
+
+async def _run_join(url: str, n: int, durations: list[float], delays: list[float], query: str,
+                    server_pid: int | None) -> ClassResult:
+    """A teacher opens a room and its Class page; n students join it (``?join=CODE``) and play as a class does,
+    while the teacher's page counts its updates."""
+    ws_url = ws_url_of(url)
+    await _teacher_load(ws_url, query)
+    monitor = TreeMonitor(server_pid)
+    monitor.sample()
+    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss())
+    monitor.start()
+    teacher = ClassTeacher(0, ws_url, query)
+    students: list[Student] = []
+    try:
+        code = await _open_room(teacher)
+        await teacher.open_page("class")
+        if not await teacher.wait_until(lambda: teacher.class_size == 0, LOAD_TIMEOUT):
+            raise RuntimeError("the teacher's Class page did not load")
+        students = [Student(i + 1, ws_url, f"join={code}&{query}") for i in range(n)]
+        loaded = await asyncio.gather(*(s.load(LOAD_TIMEOUT) for s in students))
+        class_ = [s for s, ok in zip(students, loaded, strict=True) if ok]
+        cpu0 = time.process_time()
+        teacher.counting, t0, seen = True, time.monotonic(), []
+
+        async def watch_size() -> None:
+            while teacher.counting:
+                seen.append(teacher.class_size)
+                await asyncio.sleep(0.25)
+
+        watcher = asyncio.create_task(watch_size())
+        await asyncio.gather(*(s.session(delays[s.result.index - 1], durations[s.result.index - 1], False)
+                               for s in class_))
+        teacher.counting = False
+        await watcher
+        result.harness_cpu_s = time.process_time() - cpu0
+        result.class_updates_per_s = len(teacher.updates) / (time.monotonic() - t0)
+        result.class_size_seen = max(seen, default=None)
+        _server_cpu(result, monitor, class_)
+        _shared_rates(class_)
+    finally:
+        await asyncio.gather(*(s.close() for s in [teacher, *students]))
+        await monitor.stop()
+    result.students = [s.result for s in students]
+    result.frames_total = sum(s.frames for s in result.students)
+    _memory(result, monitor)
+    _per_frame(result)
+    return result
+
+
 async def _run_follow(url: str, n: int, duration: float, query: str, server_pid: int | None) -> ClassResult:
     """A teacher opens a room and plays for duration seconds while n followers (``?follow=CODE``) watch."""
     ws_url = ws_url_of(url)
@@ -275,11 +357,7 @@ async def _run_follow(url: str, n: int, duration: float, query: str, server_pid:
     teacher = Student(0, ws_url, query)
     followers: list[Student] = []
     try:
-        if not await teacher.load(LOAD_TIMEOUT):
-            raise RuntimeError(f"the teacher's page did not load: {teacher.error}")
-        await teacher.click("Open a room")
-        if not await teacher.wait_until(lambda: teacher.room_code is not None, LOAD_TIMEOUT):
-            raise RuntimeError("no room code on the teacher's page")
+        await _open_room(teacher)
         followers = [Student(i + 1, ws_url, f"follow={teacher.room_code}") for i in range(n)]
         await asyncio.gather(*(f.load(LOAD_TIMEOUT, follower=True) for f in followers))
         cpu0 = time.process_time()
@@ -343,18 +421,21 @@ def _per_frame(result: ClassResult) -> None:
 
 
 def run_class(url: str, n: int, duration: float | None = None, *, query: str = "epochs=10000", spread: float = 0.5,
-              idle: bool = False, settle: float = 0.0, server_pid: int | None = None, seed: int = 0) -> ClassResult:
+              idle: bool = False, settle: float = 0.0, server_pid: int | None = None, seed: int = 0,
+              join: bool = False) -> ClassResult:
     """One class of n students on the server at url (loopback only). duration: seconds of Play for everyone,
     or None for 8-15 s at random per student. server_pid: the server's process for the CPU and RSS figures
-    (default: the process listening on the URL's port, when readable)."""
+    (default: the process listening on the URL's port, when readable). join: the students join a teacher's
+    room, whose Class page is open (``_run_join``)."""
     rng = random.Random(seed)
     durations = [duration if duration is not None else rng.uniform(8, 15) for _ in range(n)]
     delays = [rng.uniform(0, spread) for _ in range(n)]
     if server_pid is None:
         server_pid = listener_pid(urllib.parse.urlsplit(url).port or 80)
-    budget = 2 * LOAD_TIMEOUT + spread + max(durations, default=0) + 2 * PAUSE_TIMEOUT + IDLE_TIMEOUT + settle + 60
-    return asyncio.run(asyncio.wait_for(
-        _run_class(url, n, durations, delays, query, idle, settle, server_pid), budget))
+    budget = 3 * LOAD_TIMEOUT + spread + max(durations, default=0) + 2 * PAUSE_TIMEOUT + IDLE_TIMEOUT + settle + 60
+    run = _run_join(url, n, durations, delays, query, server_pid) if join else \
+        _run_class(url, n, durations, delays, query, idle, settle, server_pid)
+    return asyncio.run(asyncio.wait_for(run, budget))
 
 
 # --- the report ----------------------------------------------------------------------------------------------
@@ -411,6 +492,9 @@ def report(r: ClassResult) -> None:
               f"{settled}; the server process alone {' / '.join(_fmt(v, '.0f') for v in r.server_rss_mb)} MB")
     else:
         print("server CPU and RSS: unknown (no readable server process)")
+    if r.class_updates_per_s is not None:
+        print(f"the teacher's Class page: {r.class_updates_per_s:.2f} updates/s while the class played; it showed "
+              f"at most {_fmt(r.class_size_seen, 'd')} of the {r.n} students")
     if r.idle:
         when = f"{r.idle_after_s:.1f} s" if r.idle_after_s is not None else f"not within {IDLE_TIMEOUT:.0f} s"
         print(f"idle: the server tree used < {IDLE_CORES:g} cores over {IDLE_WINDOW:g} s {when} after the last "
@@ -437,11 +521,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the random durations and Play delays")
     p.add_argument("--follow", type=int, nargs="+", metavar="N",
                    help="instead of classes: a teacher opens a room and plays while N followers watch it")
+    p.add_argument("--join", type=int, nargs="+", metavar="N",
+                   help="instead of --students: N students join a teacher's room, whose Class page is open")
     p.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     args = p.parse_args(argv)
-    sizes = args.follow or args.students
-    print(f"bench_classroom: {args.url or args.root}, ?{args.query}, "
-          f"{'rooms with followers' if args.follow else 'classes'} of {sizes}, "
+    sizes = args.follow or args.join or args.students
+    kind = "rooms with followers" if args.follow else "classes joined to a room" if args.join else "classes"
+    print(f"bench_classroom: {args.url or args.root}, ?{args.query}, {kind} of {sizes}, "
           f"{os.cpu_count()} CPUs, load average {load_average()}", flush=True)
     results: list[ClassResult] = []
     server, keep_log = None, False
@@ -456,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = run_follow(url, n, args.duration or 10.0, query=args.query, server_pid=pid)
             else:
                 r = run_class(url, n, args.duration, query=args.query, spread=args.spread, idle=args.idle,
-                              settle=args.settle, server_pid=pid, seed=args.seed)
+                              settle=args.settle, server_pid=pid, seed=args.seed, join=bool(args.join))
             report(r)
             results.append(r)
             keep_log = any(s.error for x in results if x.server_pid == pid for s in x.students)

@@ -187,6 +187,7 @@ class StreamlitClient:
     def __init__(self, ws_url: str, query: str = "", metric: str | None = None) -> None:
         self.ws_url, self.query, self.metric = ws_url, query, metric
         self.page_hash = ""
+        self.page_name = ""               # a page asked for by its URL path (``open_page``)
         self.max_age = 2
         self.widgets: dict[str, WidgetState] = {}
         self.buttons: dict[str, tuple[str, str]] = {}    # label -> (widget id, fragment id)
@@ -243,7 +244,7 @@ class StreamlitClient:
         ``auto``: a fragment timer's rerun; ``trigger``: the widget id of a clicked button."""
         msg = BackMsg()
         r = msg.rerun_script
-        r.query_string, r.page_script_hash = self.query, self.page_hash
+        r.query_string, r.page_script_hash, r.page_name = self.query, self.page_hash, self.page_name
         r.fragment_id, r.is_auto_rerun = fragment_id, auto
         r.widget_states.widgets.extend(self.widgets.values())
         if trigger:
@@ -251,6 +252,12 @@ class StreamlitClient:
         r.cached_message_hashes.extend(self.cache.entries)
         self.new_session_seen = False
         await self.ws.send(msg.SerializeToString())
+
+    async def open_page(self, url_path: str) -> None:
+        """Go to another page of the app by its URL path, as a click on its navigation link does."""
+        self._stop_timers(list(self.timers))
+        self.page_hash, self.page_name, self.widgets, self.buttons = "", url_path, {}, {}
+        await self.rerun()
 
     async def click(self, label: str) -> None:
         """Click the button the page showed with this label."""

@@ -52,6 +52,15 @@ def test_two_students_play_and_pause(server):
     assert 0 < r.rss_before_mb <= r.rss_peak_mb
 
 
+@pytest.mark.slow
+def test_two_students_join_a_class_whose_page_the_teacher_watches(server):
+    r = bc.run_class(server.url, 2, duration=3.0, server_pid=server.pid, join=True)
+    assert [s.error for s in r.students] == ["", ""]
+    assert all(s.frames > 0 and s.pause_ack_s is not None for s in r.students)
+    assert r.class_size_seen == 2, "the Class page showed both students"
+    assert r.class_updates_per_s > 0
+
+
 def test_only_loopback_servers():
     assert sc.ws_url_of("http://127.0.0.1:8501") == "ws://127.0.0.1:8501/_stcore/stream"
     assert sc.ws_url_of("http://localhost:8501/app/") == "ws://localhost:8501/app/_stcore/stream"
