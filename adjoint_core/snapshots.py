@@ -45,8 +45,9 @@ class NewSnapshots:
 class ThetaSnapshots:
     """Copies of theta (P,) at thinned steps; ``due`` is the next step to keep (the step path compares to it).
 
-    The thetas of the first ``held_from`` kept steps were handed over (``hand_over``); row i of the store holds
-    the theta of kept step ``held_from + i``.
+    The thetas of the first ``held_from`` kept steps were handed over (``hand_over``); row i of the store
+    (capacity, P) holds the theta of kept step ``held_from + i``.  Loading, handing over and receiving thinned
+    snapshots start a fresh store, so that only the rows in use take memory.
     """
 
     def __init__(self, theta: Array, step: int = 0) -> None:
@@ -82,8 +83,7 @@ class ThetaSnapshots:
     def hand_over(self) -> NewSnapshots:
         """``pending``, after which this holds none of those thetas (the copy that ``receive``s them does)."""
         new = NewSnapshots(self.steps, self.spacing, self._theta[:self.n - self.held_from])
-        if len(new.thetas):   # a fresh store: the handed-over rows' pages leave with the old one
-            self._theta = np.empty_like(self._theta)
+        self._new_store(new.thetas[:0])   # the handed-over rows' pages leave with the old store
         self.held_from = self.n
         return new
 
@@ -91,9 +91,9 @@ class ThetaSnapshots:
         """Become the snapshots of the run that handed ``new`` over: its steps, the thetas held here for the
         first n - k of them and its k new thetas."""
         n, k = new.steps.size, len(new.thetas)
-        for i, row in enumerate(self._rows_of(new)):   # row >= i: moving forward overwrites only rows moved
-            if row != i:
-                self._theta[i] = self._theta[row]
+        rows = self._rows_of(new)
+        if not np.array_equal(rows, np.arange(n - k)):   # thinned (or a step taken back) there
+            self._new_store(self._theta[rows])
         self._theta[n - k:n] = new.thetas
         self._steps[:n] = new.steps
         self.n, self.spacing = n, new.spacing
@@ -112,6 +112,13 @@ class ThetaSnapshots:
         if self.held_from or not np.array_equal(held[np.minimum(rows, self.n - 1)], steps):
             raise ValueError("the snapshots handed over do not follow those held here")
         return rows
+
+    def _new_store(self, thetas: Array) -> None:
+        """Hold ``thetas`` (m, P) in the first m rows of a fresh store: its other rows take no memory until written
+        (with malloc's mmap threshold at 128 kB, as the app sets it, a store that large is a mapping of its own)."""
+        store = np.empty_like(self._theta)
+        store[:len(thetas)] = thetas
+        self._theta = store
 
     def _set_due(self, last: int) -> None:
         """The next step to keep after ``last``: the next multiple of the spacing."""
@@ -156,6 +163,7 @@ class ThetaSnapshots:
             raise ConfigError("run file", "the replay snapshots do not fit the run",
                               "a run saved from the same architecture")
         self.n, self.spacing, self.held_from = n, int(spacing[0]), 0
-        self._steps[:n], self._theta[:n] = steps, thetas
+        self._steps[:n] = steps
+        self._new_store(thetas)
         self._set_due(int(steps[-1]))
 
