@@ -92,7 +92,7 @@ class ThetaSnapshots:
         first n - k of them and its k new thetas."""
         n, k = new.steps.size, len(new.thetas)
         rows = self._rows_of(new)
-        if not np.array_equal(rows, np.arange(n - k)):   # thinned (or a step taken back) there
+        if not np.array_equal(rows, np.arange(n - k)):   # thinned there: the kept rows to a fresh store
             self._new_store(self._theta[rows])
         self._theta[n - k:n] = new.thetas
         self._steps[:n] = new.steps
