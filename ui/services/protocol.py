@@ -5,8 +5,8 @@ processes, and each side dispatches on its type.  A run arrives with ``Play`` as
 with ``Left``: on ``Stop`` (Pause), or by itself at its epoch limit, on divergence, or when no ``Sync`` (a page
 redraw) has asked for it for ``idle`` seconds.  In between, ``Sync`` asks for what a redraw needs (``Synced``: the
 engine's Progress since the last sync) and ``Copy`` for the whole run (``Copied``).  The replay snapshots stay
-with the session: each Progress hands over those kept since the last one, and the training process holds only
-those; ``Left`` and ``Copied`` carry a snapshot without them and the ones the session has not received yet.
+with the session: each Progress hands over those kept since the last one, and the training process keeps none it
+has handed over; ``Left`` and ``Copied`` carry a snapshot without them and the ones not handed over yet.
 A side that receives a message it does not know refuses it: it logs it and carries on.
 
 Imports only the engine; imported by the two sides.
