@@ -13,7 +13,8 @@ Array = np.ndarray
 
 class Batches:
     """The training set x (n, d_in), y (n, d_out) in this epoch's order ``perm`` (n,), and the position ``pos``
-    in it; without ``perm`` a fresh order is drawn from ``rng``."""
+    in it; without ``perm`` a fresh order is drawn from ``rng``.  The epoch's x, y in that order are copied at its
+    first batch (a run that trains elsewhere, Play's, never pays for them here)."""
 
     def __init__(self, x: Array, y: Array, rng: np.random.Generator, perm: Array | None = None,
                  pos: int = 0) -> None:
@@ -29,16 +30,18 @@ class Batches:
 
     def _take(self, perm: Array, pos: int) -> None:
         self.perm, self.pos = perm, pos
-        # the epoch's x, y in order, contiguous (np.take: faster than x[perm] for these shapes)
-        self._xs, self._ys = np.take(self.x, perm, axis=0), np.take(self.y, perm, axis=0)
+        self._xs: Array | None = None   # the epoch's x, y in order, from its first batch
+        self._ys: Array | None = None
 
     def at_end(self, size: int) -> bool:
         """No full batch of ``size`` points is left in this epoch."""
-        return self.pos + size > len(self._xs)
+        return self.pos + size > len(self.perm)
 
     def batch(self, size: int) -> tuple[Array, Array]:
         """The next batch: views xb (size, d_in), yb (size, d_out) of this epoch's order (``advance`` moves past
         it once it has trained)."""
+        if self._xs is None:   # contiguous copies in order (np.take: faster than x[perm] for these shapes)
+            self._xs, self._ys = np.take(self.x, self.perm, axis=0), np.take(self.y, self.perm, axis=0)
         return self._xs[self.pos:self.pos + size], self._ys[self.pos:self.pos + size]
 
     def advance(self, size: int) -> None:

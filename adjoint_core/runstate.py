@@ -1,7 +1,8 @@
 """A run's state as a ``Snapshot`` and back: ``capture`` and ``restore`` (TrainingRun.snapshot / restore).
 
 The meta holds the setup and counters (JSON-ready), the arrays every array: theta, the optimiser's state
-arrays ``slot0``, ``slot1``, ..., the batch order, the history's rows, the data and the replay snapshots.
+arrays ``slot0``, ``slot1``, ..., the batch order, the history's rows, the data and the replay snapshots (none
+when the run has handed them over: ``ThetaSnapshots.hand_over``).
 runfile.py writes them as a run's two files and checks them when read back.
 """
 

@@ -37,7 +37,7 @@ from .network import MLP
 from .optimisers import make_optimiser
 from .rollback import Rollback
 from .runfile import Snapshot, read_run_files, write_run_files
-from .snapshots import ThetaSnapshots
+from .snapshots import NewSnapshots, ThetaSnapshots
 from .targets import get_target, make_dataset
 
 Array = np.ndarray
@@ -47,7 +47,7 @@ TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB
 @dataclass(frozen=True)
 class Progress:
     """What a redraw reads of a run that trains elsewhere (``TrainingRun.progress``, ``apply``): its counters,
-    divergence, parameters and the history rows since a mark."""
+    divergence, parameters, the history rows since a mark and the replay snapshots kept since the last Progress."""
 
     step_count: int
     epoch_count: int
@@ -55,6 +55,7 @@ class Progress:
     divergence_steps: tuple[int, ...]
     theta: Array
     rows: NewRows
+    snapshots: NewSnapshots
 
 
 class TrainingRun:
@@ -241,18 +242,20 @@ class TrainingRun:
 
     # --- a copy of the run elsewhere ------------------------------------------------------------
     def progress(self, mark: Mark | None = None) -> Progress:
-        """This run's Progress, with the history rows after ``mark`` (``History.since``)."""
+        """This run's Progress, with the history rows after ``mark`` (``History.since``); it hands over the
+        replay snapshots kept since the last Progress (``ThetaSnapshots.hand_over``): the copy keeps them."""
         return Progress(self.step_count, self.epoch_count, self.diverged, self.divergence_steps,
-                        self.net.theta.copy(), self.history.since(mark))
+                        self.net.theta.copy(), self.history.since(mark), self.theta_snapshots.hand_over())
 
     def apply(self, progress: Progress) -> None:
         """Bring this copy of a run up to ``progress`` of the same run trained elsewhere: parameters, counters,
-        divergence and history rows (not the optimiser state, data order or random state: ``restore`` a
-        snapshot for the whole run)."""
+        divergence, history rows and replay snapshots (not the optimiser state, data order or random state:
+        ``restore`` a snapshot for the whole run)."""
         np.copyto(self.net.theta, progress.theta)
         self.step_count, self.epoch_count = progress.step_count, progress.epoch_count
         self.diverged, self.divergence_steps = progress.diverged, progress.divergence_steps
         self.history.load(progress.rows)
+        self.theta_snapshots.receive(progress.snapshots)
 
     # --- state: runstate.py -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:

@@ -5,9 +5,11 @@ from the engine (History.since/load, TrainingRun.progress/apply)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing import Pipe
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 
 import adjoint_core as ac
 from adjoint_core.history import History
+from adjoint_core.runfile import Snapshot
+from adjoint_core.snapshots import ARRAY_THETA
 from ui.services import protocol, worker
 from ui.services.protocol import Copied, Copy, Left, Play, SetRate, Stop, Sync, Synced
 from ui.services.training_process import serve
@@ -49,8 +53,10 @@ def every_message() -> list[object]:
     run = small_run()
     run.run_steps(5)
     snap, progress = run.snapshot(), run.progress()
+    new = progress.snapshots
     return [Play("s", snap, 40, 100.0, 3.0), Sync(1, "s"), Copy(2, "s"), SetRate("s", None), Stop("s"),
-            Synced(1, progress, 12.5), Synced(3, None), Copied(2, snap), Copied(4, None), Left("s", "limit", snap)]
+            Synced(1, progress, 12.5), Synced(3, None), Copied(2, snap, new), Copied(4, None, None),
+            Left("s", "limit", snap, new), Left("s", "error: bad", None, None)]
 
 
 def test_every_message_type_is_covered_and_frozen():
@@ -101,13 +107,41 @@ def test_the_process_side_answers_every_message_and_refuses_an_unknown_one(proce
     left = ask(Stop("a"))
     assert isinstance(left, Left) and (left.sid, left.finished) == ("a", None)
     assert_same(ask(Sync(9, "a")), Synced(9, None))       # the run has left
-    assert_same(ask(Copy(10, "a")), Copied(10, None))
+    assert_same(ask(Copy(10, "a")), Copied(10, None, None))
     ours.send(Stop("a"))                                  # nothing to stop: ignored
     ours.send(SetRate("a", 1.0))
     assert_same(ask(Sync(11, "a")), Synced(11, None))
     assert thread.is_alive()
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert refused == ["the training process refused a message it does not know: ('sync', 7, 'a')"]
+
+
+def test_the_process_holds_only_the_replay_snapshots_it_has_not_handed_over(process_side):
+    """Each Synced hands the newly kept snapshots over and the process keeps none it has sent: Copy shows what it
+    still holds (those kept after the last sync), Left brings the rest and a snapshot without them; the session's
+    run then has the snapshots of the run trained here."""
+    ours, ask, thread = process_side
+    session = small_run()
+    ours.send(Play("a", session.snapshot(), None, None, 60.0))
+    requests = itertools.count()
+    end = time.monotonic() + TIMEOUT
+    while session.step_count < 300 and time.monotonic() < end:   # thinned several times while handed over
+        session.apply(ask(Sync(next(requests), "a")).progress)
+        copied = ask(Copy(next(requests), "a"))
+        held = copied.snapshots
+        assert ARRAY_THETA not in copied.snapshot.arrays
+        assert len(held.thetas) == (held.steps > session.step_count).sum()   # kept since the sync only
+    left = ask(Stop("a"))
+    assert ARRAY_THETA not in left.snapshot.arrays
+    session.restore(Snapshot(left.snapshot.meta, {**left.snapshot.arrays,
+                                                  **session.theta_snapshots.merged(left.snapshots)}))
+    assert session.theta_snapshots.spacing > 4
+    here = small_run()
+    here.run_steps(session.step_count)
+    np.testing.assert_array_equal(session.theta_snapshots.steps, here.theta_snapshots.steps)
+    for step in map(int, here.theta_snapshots.steps):
+        np.testing.assert_allclose(session.theta_snapshots.theta_at(step), here.theta_snapshots.theta_at(step),
+                                   rtol=0, atol=1e-12)
 
 
 def test_the_server_side_routes_answers_and_leavers_and_refuses_an_unknown_one(caplog):
@@ -120,7 +154,7 @@ def test_the_server_side_routes_answers_and_leavers_and_refuses_an_unknown_one(c
     assert t.alive
     t.sync()
     snap = run.snapshot()
-    process.receive(Left(t.sid, "idle", snap))         # as if the process had sent it
+    process.receive(Left(t.sid, "idle", snap, run.theta_snapshots.pending()))   # as if the process had sent it
     assert not t.alive and t.finished == "idle"
     t.stop()
     assert process.alive and process.proc.poll() is None

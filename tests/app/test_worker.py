@@ -36,11 +36,15 @@ def sync_until(t: Trainer, done, beat: bool = True) -> None:
 
 
 def assert_same_run(a: ac.TrainingRun, b: ac.TrainingRun) -> None:
-    """Bit-identical parameters, counters and history."""
+    """Bit-identical parameters, counters, history and replay snapshots."""
     assert (a.step_count, a.epoch_count) == (b.step_count, b.epoch_count)
     np.testing.assert_array_equal(a.net.theta, b.net.theta)
     np.testing.assert_array_equal(a.history.steps.rows(), b.history.steps.rows())
     np.testing.assert_array_equal(a.history.epochs.rows(), b.history.epochs.rows())
+    np.testing.assert_array_equal(a.theta_snapshots.steps, b.theta_snapshots.steps)
+    assert a.theta_snapshots.spacing == b.theta_snapshots.spacing
+    for step in map(int, b.theta_snapshots.steps):
+        np.testing.assert_array_equal(a.theta_snapshots.theta_at(step), b.theta_snapshots.theta_at(step))
 
 
 @pytest.fixture
@@ -83,6 +87,21 @@ def test_stop_takes_the_whole_run_back_and_training_continues_exactly(trainers):
     np.testing.assert_array_equal(run.net.theta, here.net.theta)
 
 
+def test_play_pause_and_play_again_keep_every_replay_snapshot(trainers):
+    """The session's run holds the replay snapshots (the training process hands each over with the next sync):
+    after Pause, Play again and Pause they are those of the run trained here, thinned alike."""
+    run = small_run()
+    for stop_epoch in (30, 300):
+        t = Trainer(run, stop_epoch=stop_epoch)
+        trainers.append(t)
+        sync_until(t, lambda t=t: not t.alive)
+        t.sync()
+    here = small_run()
+    here.run_epochs(300)
+    assert here.theta_snapshots.spacing > 4
+    assert_same_run(run, here)
+
+
 def test_each_sync_gives_a_consistent_run(trainers):
     """After a sync the last history row is the current step, the last epoch row the current epoch, and the
     parameters are those after that step (the run's own test loss says so)."""
@@ -120,6 +139,9 @@ def test_stops_on_divergence_with_the_last_finite_state(trainers):
     assert t.finished == "diverged"
     assert run.diverged
     assert np.isfinite(run.net.theta).all()
+    here = small_run(lr=10.0)
+    here.run_steps(10**6)   # stops at the same divergence
+    assert_same_run(run, here)
 
 
 def test_ends_itself_when_no_redraw_asks(trainers, monkeypatch):
@@ -195,7 +217,9 @@ def test_a_lost_training_process_ends_its_trainers_and_a_new_one_starts(trainers
     worker.training_process().proc.kill()
     sync_until(t, lambda: not t.alive, beat=False)
     assert t.finished.startswith("error")
-    t.sync()   # keeps the last synced state
+    t.sync()   # keeps the last synced state, its replay snapshots among it
+    assert run.theta_snapshots.steps[-1] <= run.step_count
+    assert_same_run(ac.TrainingRun.from_snapshot(run.snapshot()), run)
     again = small_run()
     t2 = Trainer(again, stop_epoch=2)
     trainers.append(t2)

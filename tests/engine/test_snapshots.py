@@ -8,6 +8,7 @@ import pytest
 import adjoint_core as ac
 from adjoint_core.adjoint_field import fixed_batch
 from adjoint_core.replay import model_at, replay
+from adjoint_core.runfile import Snapshot
 from adjoint_core.snapshots import (
     ARRAY_SPACING,
     ARRAY_STEPS,
@@ -157,3 +158,78 @@ def test_a_wide_network_keeps_fewer_snapshots_thinned_alike(n_params, capacity, 
             s.add(step, np.full(n_params, float(step)))
     np.testing.assert_array_equal(s.steps, kept)
     assert s.spacing == spacing and s.theta_at(32)[0] == 32
+
+
+def assert_same_snapshots(a: ThetaSnapshots, b: ThetaSnapshots) -> None:
+    """The same kept steps, spacing and next step due, and the same theta at each kept step (to 1e-12)."""
+    np.testing.assert_array_equal(a.steps, b.steps)
+    assert (a.spacing, a.due) == (b.spacing, b.due)
+    for step in map(int, b.steps):
+        np.testing.assert_allclose(a.theta_at(step), b.theta_at(step), rtol=0, atol=1e-12, err_msg=f"step {step}")
+
+
+def steps(n: int):
+    return lambda run: run.run_steps(n)
+
+
+def blow_up(run: ac.TrainingRun) -> None:
+    """Weights thrown far off: the next step's loss overflows and the step before it is taken back."""
+    np.multiply(run.net.theta, 1e200, out=run.net.theta)
+
+
+@pytest.mark.parametrize("preset, actions", [
+    ("nonlinear-relu", [steps(n) for n in (1, 2, 3, 5, 8, 13, 40, 7, 130, 1, 400, 64, 65, 3)]),   # thinnings
+    ("large-init-exploding", [steps(1)] * 12),   # step 5 taken back again and again after it was handed over
+    ("linear-relu", [steps(3), blow_up, steps(1), lambda run: run.set_hyperparameters(lr=0.01), steps(70)])],
+    ids=["thinning", "diverging", "retried-differently"])
+def test_a_run_that_hands_its_snapshots_over_holds_only_the_new_ones_and_its_copy_has_them_all(preset, actions):
+    """A run trained elsewhere hands its snapshots over with each Progress; the copy it is applied to keeps
+    exactly the snapshots of a run trained alone with the same calls, and the run itself holds no theta it has
+    handed over."""
+    there, copy, alone = (ac.TrainingRun(ac.presets[preset], seed=0) for _ in range(3))
+    there.theta_snapshots.hand_over()   # as Play's training process does: the copy holds the first one
+    mark = None
+    for act in actions:
+        before = {int(s): copy.theta_snapshots.theta_at(int(s)) for s in copy.theta_snapshots.steps}
+        act(there)
+        act(alone)
+        held, kept = there.theta_snapshots, alone.theta_snapshots
+        new = [s for s in map(int, held.steps) if s not in before or not np.array_equal(before[s], kept.theta_at(s))]
+        assert held.n - held.held_from == len(new) and held.arrays() == {}
+        snap = there.snapshot()   # as it leaves the training process: the copy's snapshots and those held there
+        whole = Snapshot(snap.meta, {**snap.arrays, **copy.theta_snapshots.merged(held.pending())})
+        assert_same_snapshots(ac.TrainingRun.from_snapshot(whole).theta_snapshots, kept)
+        progress = there.progress(mark)
+        copy.apply(progress)
+        mark = progress.rows.mark
+        assert held.held_from == held.n and len(progress.snapshots.thetas) == len(new)
+        with pytest.raises(KeyError):
+            held.theta_at(int(held.steps[-1]))   # handed over: only the copy holds it
+        assert_same_snapshots(copy.theta_snapshots, alone.theta_snapshots)
+    assert there.step_count == alone.step_count == copy.step_count
+    assert alone.divergence_steps or preset == "nonlinear-relu"
+
+
+def test_pending_leaves_the_thetas_where_they_are_and_a_copy_of_the_copy_receives_them():
+    there, alone = ac.TrainingRun(TINY, seed=3), ac.TrainingRun(TINY, seed=3)
+    there.run_steps(70)
+    alone.run_steps(70)
+    session = ac.TrainingRun(TINY, seed=3)
+    session.apply(there.progress())
+    there.run_steps(9)
+    alone.run_steps(9)
+    pending = there.theta_snapshots.pending()
+    assert len(pending.thetas) == there.theta_snapshots.n - there.theta_snapshots.held_from > 0
+    np.testing.assert_array_equal(there.theta_snapshots.pending().thetas, pending.thetas)   # still held there
+    session.theta_snapshots.receive(pending)
+    assert_same_snapshots(session.theta_snapshots, alone.theta_snapshots)
+
+
+def test_snapshots_that_do_not_follow_those_held_are_refused():
+    there = ac.TrainingRun(TINY, seed=3)
+    there.run_steps(5)
+    there.progress()
+    there.run_steps(5)
+    late = ac.TrainingRun(TINY, seed=3)   # missed the first hand-over
+    with pytest.raises(ValueError, match="do not follow"):
+        late.apply(there.progress())

@@ -4,6 +4,7 @@ finite rows only (history.py); the rollback is tested through the run in test_tr
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -47,6 +48,23 @@ def test_shuffle_draws_the_next_order_from_the_generator_and_a_given_order_draws
     again = Batches(x, y, rng, batches.perm.copy(), 4)
     assert rng.bit_generator.state == state
     np.testing.assert_array_equal(again.batch(2)[0], x[batches.perm[4:6]])
+
+
+def test_the_epoch_order_is_copied_at_its_first_batch():
+    """A run that trains elsewhere (Play's training process) never takes a batch in the session: its Batches hold
+    the order (n,) but no ordered copy of x and y."""
+    x, y = points(1000)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        batches = Batches(x, y, np.random.default_rng(0))
+        held = tracemalloc.get_traced_memory()[0] - start
+        first = batches.batch(3)[0].copy()
+        taken = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert held < (x.nbytes + y.nbytes) / 2 < taken - held
+    np.testing.assert_array_equal(first, x[batches.perm[:3]])
 
 
 def layer_arrays(scale: float = 1.0) -> list[np.ndarray]:

@@ -2,10 +2,12 @@
 
 Each message is a frozen dataclass, sent pickled over a ``multiprocessing`` Connection between our own two
 processes, and each side dispatches on its type.  A run arrives with ``Play`` as a full snapshot and leaves
-with ``Left``, as a full snapshot again: on ``Stop`` (Pause), or by itself at its epoch limit, on divergence,
-or when no ``Sync`` (a page redraw) has asked for it for ``idle`` seconds.  In between, ``Sync`` asks for what
-a redraw needs (``Synced``: the engine's Progress since the last sync) and ``Copy`` for the whole run
-(``Copied``).  A side that receives a message it does not know refuses it: it logs it and carries on.
+with ``Left``: on ``Stop`` (Pause), or by itself at its epoch limit, on divergence, or when no ``Sync`` (a page
+redraw) has asked for it for ``idle`` seconds.  In between, ``Sync`` asks for what a redraw needs (``Synced``: the
+engine's Progress since the last sync) and ``Copy`` for the whole run (``Copied``).  The replay snapshots stay
+with the session: each Progress hands over those kept since the last one, and the training process keeps none it
+has handed over; ``Left`` and ``Copied`` carry a snapshot without them and the ones not handed over yet.
+A side that receives a message it does not know refuses it: it logs it and carries on.
 
 Imports only the engine; imported by the two sides.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adjoint_core.runfile import Snapshot
+from adjoint_core.snapshots import NewSnapshots
 from adjoint_core.training import Progress
 
 
@@ -74,20 +77,24 @@ class Synced:
 
 @dataclass(frozen=True)
 class Copied:
-    """The answer to Copy ``request_id``: the run's full snapshot; None once it has left."""
+    """The answer to Copy ``request_id``: the run's snapshot and its replay snapshots since the last sync (the
+    session's run holds the others; the process still holds these); None once it has left."""
 
     request_id: int
     snapshot: Snapshot | None
+    snapshots: NewSnapshots | None
 
 
 @dataclass(frozen=True)
 class Left:
-    """Run ``sid`` has left the process, as ``snapshot``: ``finished`` is None on Stop, else why it ended by
-    itself ("limit", "diverged", "idle" or "error: ...")."""
+    """Run ``sid`` has left the process, as ``snapshot`` and its replay snapshots since the last sync (the
+    session's run holds the others), both None when it could not start: ``finished`` is None on Stop, else why it
+    ended by itself ("limit", "diverged", "idle" or "error: ...")."""
 
     sid: str
     finished: str | None
-    snapshot: Snapshot
+    snapshot: Snapshot | None
+    snapshots: NewSnapshots | None
 
 
 TO_PROCESS = (Play, Sync, Copy, SetRate, Stop)

@@ -2,7 +2,8 @@
 
 The server (``worker.py``) starts one such process and talks to it over a socket in the messages of
 ``protocol.py``.  The runs take turns of SLICE seconds each, so every playing session gets the same share
-of the process, and messages are answered between turns.
+of the process, and messages are answered between turns.  A run here holds the thetas of its replay snapshots
+only until the next sync hands them over to the session's run, which keeps them (``protocol.py``).
 
 Training here rather than in a thread of the server keeps the GIL convoy out: in the server, a step's NumPy
 calls release the GIL and the trainer then waits a whole switch interval for it after each call while other
@@ -39,6 +40,7 @@ class Playing:
         self.rate_t0, self.rate_steps0 = time.perf_counter(), run.step_count
         self.steps_per_second = 0.0
         self.sent: Mark | None = None   # where the history rows already sent end
+        run.theta_snapshots.hand_over()   # the session's run holds the replay snapshots it played from
 
     def train(self) -> bool:
         """One turn: up to SLICE seconds of steps, within the rate limit and the epoch limit, stopping at
@@ -76,7 +78,7 @@ def serve(conn: Connection) -> None:
 
     def leave(sid: str, finished: str | None) -> None:
         p = playing.pop(sid)
-        conn.send(Left(sid, finished, p.run.snapshot()))
+        conn.send(Left(sid, finished, p.run.snapshot(), p.run.theta_snapshots.hand_over()))
         del p
         if not playing:   # the last run left: the class's memory goes back to the OS
             memory.release()
@@ -87,13 +89,14 @@ def serve(conn: Connection) -> None:
                 try:
                     playing[sid] = Playing(ac.TrainingRun.from_snapshot(snapshot), stop_epoch, rate, idle)
                 except ac.ConfigError as e:   # not expected: the snapshot comes from a valid run
-                    conn.send(Left(sid, f"error: {e}", snapshot))
+                    conn.send(Left(sid, f"error: {e}", None, None))
             case Sync(request_id, sid):
                 p = playing.get(sid)
                 conn.send(p.sync(request_id) if p else Synced(request_id, None))
             case Copy(request_id, sid):
                 p = playing.get(sid)
-                conn.send(Copied(request_id, p.run.snapshot() if p else None))
+                conn.send(Copied(request_id, p.run.snapshot(), p.run.theta_snapshots.pending()) if p
+                          else Copied(request_id, None, None))
             case SetRate(sid, rate) if sid in playing:
                 p = playing[sid]
                 p.rate, p.start, p.done = rate, time.perf_counter(), 0

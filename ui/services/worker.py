@@ -7,8 +7,9 @@ into the session's run, and Pause (``Trainer.stop``) takes the full run back.  T
 runs in equal turns, so sessions share it evenly, and it drops a run (sending it back) at its epoch limit, on
 divergence, or when no redraw has asked for it for a few seconds (tab closed or hidden, another page opened).
 
-Between Play and Pause the session's run has the trained parameters and history after each sync, but not the
-optimiser state, data order or random state: only redraws read it then, and Pause brings the rest back.
+Between Play and Pause the session's run has the trained parameters, history and replay snapshots after each
+sync, but not the optimiser state, data order or random state: only redraws read it then, and Pause brings the
+rest back.  The replay snapshots live only in the session's run: the process hands each over with the next sync.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 import adjoint_core as ac
 from adjoint_core.runfile import Snapshot
+from adjoint_core.snapshots import NewSnapshots
 
 from .. import streamlit_private
 from . import memory
@@ -82,10 +84,10 @@ class TrainingProcess:
         match msg:
             case Synced(request_id) | Copied(request_id) if request_id in self._replies:
                 self._replies.pop(request_id).set_result(msg)
-            case Left(sid, finished, snapshot):
+            case Left(sid, finished, snapshot, snapshots):
                 trainer = self._trainers.pop(sid, None)
                 if trainer is not None:
-                    trainer.left(finished, snapshot)
+                    trainer.left(finished, snapshot, snapshots)
             case _:
                 log.warning("the server refused a message from the training process it does not know: %r", msg)
 
@@ -100,7 +102,7 @@ class TrainingProcess:
         for reply in self._replies.values():
             reply.set_result(None)
         for trainer in self._trainers.values():
-            trainer.left("error: the training process stopped", None)
+            trainer.left("error: the training process stopped", None, None)
 
 
 _process: TrainingProcess | None = None
@@ -141,7 +143,7 @@ class Trainer:
         self.run, self.sid = run, uuid.uuid4().hex
         self.finished: str | None = None   # "limit", "diverged", "idle" or "error: ..." once it ended by itself
         self.steps_per_second = 0.0
-        self._returned: Snapshot | None = None
+        self._returned: tuple[Snapshot, NewSnapshots] | None = None
         self._left = threading.Event()
         self.lock = threading.Lock()       # held while the run is written: one sync or stop at a time
         self._process = training_process()
@@ -152,9 +154,11 @@ class Trainer:
         """Still training (or about to tell that it ended)."""
         return not self._left.is_set()
 
-    def left(self, finished: str | None, snap: Snapshot | None) -> None:
-        """Called by the reader thread when the run comes back (``snap`` None if the process died)."""
-        self.finished, self._returned = finished, snap
+    def left(self, finished: str | None, snap: Snapshot | None, new: NewSnapshots | None) -> None:
+        """Called by the reader thread when the run comes back: its snapshot and the replay snapshots the session
+        has not received yet (None if it never started or the process died)."""
+        self.finished = finished
+        self._returned = (snap, new) if snap is not None else None
         self._left.set()
 
     def set_rate(self, rate: float | None) -> None:
@@ -175,11 +179,12 @@ class Trainer:
 
     def copy(self) -> ac.TrainingRun:
         """A copy of the run as it is in training now (for a download while playing)."""
-        copied = self._process.ask(Copy, self.sid) if self.alive else None
-        if copied is None or copied.snapshot is None:   # it has just left the process: copy it here
-            self.stop()
-            return ac.TrainingRun.from_snapshot(self.run.snapshot())
-        return ac.TrainingRun.from_snapshot(copied.snapshot)
+        with self.lock:   # no sync in between: the session's run holds every replay snapshot handed over
+            copied = self._process.ask(Copy, self.sid) if self.alive else None
+            if copied is not None and copied.snapshot is not None:
+                return ac.TrainingRun.from_snapshot(self._whole(copied.snapshot, copied.snapshots))
+        self.stop()   # it has just left the process: copy it here
+        return ac.TrainingRun.from_snapshot(self.run.snapshot())
 
     def stop(self) -> None:
         """Take the run back (Pause): on return the session's run is exactly the trained run."""
@@ -191,5 +196,10 @@ class Trainer:
 
     def _take_back(self) -> None:
         if self._returned is not None:
-            self.run.restore(self._returned)
+            self.run.restore(self._whole(*self._returned))
             self._returned = None
+
+    def _whole(self, snap: Snapshot, new: NewSnapshots) -> Snapshot:
+        """The full snapshot of the run in the process: ``snap``, with the replay snapshots of the session's run
+        brought up to ``new``."""
+        return Snapshot(snap.meta, {**snap.arrays, **self.run.theta_snapshots.merged(new)})
