@@ -6,12 +6,12 @@ student gets.  A ``Board`` holds what its frames need: the layout (each chart's 
 frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
 frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
 frame for a page is the status plus the groups whose version that page has not been sent yet, so one board serves
-one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py) with each figure turned
-into JSON once.
+one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py, whose pages fetch the
+room's frames as files: ``follow``) with each figure turned into JSON once.
 
 Streamlit can drop a fragment run's output unsent (when the next run of the fragment starts first), and with it
 charts a page was counted as sent. While frames bring something new that heals by itself; a page whose frames
-bring nothing new (a paused teacher's followers) gets every chart again in a keyframe, 1 s after the last new
+bring nothing new (a slow Speed's frames between steps) gets every chart again in a keyframe, 1 s after the last new
 one, then at doubling intervals up to KEYFRAME_MAX. Each figure carries its version (``v``): the page redraws
 only the charts it has not drawn.
 """
@@ -75,6 +75,14 @@ def show(payload: bytes, key: str) -> None:
     """The board element with this frame's payload (JSON bytes); plotly.js is served for it."""
     serve_plotly()
     _component(key=key, data=payload, height="content")
+
+
+def follow(frames: str, key: str) -> None:
+    """A follower's board element: it fetches the room's frames from the URL path ``frames`` (room_files.py) and
+    reruns the page (its ``gone`` trigger) once they are gone."""
+    serve_plotly()
+    _component(key=key, data=json.dumps({"plotly": PLOTLY_URL, "frames": frames}).encode(), height="content",
+               on_gone_change=lambda: None)   # the trigger's rerun is all it asks for
 
 
 def due_groups(frame: int) -> list[str]:
