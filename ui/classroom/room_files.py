@@ -37,8 +37,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 
-import streamlit.components.v1 as components_v1
-
 from .. import streamlit_private
 from . import room_bus, rooms
 from .room_bus import FOLLOW_TICK
@@ -53,9 +51,8 @@ log = logging.getLogger(__name__)
 
 
 def serve() -> str:
-    """Register FOLDER as a v1 component's files (in a script run; it lasts the server's life) and return the URL
-    path of its files, relative to the app's root."""
-    return f"component/{components_v1.declare_component('room_files', path=str(FOLDER)).name}/"
+    """The URL path of FOLDER's files, relative to the app's root (registered in the first script run that asks)."""
+    return streamlit_private.serve_folder("room_files", str(FOLDER))
 
 
 def _write(path: Path, text: str) -> None:

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import plotly
 import streamlit as st
-import streamlit.components.v1 as components_v1
 
 import adjoint_core as ac
 
@@ -49,14 +48,14 @@ _component = st.components.v2.component("abp_live_board", js=(Path(__file__).par
 _versions = itertools.count(1)   # process-wide, so a page's versions stay comparable when a room's board is new
 
 
-def serve_plotly() -> streamlit_private.CustomComponent:
-    """The installed plotly package's plotly.js folder, registered as a v1 component that is never mounted, so
-    that the server serves plotly.min.js at ``component/<its name>/`` (nothing is copied into the repository).
+PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"
 
-    Streamlit names the component after the calling module (``ui.train.board.plotly_js``), which is why PLOTLY_URL
-    takes the name from the component itself. A registration needs a script run and lasts the server's life;
-    registering again changes nothing, so every board element does it (``show``), whatever page shows it
-    first: a follower's page, which has no Streamlit chart, included.
+
+def serve_plotly() -> str:
+    """The URL path of the installed plotly package's plotly.min.js, relative to the app's root: its folder served
+    as a v1 component's files (streamlit_private.serve_folder; nothing is copied into the repository). Every board
+    element asks (``show``, ``follow``): the first script run to show one registers it, whatever page it is (a
+    follower's page, which has no Streamlit chart, included).
 
     The board (live_board.js) draws with the page's own ``window.Plotly`` when a paused st.plotly_chart has
     defined it, else loads this file. That shortcut is safe: both are plotly.js of the same major version
@@ -64,10 +63,10 @@ def serve_plotly() -> streamlit_private.CustomComponent:
     so they draw the same figure JSON, the one st.plotly_chart draws while paused; it saves a teacher's page the
     4.8 MB download.
     """
-    return components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+    return streamlit_private.serve_folder("plotly_js", str(PLOTLY_FOLDER)) + "plotly.min.js"
 
 
-PLOTLY_URL = f"component/{serve_plotly().name}/plotly.min.js"   # relative to the app's root
+PLOTLY_URL = serve_plotly()
 PRELOAD = json.dumps({"plotly": PLOTLY_URL}).encode()             # a board that only fetches plotly.js
 
 
