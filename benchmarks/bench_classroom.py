@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gzip
 import json
 import os
 import random
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.local_server import Server  # noqa: E402
 from benchmarks.proc_monitor import IDLE_CORES, IDLE_WINDOW, TreeMonitor, listener_pid, load_average  # noqa: E402
-from benchmarks.streamlit_client import Finished, StreamlitClient, ws_url_of  # noqa: E402
+from benchmarks.streamlit_client import Finished, HttpConnection, StreamlitClient, whole_number, ws_url_of  # noqa: E402
 
 LOAD_TIMEOUT = 180.0      # s: every student's first page
 PAUSE_TIMEOUT = 60.0      # s: a Play button back after Pause
@@ -94,6 +95,8 @@ class Student(StreamlitClient):
         self.play_label = ""                             # what the Play/Pause button says now
         self.t_play = self.t_pause = 0.0
         self.room_code: str | None = None  # a teacher's room, once its sidebar shows the code
+        self.frames_path: str | None = None   # a follower's: the URL path of its room's files
+        self.fetcher: asyncio.Task | None = None
 
     # what the page shows
 
@@ -104,6 +107,8 @@ class Student(StreamlitClient):
             self.play_label = w.label
         elif kind == "markdown" and (code := re.search(r"Room code \*\*(\w+)\*\*", w.body)):
             self.room_code = code.group(1)
+        elif kind == "bidi_component" and w.WhichOneof("data") == "bytes" and b'"frames"' in w.bytes:
+            self.frames_path = json.loads(w.bytes)["frames"]
 
     def on_metric(self, value: int) -> None:
         if self.result.pause_ack_s is not None and self.result.step_after_pause is None:
@@ -123,8 +128,8 @@ class Student(StreamlitClient):
     # the student's actions
 
     async def load(self, timeout: float, follower: bool = False) -> bool:
-        """Open the page; True once its first page (with charts and a Play button, or a follower's board) is
-        complete."""
+        """Open the page; True once its first page (with charts and a Play button, or a follower's board and the
+        room's first frame) is complete."""
         if not await self.connect(timeout):
             return False
         ok = await self.wait_until(lambda: self.result.first_page_s is not None
@@ -132,7 +137,48 @@ class Student(StreamlitClient):
                                    timeout - (time.monotonic() - self.t_connect))
         if not ok:
             self.fail("no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s"))
+        elif follower and self.frames_path is not None:   # (an app whose followers' frames are script runs: none)
+            http_url = self.ws_url.replace("ws", "http", 1).removesuffix("/_stcore/stream")
+            self.fetcher = asyncio.create_task(self._fetch_frames(HttpConnection(http_url)))
+            deadline = time.monotonic() + timeout
+            while self.value is None and not self.fetcher.done() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self.value is None:
+                self.fail(self.error or f"no frame of the room in {timeout:.0f} s")
+                return False
         return ok
+
+    async def _fetch_frames(self, http: HttpConnection) -> None:
+        """A follower's board: the room's head every ``every`` seconds, and the chart groups it has neither drawn
+        nor found in the head; a head with a new status is a frame (while counting)."""
+        drawn: dict[str, int] = {}
+        status = None
+        try:
+            while True:
+                started = time.monotonic()
+                code, body = await http.get(self.frames_path + "head.json.gz")
+                if code != 200:
+                    self.fail(f"the room's head: HTTP {code}")
+                    return
+                head = json.loads(gzip.decompress(body))
+                have = {fig["v"] for fig in head["charts"].values()}
+                for group, v in head["versions"].items():
+                    if drawn.get(group) != v and v not in have:
+                        code, _ = await http.get(f"{self.frames_path}{group}-{v}.json.gz")
+                        if code != 200:
+                            continue
+                    drawn[group] = v
+                if head["status"] != status:
+                    status = head["status"]
+                    self.value = whole_number(dict(status).get("Step"))
+                    if self.counting:
+                        self.frames.append((time.monotonic(), self.value))
+                await asyncio.sleep(max(0.0, head["every"] * random.uniform(0.9, 1.1) - (time.monotonic() - started)))
+        except (OSError, ValueError, KeyError, asyncio.IncompleteReadError) as e:
+            self.fail(f"the room's frames: {e!r}"[:300])
+        finally:
+            self.mb_received += http.bytes_in / 1e6
+            await http.close()
 
     async def session(self, delay: float, duration: float, idle: bool) -> None:
         """Play after delay, for duration; then Pause (and wait for Play back), or only stop the timers (idle)."""
@@ -187,6 +233,9 @@ class Student(StreamlitClient):
             r.trained_steps_per_s = (r.step_after_pause - r.step_at_play) / trained_s
 
     async def close(self) -> None:
+        if self.fetcher is not None:
+            self.fetcher.cancel()
+            await asyncio.gather(self.fetcher, return_exceptions=True)
         await super().close()
         self.result.error, self.result.mb_received = self.error, self.mb_received
 

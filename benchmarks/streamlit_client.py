@@ -31,6 +31,8 @@ a [label, value] pair in a custom component's JSON data), and while ``counting``
 value) for every finished run that showed the metric, and ``dropped``: runs whose output the server dropped
 unsent. ``error`` holds the first failure (a page exception, a cache miss, or what a caller reports with
 ``fail``). Subclasses react to the page through ``on_element``, ``on_metric`` and ``on_finished``.
+
+``HttpConnection``: one keep-alive HTTP/1.1 connection for GETs of the same server, as a page's ``fetch`` does.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def widget_state(kind: str, w) -> WidgetState | None:
     return s
 
 
-def _int(text) -> int | None:
+def whole_number(text) -> int | None:
     try:
         return int(str(text).replace(",", ""))
     except ValueError:
@@ -130,12 +132,12 @@ def component_metric(w, label: str) -> int | None:
 def _find_metric(node, label: str) -> int | None:
     """Depth-first search of decoded JSON for label's value."""
     if isinstance(node, dict):
-        if node.get("label") == label and _int(node.get("value")) is not None:
-            return _int(node["value"])
+        if node.get("label") == label and whole_number(node.get("value")) is not None:
+            return whole_number(node["value"])
         children = node.values()
     elif isinstance(node, list):
-        if len(node) >= 2 and node[0] == label and _int(node[1]) is not None:
-            return _int(node[1])
+        if len(node) >= 2 and node[0] == label and whole_number(node[1]) is not None:
+            return whole_number(node[1])
         children = node
     else:
         return None
@@ -144,6 +146,44 @@ def _find_metric(node, label: str) -> int | None:
         if found is not None:
             return found
     return None
+
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection to a loopback server (reopened when the server closes it), for GETs of
+    responses with a Content-Length."""
+
+    def __init__(self, url: str) -> None:
+        ws_url_of(url)   # loopback only
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port, self.root = u.hostname, u.port or 80, u.path.rstrip("/") + "/"
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.bytes_in = 0
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """(status, body) of GET ``path`` (relative to the server's root URL)."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        writer.write(f"GET {self.root}{path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        length, close = 0, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                close = True
+        body = await reader.readexactly(length)
+        self.bytes_in += length
+        if close:
+            await self.close()
+        return status, body
+
+    async def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
 
 
 class MessageCache:
@@ -325,7 +365,7 @@ class StreamlitClient:
         if kind == "button":
             self.buttons[w.label] = (w.id, fragment_id)
         elif kind == "metric" and w.label == self.metric:
-            self._metric_shown(_int(w.body))
+            self._metric_shown(whole_number(w.body))
         elif kind in CHARTS:
             self.charts_seen += 1
             if kind == "bidi_component" and self.metric:

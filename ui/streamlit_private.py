@@ -8,11 +8,13 @@ the sliders' labelling), and nothing else.  The rest of the app imports these na
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import streamlit as st
+import streamlit.components.v1 as components_v1
 from streamlit import runtime
 from streamlit.components.v1.custom_component import CustomComponent  # the type declare_component returns
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -25,7 +27,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
-__all__ = ["CHECKED_WITH", "CustomComponent", "click_waiting", "connected", "drop_expired_sessions",
+__all__ = ["CHECKED_WITH", "click_waiting", "connected", "drop_expired_sessions", "serve_folder",
            "fragment_timer", "in_this_session", "page_link", "session_id"]
 
 
@@ -58,6 +60,24 @@ def drop_expired_sessions() -> int:
     for _, info in expired:
         info.session.shutdown()
     return len(expired)
+
+
+_served: dict[str, CustomComponent] = {}   # name -> the component registered for it in this server
+_serve_lock = threading.Lock()
+
+
+def serve_folder(name: str, path: str) -> str:
+    """The URL path, relative to the app's root, where the server serves the files of folder ``path``: a v1
+    component ``name`` that is never mounted, registered by the first script run that asks (it lasts the server's
+    life). Once, under a lock: ``declare_component`` names the component after its caller's module with
+    ``inspect.getmodule``, which raised "module is None" in some of 300 page loads running it at once."""
+    with _serve_lock:
+        component = _served.get(name)
+        if component is None:
+            component = components_v1.declare_component(name, path=path)
+            if get_script_run_ctx(suppress_warning=True) is not None:   # registered: a script run's
+                _served[name] = component
+    return f"component/{component.name}/"
 
 
 def fragment_timer(seconds: float) -> bool:

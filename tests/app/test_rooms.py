@@ -1,12 +1,15 @@
-"""Follow the teacher (ui/classroom/rooms.py, ui/classroom/follow.py): a room's frames are built once per tick for
-all its followers, a follower gets every chart once and then only what changed, rooms expire with the teacher's
+"""Follow the teacher (ui/classroom/rooms.py, room_files.py, follow.py): a room's frames are built once per tick for
+all its followers and written as files (a head with what is new, a file per chart group version, old ones removed,
+only what a follower sees; the folder goes with the room or its followers), rooms expire with the teacher's
 session, followers are told when the teacher pauses or leaves (and the room closes), a code can be typed in,
 and a follower can read the teacher's run, take a copy, but never change the teacher's run."""
 
 from __future__ import annotations
 
 import gc
+import gzip
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +17,7 @@ import pytest
 import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
 from ui import streamlit_private
-from ui.classroom import rooms
+from ui.classroom import room_files, rooms
 from ui.train import board, chart_groups
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
@@ -37,7 +40,7 @@ class Teacher:
 
 @pytest.fixture
 def room(monkeypatch):
-    monkeypatch.setattr(rooms, "FOLLOW_TICK", 0.0)   # every payload call may build: the tests set the clock
+    monkeypatch.setattr(rooms, "FOLLOW_TICK", 0.0)   # every write may build: the tests set the clock
     r = rooms.open_room(connected)
     run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
     run.run_steps(3)
@@ -50,51 +53,90 @@ def charts(payload: bytes) -> set[str]:
     return set(json.loads(payload)["charts"])
 
 
-def test_a_follower_gets_every_chart_first_then_only_new_groups(room):
-    seen: dict = {}
-    first = json.loads(room.payload(seen))
-    assert set(first["charts"]) == ALL_KEYS and dict(first["status"])["Step"] == "3"
-    assert charts(room.payload(seen)) == set(), "no step since: nothing to redraw"
+def read(folder: Path, name: str = room_files.HEAD) -> dict:
+    return json.loads(gzip.decompress((folder / name).read_bytes()))
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    """A room's files in a folder of the test's own (a Files the writer thread never sees)."""
+    monkeypatch.setattr(room_files, "FOLDER", tmp_path)
+    return room_files.Files
+
+
+def test_a_rooms_head_has_every_chart_first_then_only_what_is_new(room, files):
+    f = files(room.code)
+    f.write(room, room_files.FOLLOW_TICK)
+    head = read(f.folder)
+    assert set(head) == {"status", "note", "rows", "versions", "every", "charts"}, "only what a follower sees"
+    assert set(head["charts"]) == ALL_KEYS and dict(head["status"])["Step"] == "3"
+    assert head["versions"] == {g: v for g, (v, _) in room.wire()[1].items()}
+    assert set(head["versions"]) == set(chart_groups.GROUPS)
+    for group, version in head["versions"].items():   # each version as a file too, for a page that missed it
+        assert {fig["v"] for fig in read(f.folder, f"{group}-{version}.json.gz").values()} == {version}
+    f.written = {g: (when - 60, text) for g, (when, text) in f.written.items()}   # a minute later
     room.run.run_steps(1)
-    assert charts(room.payload(seen)) == {"loss_chart", "mu_bar"}
-    late: dict = {}
-    assert charts(room.payload(late)) == ALL_KEYS, "a follower who joins later gets every chart"
+    f.write(room, room_files.FOLLOW_TICK)
+    head = read(f.folder)
+    assert set(head["charts"]) == {"loss_chart", "mu_bar"} and dict(head["status"])["Step"] == "4"
+    assert not [p.name for p in f.folder.iterdir() if p.name.startswith(".")], "no file left half-written"
 
 
-def test_a_page_that_lost_its_frames_gets_every_chart_in_a_keyframe_after_a_quiet_second(room, monkeypatch):
-    """Streamlit may drop a frame's output unsent: a paused teacher's follower would keep a blank board."""
-    now = [0.0]
-    monkeypatch.setattr(board, "clock", lambda: now[0])
-    seen: dict = {}
-    assert charts(room.payload(seen)) == ALL_KEYS   # ... and dropped on the way
-    assert charts(room.payload(seen)) == set()
-    now[0] += board.KEYFRAME_FIRST
-    keyframe = json.loads(room.payload(seen))["charts"]
-    assert set(keyframe) == ALL_KEYS, "every chart again"
-    assert len({fig["v"] for fig in keyframe.values()}) == len(chart_groups.GROUPS), "each with its group's version"
-    gaps = []
-    for _ in range(12):   # then ever rarer: 2 s, 4 s, ... up to KEYFRAME_MAX, while nothing changes
-        start = now[0]
-        while not charts(room.payload(seen)):
-            now[0] += 0.5
-        gaps.append(now[0] - start)
-    assert gaps[:5] == [2.0, 4.0, 8.0, 16.0, 32.0] and set(gaps[5:]) == {board.KEYFRAME_MAX}
+def test_a_superseded_group_file_is_removed_after_a_while(room, files, monkeypatch):
+    f = files(room.code)
+    f.write(room, 0.25)
+    first = read(f.folder)["versions"]["fast"]
     room.run.run_steps(1)
-    assert charts(room.payload(seen)) == {"loss_chart", "mu_bar"}, "something new: only that"
-    now[0] += board.KEYFRAME_FIRST
-    assert charts(room.payload(seen)) == ALL_KEYS, "and a keyframe a quiet second later"
+    f.write(room, 0.25)
+    assert (f.folder / f"fast-{first}.json.gz").exists(), "kept for a page that read an older head"
+    monkeypatch.setattr(room_files, "KEEP", 0.0)
+    f.write(room, 0.25)
+    assert not (f.folder / f"fast-{first}.json.gz").exists()
+    assert (f.folder / f"fast-{read(f.folder)['versions']['fast']}.json.gz").exists()
 
 
-def test_frames_are_built_once_per_tick_for_any_number_of_followers(room, monkeypatch):
+def test_a_large_audience_fetches_less_often():
+    assert room_files.every(1) == room_files.every(100) == room_files.FOLLOW_TICK
+    assert 1 / room_files.every(300) >= 1, "300 followers: still a frame a second each"
+    assert room_files.every(3000) > room_files.every(300)
+
+
+def test_frames_are_built_once_per_tick_for_any_number_of_followers(room, monkeypatch, tmp_path):
     built = []
     real = board.live_figures
     monkeypatch.setattr(board, "live_figures",
                         lambda run, groups, shared: built.append(groups) or real(run, groups, shared))
     monkeypatch.setattr(rooms, "FOLLOW_TICK", 3600.0)
-    followers = [{} for _ in range(100)]
-    payloads = {room.payload(seen) for seen in followers}
+    monkeypatch.setattr(room_files, "FOLDER", tmp_path)
+    monkeypatch.setattr(room_files, "_files", {})
+    monkeypatch.setattr(room_files, "_followers", {str(i): (room.code, connected) for i in range(100)})
+    room_files.write_all()
+    room_files.write_all()
     assert len(built) == len(chart_groups.GROUPS), "one build of each group, not one per follower"
-    assert len(payloads) == 1 and charts(payloads.pop()) == ALL_KEYS
+    assert set(read(tmp_path / room.code)["charts"]) == ALL_KEYS
+
+
+def test_a_rooms_folder_goes_when_it_closes_or_its_followers_leave(monkeypatch, tmp_path):
+    monkeypatch.setattr(room_files, "FOLDER", tmp_path)
+    monkeypatch.setattr(room_files, "_files", {})
+    monkeypatch.setattr(room_files, "_followers", {})
+    here = {"a": True, "b": True}
+    kept, closed = rooms.open_room(connected), rooms.open_room(connected)
+    for session, r in (("a", kept), ("b", closed)):
+        room_files._followers[session] = (r.code, lambda s=session: here[s])
+    room_files.write_all()
+    assert (tmp_path / kept.code / room_files.HEAD).exists() and (tmp_path / closed.code / room_files.HEAD).exists()
+    rooms.close_room(closed)
+    room_files.write_all()
+    assert not (tmp_path / closed.code).exists(), "its head is gone: the page reruns and says why"
+    assert "b" not in room_files._followers
+    here["a"] = False   # the follower's page closed
+    room_files.write_all()
+    assert (tmp_path / kept.code).exists() and room_files._followers == {}, "kept a while"
+    monkeypatch.setattr(room_files, "KEEP", 0.0)
+    room_files.write_all()
+    assert not (tmp_path / kept.code).exists()
+    rooms.close_room(kept)
 
 
 def test_a_rooms_frames_carry_no_followers_kept_runs_or_screen_layout(room, monkeypatch):
@@ -104,28 +146,60 @@ def test_a_rooms_frames_carry_no_followers_kept_runs_or_screen_layout(room, monk
         raise AssertionError("a room's board read a follower's session")
     monkeypatch.setattr(chart_groups.compare, "overlays", personal)
     monkeypatch.setattr(board, "for_screen", personal)
-    assert charts(room.payload({})) == ALL_KEYS
+    assert len(room.wire()[1]) == len(chart_groups.GROUPS)
     own = board.Board()
     with pytest.raises(AssertionError, match="follower's session"):   # a session's own board does read them
         own.update(room.run, [])
 
 
-def test_a_new_layout_sends_every_chart_again(room):
-    seen: dict = {}
-    room.payload(seen)
+def test_a_new_layout_sends_every_chart_again(room, files):
+    f = files(room.code)
+    f.write(room, 0.25)
     room.attach(ac.TrainingRun(ac.presets["nonlinear-relu"], seed=0), None, "nonlinear-relu")   # 1D: no slice
-    payload = json.loads(room.payload(seen))
-    assert set(payload["charts"]) == ALL_KEYS - {"slice_chart"}
-    assert [k for row in payload["rows"] for k, _, _ in row] == ["loss_chart", "mu_bar", "fit_chart", "mu_heatmap",
-                                                                 "grad_chart"]
+    f.write(room, 0.25)
+    head = read(f.folder)
+    assert set(head["charts"]) == ALL_KEYS - {"slice_chart"}
+    assert [k for row in head["rows"] for k, _, _ in row] == ["loss_chart", "mu_bar", "fit_chart", "mu_heatmap",
+                                                              "grad_chart"]
 
 
-def test_a_new_run_of_the_same_setup_sends_every_chart_again(room):
-    seen: dict = {}
-    room.payload(seen)
+def test_a_new_run_of_the_same_setup_sends_every_chart_again(room, files):
+    f = files(room.code)
+    f.write(room, 0.25)
+    before = read(f.folder)["versions"]
     room.attach(ac.TrainingRun(ac.presets["wave2d-relu"], seed=0), None, "wave2d-relu")   # Reset: the same layout
-    assert charts(room.payload(seen)) == ALL_KEYS
-    assert dict(json.loads(room.payload(seen))["status"])["Step"] == "0"
+    f.write(room, 0.25)
+    head = read(f.folder)
+    assert all(head["versions"][g] != v for g, v in before.items()) and set(head["charts"]) == ALL_KEYS
+    assert dict(head["status"])["Step"] == "0"
+
+def test_a_page_that_lost_its_frames_gets_every_chart_in_a_keyframe_after_a_quiet_second(room, monkeypatch):
+    """Streamlit may drop a frame's output unsent: a page whose frames bring nothing new would keep a blank board."""
+    own = board.Board(shared=True)
+
+    def payload(seen: dict) -> bytes:
+        own.update(room.run, [])
+        return own.payload(seen)
+    now = [0.0]
+    monkeypatch.setattr(board, "clock", lambda: now[0])
+    seen: dict = {}
+    assert charts(payload(seen)) == ALL_KEYS   # ... and dropped on the way
+    assert charts(payload(seen)) == set()
+    now[0] += board.KEYFRAME_FIRST
+    keyframe = json.loads(payload(seen))["charts"]
+    assert set(keyframe) == ALL_KEYS, "every chart again"
+    assert len({fig["v"] for fig in keyframe.values()}) == len(chart_groups.GROUPS), "each with its group's version"
+    gaps = []
+    for _ in range(12):   # then ever rarer: 2 s, 4 s, ... up to KEYFRAME_MAX, while nothing changes
+        start = now[0]
+        while not charts(payload(seen)):
+            now[0] += 0.5
+        gaps.append(now[0] - start)
+    assert gaps[:5] == [2.0, 4.0, 8.0, 16.0, 32.0] and set(gaps[5:]) == {board.KEYFRAME_MAX}
+    room.run.run_steps(1)
+    assert charts(payload(seen)) == {"loss_chart", "mu_bar"}, "something new: only that"
+    now[0] += board.KEYFRAME_FIRST
+    assert charts(payload(seen)) == ALL_KEYS, "and a keyframe a quiet second later"
 
 
 def test_a_room_expires_when_the_teacher_lets_it_go():
@@ -250,12 +324,18 @@ def test_a_follower_page_tells_that_the_teacher_left(monkeypatch):
     clock = Teacher(monkeypatch)
     monkeypatch.setattr(streamlit_private, "connected", lambda session_id: clock.connected)
     teacher, code = teacher_with_room()
+    monkeypatch.setattr(streamlit_private, "connected", lambda session_id: connected)   # the followers' pages stay
     follower = app({"follow": code})
-    assert not follower.warning and any("paused" in i.value for i in follower.info)
+    folder = room_files.FOLDER / code
+    room_files.write_all()
+    kind, text = read(folder)["note"]
+    assert kind == "info" and "paused" in text and not follower.warning
     clock.online = False
-    follower.run()
-    assert any("teacher has left" in w.value for w in follower.warning)
+    room_files.write_all()
+    assert "teacher has left" in read(folder)["note"][1]
     clock.now += rooms.CLOSE_AFTER
+    room_files.write_all()
+    assert not folder.exists(), "the head is gone: the follower's board reruns its page"
     follower.run()
     assert any(f"room {code} has closed: the teacher left" in w.value for w in follower.warning)
     assert follower.selectbox(key=W + "preset") is not None, "the page works as a normal run again"

@@ -1,5 +1,6 @@
-"""benchmarks/bench_classroom.py end to end: two simulated students on a real ``streamlit run app.py``; and its
-parts alone: the headless client's protocol pieces (streamlit_client.py) and the /proc sampler (proc_monitor.py).
+"""benchmarks/bench_classroom.py end to end: two simulated students on a real ``streamlit run app.py``, and a teacher
+with two followers who fetch the room's frames over HTTP; and its parts alone: the headless client's protocol
+pieces (streamlit_client.py) and the /proc sampler (proc_monitor.py).
 
 Checks what a broken harness would get wrong (no frames, a Step metric that never moves, a Pause that is never
 acknowledged, no first page, no server figures), never the numbers themselves (they depend on machine load).
@@ -59,6 +60,15 @@ def test_two_students_join_a_class_whose_page_the_teacher_watches(server):
     assert all(s.frames > 0 and s.pause_ack_s is not None for s in r.students)
     assert r.class_size_seen == 2, "the Class page showed both students"
     assert r.class_updates_per_s > 0
+
+
+@pytest.mark.slow
+def test_followers_fetch_the_rooms_frames_over_http(server):
+    r = bc.run_follow(server.url, 2, 3.0, server_pid=server.pid)
+    assert [s.error for s in r.students] == ["", "", ""]
+    for s in r.students[1:]:   # the teacher's frames as heads with a new status, never a script run of their own
+        assert s.frames > 0 and s.step_at_end > s.step_at_play and s.dropped == 0
+        assert s.mb_received > 0
 
 
 def test_only_loopback_servers():

@@ -1,6 +1,7 @@
 """Follow the teacher in a real browser, on a server of its own (fresh: nothing served or drawn before): a follower
-whose page has never shown a Streamlit chart draws the live board's charts with plotly.js served by the app and
-can take a copy; a student types the code; followers are told when the teacher leaves, and the room closes."""
+whose page has never shown a Streamlit chart draws the live board's charts with plotly.js served by the app, gets
+its frames as the room's files over HTTP (not through its websocket) and can take a copy; a student types the
+code; followers are told when the teacher leaves, and the room closes."""
 
 from __future__ import annotations
 
@@ -49,11 +50,21 @@ def test_a_follower_draws_the_charts_on_a_fresh_server(browser, fresh_server):
         expect(teacher.get_by_role("button", name="Pause", exact=True)).to_be_visible(timeout=LONG)
 
         follower = follower_ctx.new_page()   # opened while the teacher plays, before any pause
+        heads, pushed = [], []   # the room's heads fetched; messages through the page's websocket
+        follower.on("response", lambda r: heads.append(r.status) if r.url.endswith(f"/{code}/head.json.gz") else None)
+        follower.on("websocket", lambda ws: ws.on("framereceived", lambda _: pushed.append(1)))
         follower.goto(f"{fresh_server}/?follow={code}")
         expect(follower.get_by_text(f"Following room {code}")).to_be_visible(timeout=LONG)
         assert follower.evaluate("window.Plotly === undefined"), "a follower's page has no Streamlit chart"
         assert_charts_drawn(follower, BOARD_SLOTS, timeout=LONG)
         assert follower.locator("div[data-chart]").count() == BOARD_SLOTS
+        step = follower.get_by_test_id("stMetricValue").first
+        fetched, received = len(heads), len(pushed)
+        for _ in range(3):   # three frames of the teacher's run
+            shown = step.inner_text()
+            expect(step).not_to_have_text(shown, timeout=LONG)
+        assert len(heads) > fetched and set(heads) == {200}, "the frames came as the room's head, over HTTP"
+        assert len(pushed) - received < 3, "not through the page's websocket"
         assert_no_exception(follower)
         save_screenshot(follower, "follower_fresh_server_phone")
 

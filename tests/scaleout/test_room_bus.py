@@ -1,10 +1,12 @@
 """Rooms through Redis (ui/classroom/room_bus.py), in one process against a real redis-server: a room published by
 "the teacher's replica" (a Room that is not in this process's registry) is followed through a Mirror exactly as a
 local room is; Take a copy comes through Redis; a follower's page only ever reads Redis; a closed or expired room
-says why; a lost Redis says so and the room comes back with it; hostile or huge entries are refused unread."""
+says why; a lost Redis says so and the room comes back with it; hostile or huge entries are refused unread, and a
+hostile chart group's name writes no file."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -13,7 +15,7 @@ import redis
 
 import adjoint_core as ac
 from apptest_helpers import app, run_of
-from ui.classroom import room_bus, rooms
+from ui.classroom import room_bus, room_files, rooms
 
 READS = {"hstrlen", "hget", "hmget", "get", "exists"}
 CONNECT = {"client|setinfo", "hello", "ping"}
@@ -47,10 +49,6 @@ def remote(bus):
     return room
 
 
-def charts(payload: bytes) -> set[str]:
-    return set(json.loads(payload)["charts"])
-
-
 def command_counts(r: redis.Redis) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in r.info("commandstats").items()}
 
@@ -58,16 +56,17 @@ def command_counts(r: redis.Redis) -> dict[str, int]:
 def test_a_mirror_draws_what_the_teachers_replica_built(bus, remote):
     mirror = rooms.find_room(remote.code.lower())
     assert isinstance(mirror, room_bus.Mirror)
-    here, there = json.loads(mirror.payload({})), json.loads(remote.payload({}))
-    assert here["charts"] == there["charts"] and here["status"] == there["status"] and here["rows"] == there["rows"]
+    (here, here_groups, _), (there, there_groups, _) = mirror.wire(), remote.wire()
+    assert here_groups == there_groups and here["rows"] == there["rows"] and here["versions"] == there["versions"]
+    assert here["status"] == there["status"]
     assert mirror.note() == remote.note() == ("info", "The teacher's run is paused: the charts show it as it is now.")
-    seen: dict = {}
-    mirror.payload(seen)
+    before = mirror.wire()[1]
     remote.run.run_steps(1)
     room_bus.publish(bus, remote, remote.done)
     rooms.find_room(remote.code)
-    assert charts(mirror.payload(seen)) == {"loss_chart", "mu_bar"}, "only the groups that changed"
-    assert dict(json.loads(mirror.payload(seen))["status"])["Step"] == "4"
+    after = mirror.wire()[1]
+    assert {g for g in after if after[g] != before[g]} == {"fast"}, "only the groups that changed"
+    assert dict(mirror.wire()[0]["status"])["Step"] == "4"
 
 
 def test_take_a_copy_on_another_replica_is_the_teachers_run_bit_for_bit(bus, remote):
@@ -110,10 +109,13 @@ def test_a_room_whose_replica_stopped_publishing_expires_and_its_followers_are_t
 
 def test_a_lost_redis_is_told_and_the_room_comes_back_with_it(bus, remote, redis_server):
     follower = app({"follow": remote.code})
+
+    def told() -> str:   # what the follower's page is told, as its room's head carries it
+        note = rooms.find_room(remote.code).wire()[0]["note"]
+        return note[1] if note else ""
     redis_server.stop()
     follower.run()
-    assert any(w.value.startswith("Room connection lost") for w in follower.warning)
-    assert not follower.exception
+    assert told().startswith("Room connection lost") and not follower.exception
     with pytest.raises(redis.RedisError):   # the publisher's loop catches this and publishes in full next time
         room_bus.publish(bus, remote, remote.done)
     fresh = rooms.Room("ZZZZZ", connected)
@@ -121,18 +123,18 @@ def test_a_lost_redis_is_told_and_the_room_comes_back_with_it(bus, remote, redis
         rooms.find_room(fresh.code)
     redis_server.start()   # empty: until the teacher's replica publishes everything again, the room is not gone
     follower.run()
-    assert any(w.value.startswith("Room connection lost") for w in follower.warning)
+    assert told().startswith("Room connection lost")
     assert not any("has closed" in w.value for w in follower.warning)
     room_bus.publish(bus, remote, room_bus._Published())
     follower.run()
-    assert not follower.exception and not any("connection lost" in w.value for w in follower.warning)
+    assert not follower.exception and "connection lost" not in told()
 
 
 @pytest.mark.parametrize("spoil", ["wrong type", "huge meta", "bad meta", "huge group", "bad group"])
 def test_hostile_or_huge_entries_are_refused_unread(bus, remote, spoil):
     key = room_bus._key(remote.code)
     mirror = rooms.find_room(remote.code)
-    good = mirror.payload({})
+    good = mirror.wire()[:2]
     meta = json.loads(bus.hget(key, "meta"))
     meta["versions"]["fast"] += 1000
     if spoil == "wrong type":
@@ -148,12 +150,26 @@ def test_hostile_or_huge_entries_are_refused_unread(bus, remote, spoil):
     bus.config_resetstat()
     rooms.find_room(remote.code)
     assert mirror.note() == room_bus.UNREADABLE
-    assert mirror.payload({}) == good, "the last good frame stays"
+    assert mirror.wire()[1] == good[1] and mirror.wire()[0]["status"] == good[0]["status"], "the last good frame stays"
     if spoil.startswith("huge"):   # the meta is read with HGET, chart groups with HMGET
         reader = "hget" if spoil == "huge meta" else "hmget"
         assert reader not in command_counts(bus), "a field too large is never read"
     follower = app({"follow": remote.code})
     assert not follower.exception
+
+
+def test_a_hostile_group_name_writes_no_file(bus, remote, tmp_path, monkeypatch):
+    monkeypatch.setattr(room_files, "FOLDER", tmp_path / "rooms")
+    key = room_bus._key(remote.code)
+    meta = json.loads(bus.hget(key, "meta"))
+    meta["versions"]["../../evil"] = 1
+    bus.hset(key, mapping={"meta": json.dumps(meta), "g:../../evil": '"evil":{"data":[],"layout":{}}'})
+    files = room_files.Files(remote.code)
+    (tmp_path / "rooms").mkdir()
+    files.write(rooms.find_room(remote.code), 0.25)
+    head = json.loads(gzip.decompress((files.folder / room_files.HEAD).read_bytes()))
+    assert "../../evil" not in head["versions"] and "evil" not in head["charts"]
+    assert not list(tmp_path.rglob("*evil*")), "no file of that name, anywhere"
 
 
 def test_a_hostile_entry_for_a_new_code_is_refused_with_a_message(bus):

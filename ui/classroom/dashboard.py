@@ -20,7 +20,7 @@ from ..plots import class_figures, describe
 from ..screen import charts, urlstate
 from ..train import board as live_board
 from ..train import compare, session, settings
-from . import follow, rooms, roster
+from . import follow, room_files, rooms, roster
 from .lesson_book import LESSONS
 
 ss = st.session_state
@@ -160,11 +160,11 @@ def _live() -> None:
     left, right = st.columns(2)
     charts.show(class_figures.losses(curves, field), key="class_losses", where=left)
     charts.show(class_figures.sweep(curves, field, log_x=_log_scale(field)), key="class_sweep", where=right)
-    if orders.spotlight in room.seats:
+    if orders.spotlight in room.seats:   # drawn as the room's followers draw it (room_files.py)
         st.subheader(f"Spotlight: {names.get(orders.spotlight, 'a student')}")
-        live_board.show(room.payload(ss.setdefault("_spot_seen", {})), key="spot_board")
+        live_board.follow(room_files.follow(room.code), key="spot_board")
     else:
-        ss["_spot_seen"] = {}
+        room_files.unfollow()
     differences = _differences(cards, roster.setup_of(session.get_run()))
     st.html(CARDS_CSS + '<ul class="abp-cards" aria-label="Students">'
             + "".join(_card(c, names[c.seat], differences[c.seat]) for c in _sorted(cards, by, names)) + "</ul>")

@@ -1,4 +1,7 @@
-"""The Train page's two sides of a room (ui/classroom/rooms.py): the teacher's sharing panel and the follower's view."""
+"""The Train page's two sides of a room (ui/classroom/rooms.py): the teacher's sharing panel and the follower's view.
+
+A follower's page runs its script only when it loads, on a click, and once its room has closed: its board element
+fetches the room's frames over HTTP (room_files.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +13,9 @@ import adjoint_core as ac
 
 from .. import streamlit_private
 from ..screen import urlstate
-from ..services import pace
 from ..train import board as live_board
 from ..train import session, settings
-from . import rooms
+from . import room_files, rooms
 
 ss = st.session_state
 
@@ -99,18 +101,20 @@ def _take_copy(code: str) -> None:
         st.toast(f"Cannot take a copy: {e}.", icon=":material/link_off:")
         return
     settings.adopt_run(run, preset)
-    del st.query_params[urlstate.FOLLOW_PARAM]
+    _stop_following()
     st.toast(f"Copied the teacher's run at step {run.step_count:,}: it is now your own run, and nothing you do "
              "changes the teacher's.", icon=":material/content_copy:")
 
 
 def _stop_following() -> None:
+    room_files.unfollow()
     del st.query_params[urlstate.FOLLOW_PARAM]
 
 
 def follower_view(code: str) -> bool:
-    """The page of a follower of room ``code``: the teacher's status and charts, live and read-only.
-    Returns False (after a warning) when there is no such room: the page then works as a normal run."""
+    """The page of a follower of room ``code``: the teacher's status and charts, live and read-only (the board
+    element fetches them; it reruns the page when the room has closed). Returns False (after a warning) when there
+    is no such room: the page then works as a normal run."""
     try:
         room = rooms.find_room(code)
     except rooms.RoomError as e:
@@ -122,21 +126,5 @@ def follower_view(code: str) -> bool:
     cols[0].button("Take a copy", on_click=_take_copy, args=(room.code,), key="btn_take_copy", width="stretch",
                    help="Copy the teacher's run as it is now and go on with it alone.")
     cols[1].button("Stop following", on_click=_stop_following, key="btn_stop_following", width="stretch")
-    ss["_seen"] = {}   # a full page run: the board is new
-
-    st.fragment(_frames, run_every=pace.interval(rooms.FOLLOW_TICK, pace.FOLLOWER_FRAME))(room.code)
+    live_board.follow(room_files.follow(room.code), key="follow_board")
     return True
-
-
-def _frames(code: str) -> None:
-    """A follower's frame (the room by its code: a follower's session never keeps the room itself alive)."""
-    try:
-        room = rooms.find_room(code)
-    except rooms.RoomError:   # the teacher closed the room or left: the full page says so
-        st.rerun()
-    pace.keep_pace(rooms.FOLLOW_TICK, pace.FOLLOWER_FRAME)
-    note, told = st.empty(), room.note()   # the placeholder keeps the board's place whether or not there is a note
-    if told is not None:
-        kind, text = told
-        getattr(note, kind)(text, icon=":material/logout:" if kind == "warning" else ":material/pause_circle:")
-    live_board.show(room.payload(ss["_seen"]), key="follow_board")

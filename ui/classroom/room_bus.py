@@ -9,9 +9,9 @@ so a replica that dies takes its rooms with it; a room closed on purpose leaves 
 
 A room's followers on another replica share one ``Mirror``: it reads the hash at most once per FOLLOW_TICK (the
 meta, then only the groups whose version changed) into a Board of its own, which serves every follower there as a
-local room's board does. Nothing read is trusted: each field's size is asked (HSTRLEN) before it is read, the JSON
-must have the shapes written here, and a run goes through adjoint_core's run-file checks (never a pickle). A
-follower's page only reads: the Mirror has no way to write.
+local room's board does (``wire``, written out by room_files.py). Nothing read is trusted: each field's size is
+asked (HSTRLEN) before it is read, the JSON must have the shapes written here, and a run goes through
+adjoint_core's run-file checks (never a pickle). A follower's page only reads: the Mirror has no way to write.
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def _group(text: bytes) -> str:
 
 class Mirror:
     """A room published by another replica, as this replica's followers see it: the same ``note``,
-    ``payload`` and ``copy`` as a local room, read from Redis at most once per FOLLOW_TICK."""
+    ``wire`` and ``copy`` as a local room, read from Redis at most once per FOLLOW_TICK."""
 
     def __init__(self, code: str, r: redis.Redis) -> None:
         self.code, self._r = code, r
@@ -375,9 +375,15 @@ class Mirror:
         note = self._meta.get("note") if self._meta else None
         return (note[0], note[1]) if note else None
 
-    def payload(self, seen: dict[str, object]) -> bytes:
+    def wire(self) -> tuple[dict[str, object], dict[str, tuple[int, str]], int]:
+        """As ``Room.wire``, what this replica's followers are shown: the meta (status, layout, group versions,
+        note), every group's (version, figures JSON), and no step (-1)."""
+        note = self.note()
         with self._lock:
-            return self._board.payload(seen)
+            board = self._board
+            meta = {"status": board.status, "rows": board.rows, "note": note,
+                    "versions": {g: v for g, (v, _) in board.groups.items()}}
+            return meta, dict(board.groups), -1
 
     @property
     def orders(self) -> roster.Orders:

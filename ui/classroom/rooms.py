@@ -1,10 +1,10 @@
 """Follow the teacher: a teacher's session opens a room, and followers (``?follow=CODE``) watch its run live.
 
 A room's frames are built once per FOLLOW_TICK for all its followers, not once per follower: the room holds one
-live ``Board`` (ui/train/board.py) that turns each chart group's figures into JSON once, with a version number, and a
-follower's frame is the status plus the groups whose version it has not seen yet.  A room lives as long as the
-teacher's session holds it (the registry keeps only weak references): it expires when that session ends or the
-teacher closes it.
+live ``Board`` (ui/train/board.py) that turns each chart group's figures into JSON once, with a version number
+(``wire``), and room_files.py writes them as files that the followers' pages fetch over HTTP.  A room lives as long
+as the teacher's session holds it (the registry keeps only weak references): it expires when that session ends or
+the teacher closes it.
 
 Followers are told what the teacher is doing (``Room.note``).  A teacher who paused (or whose page stopped
 drawing frames, e.g. a hidden tab) is still connected: the room says "paused" and stays open.  A teacher whose
@@ -15,7 +15,7 @@ and the room is closed.  Streamlit keeps a disconnected session for two minutes,
 stayed followable, frozen, that long.
 
 With Redis configured (room_bus.py) a room is also published for the other replicas, where its followers see it
-through a ``room_bus.Mirror`` with the same ``code``, ``label``, ``note``, ``payload`` and ``copy``.
+through a ``room_bus.Mirror`` with the same ``code``, ``label``, ``note``, ``wire`` and ``copy``.
 """
 
 from __future__ import annotations
@@ -162,16 +162,9 @@ class Room:
         with trainer.lock if trainer is not None else contextlib.nullcontext():   # not while a sync writes
             self._board.update(run, live.board_status(run, trainer))
 
-    def payload(self, seen: dict[str, object]) -> bytes:
-        """A follower's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (what the
-        follower's page has drawn: updated in place, empty for a new page)."""
-        with self._lock:
-            self._refresh()
-            return self._board.payload(seen)
-
     def wire(self) -> tuple[dict[str, object], dict[str, tuple[int, str]], int]:
-        """What room_bus publishes: the meta (status, layout, group versions, note, label, preset), every group's
-        (version, figures JSON) and the run's step (-1: no run yet)."""
+        """What room_bus publishes and room_files writes: the meta (status, layout, group versions, note, label,
+        preset), every group's (version, figures JSON) and the run's step (-1: no run yet)."""
         note = self.note()
         with self._lock:
             self._refresh()

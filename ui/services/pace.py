@@ -4,8 +4,8 @@ Each browser tab with a live fragment asks for a rerun every ``run_every`` secon
 When more frames are asked for than one interpreter can draw, the script runs pile up, the event loop that
 sends their output gets the GIL ever more rarely, and a run's output is dropped unsent when the next run of the
 same fragment starts.  So each live frame sets its own timer.  The server spends about BUDGET of one core on
-frames.  A frame's cost is its kind's nominal seconds (``Kind.cost``: a student's frame with its own charts, or
-a follower's, assembled from its room's shared figures) times ``meter.scale``, the server process's CPU time
+frames.  A frame's cost is its kind's nominal seconds (``Kind.cost``: a student's frame with its own charts; a
+room's followers fetch theirs as files, room_files.py) times ``meter.scale``, the server process's CPU time
 per nominal second of the frames drawn, measured over the last few seconds (the same page costs more on a
 slower or busier machine, and under load).  A teacher with an open room draws at its own fastest pace; every
 other session that watched in the last WINDOW seconds gets the same share of the rest, never faster than its
@@ -47,7 +47,6 @@ class Kind:
 
 STUDENT_FRAME = Kind(0.005, "The class is full on this server: your page redraws less than once a second, and "
                             "your run trains at a slower pace while everyone plays.")
-FOLLOWER_FRAME = Kind(0.002, "The room is full on this server: you watch the teacher's run with fewer redraws.")
 
 
 @dataclass

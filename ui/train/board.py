@@ -6,12 +6,12 @@ student gets.  A ``Board`` holds what its frames need: the layout (each chart's 
 frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
 frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
 frame for a page is the status plus the groups whose version that page has not been sent yet, so one board serves
-one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py) with each figure turned
-into JSON once.
+one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py, whose pages fetch the
+room's frames as files: ``follow``) with each figure turned into JSON once.
 
 Streamlit can drop a fragment run's output unsent (when the next run of the fragment starts first), and with it
 charts a page was counted as sent. While frames bring something new that heals by itself; a page whose frames
-bring nothing new (a paused teacher's followers) gets every chart again in a keyframe, 1 s after the last new
+bring nothing new (a slow Speed's frames between steps) gets every chart again in a keyframe, 1 s after the last new
 one, then at doubling intervals up to KEYFRAME_MAX. Each figure carries its version (``v``): the page redraws
 only the charts it has not drawn.
 """
@@ -26,7 +26,6 @@ from pathlib import Path
 
 import plotly
 import streamlit as st
-import streamlit.components.v1 as components_v1
 
 import adjoint_core as ac
 
@@ -49,14 +48,14 @@ _component = st.components.v2.component("abp_live_board", js=(Path(__file__).par
 _versions = itertools.count(1)   # process-wide, so a page's versions stay comparable when a room's board is new
 
 
-def serve_plotly() -> streamlit_private.CustomComponent:
-    """The installed plotly package's plotly.js folder, registered as a v1 component that is never mounted, so
-    that the server serves plotly.min.js at ``component/<its name>/`` (nothing is copied into the repository).
+PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"
 
-    Streamlit names the component after the calling module (``ui.train.board.plotly_js``), which is why PLOTLY_URL
-    takes the name from the component itself. A registration needs a script run and lasts the server's life;
-    registering again changes nothing, so every board element does it (``show``), whatever page shows it
-    first: a follower's page, which has no Streamlit chart, included.
+
+def serve_plotly() -> str:
+    """The URL path of the installed plotly package's plotly.min.js, relative to the app's root: its folder served
+    as a v1 component's files (streamlit_private.serve_folder; nothing is copied into the repository). Every board
+    element asks (``show``, ``follow``): the first script run to show one registers it, whatever page it is (a
+    follower's page, which has no Streamlit chart, included).
 
     The board (live_board.js) draws with the page's own ``window.Plotly`` when a paused st.plotly_chart has
     defined it, else loads this file. That shortcut is safe: both are plotly.js of the same major version
@@ -64,10 +63,10 @@ def serve_plotly() -> streamlit_private.CustomComponent:
     so they draw the same figure JSON, the one st.plotly_chart draws while paused; it saves a teacher's page the
     4.8 MB download.
     """
-    return components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+    return streamlit_private.serve_folder("plotly_js", str(PLOTLY_FOLDER)) + "plotly.min.js"
 
 
-PLOTLY_URL = f"component/{serve_plotly().name}/plotly.min.js"   # relative to the app's root
+PLOTLY_URL = serve_plotly()
 PRELOAD = json.dumps({"plotly": PLOTLY_URL}).encode()             # a board that only fetches plotly.js
 
 
@@ -75,6 +74,14 @@ def show(payload: bytes, key: str) -> None:
     """The board element with this frame's payload (JSON bytes); plotly.js is served for it."""
     serve_plotly()
     _component(key=key, data=payload, height="content")
+
+
+def follow(frames: str, key: str) -> None:
+    """A follower's board element: it fetches the room's frames from the URL path ``frames`` (room_files.py) and
+    reruns the page (its ``gone`` trigger) once they are gone."""
+    serve_plotly()
+    _component(key=key, data=json.dumps({"plotly": PLOTLY_URL, "frames": frames}).encode(), height="content",
+               on_gone_change=lambda: None)   # the trigger's rerun is all it asks for
 
 
 def due_groups(frame: int) -> list[str]:

@@ -1,8 +1,12 @@
 // The live board (ui/train/board.py): the status and every chart in one element, redrawn in place: a Train
-// page's own while training (ui/train/live.py), or a room's follower's (ui/classroom/follow.py). Each update is one JSON payload:
+// page's own while training (ui/train/live.py), or a room's follower's (ui/classroom/follow.py). Each update is one
+// JSON payload:
 //   {plotly: URL path of plotly.min.js, status: [[label, value], ...],
-//    rows: [[[key, weight, height], ...], ...], charts: {key: figure, ...}}
-// `charts` holds only the figures to redraw this time; the others stay as they are. The status boxes carry
+//    rows: [[[key, weight, height], ...], ...], charts: {key: figure, ...}, note: null or [kind, text]}
+// `charts` holds only the figures to redraw this time; the others stay as they are. A follower's element gets
+// {plotly, frames: URL path of its room's files} instead and fetches its updates itself (ui/classroom/room_files.py):
+// the head every `every` seconds, and the chart groups it has neither drawn nor found in the head; once the head
+// is gone (the room has closed) it sets its `gone` trigger, and the page reruns to say why. The status boxes carry
 // the test ids of st.metric, so a test reads the status in the same way paused or playing. Each chart div
 // counts its redraws in data-draws (read by benchmarks/bench_app.py).
 // For a screen reader each chart div is an image named by its figure's `name` and described by its `summary`
@@ -13,7 +17,7 @@ const ANNOUNCE_EVERY = 5000;
 const CALM_MS = 1000;
 const calm = window.matchMedia("(prefers-reduced-motion: reduce)");
 
-function plotlyUrl(path) {   // beside Streamlit's own bundle, so a baseUrlPath or a proxy prefix is kept
+function appUrl(path) {   // beside Streamlit's own bundle, so a baseUrlPath or a proxy prefix is kept
   const main = [...document.scripts].map((s) => s.src).find((s) => /\/static\/js\/index\.[^/]*\.js/.test(s));
   return main ? main.replace(/static\/js\/index\.[^/]*\.js.*$/, path) : new URL(path, document.baseURI).href;
 }
@@ -23,7 +27,7 @@ function loadPlotly(path) {   // the page's window.Plotly (Streamlit's own chart
     window.__abpPlotly = new Promise((resolve, reject) => {
       if (window.Plotly) return resolve(window.Plotly);
       const s = document.createElement("script");
-      s.src = plotlyUrl(path);
+      s.src = appUrl(path);
       s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("plotly.js did not define Plotly")));
       s.onerror = () => { window.__abpPlotly = null; reject(new Error("could not load " + s.src)); };
       document.head.appendChild(s);
@@ -41,6 +45,10 @@ const CSS = `
 .abp-status [data-testid="stMetricValue"] { font-size: 2.25rem; line-height: 1.4; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; color: rgb(49, 51, 63); }
 @media (max-width: 640px) { .abp-row { flex-direction: column; } }
+.abp-note { padding: 1rem; border-radius: 0.5rem; }
+.abp-note[hidden] { display: none; }
+.abp-note.info { background: rgba(28, 131, 225, 0.1); color: rgb(0, 66, 128); }
+.abp-note.warning { background: rgba(255, 227, 18, 0.1); color: rgb(146, 108, 5); }
 .abp-sr { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
   clip-path: inset(50%); white-space: nowrap; border: 0; }
 `;
@@ -50,13 +58,18 @@ function build(parent, board) {
   root.className = "abp-board";
   const style = document.createElement("style");
   style.textContent = CSS;
+  const note = document.createElement("div");
+  note.className = "abp-note";
+  note.setAttribute("role", "status");
+  note.hidden = true;
   const status = document.createElement("div");
   status.className = "abp-status";
   const live = document.createElement("div");
   live.className = "abp-sr";
   live.setAttribute("role", "status");
   live.setAttribute("aria-live", "polite");
-  root.append(style, status, live);
+  root.append(style, note, status, live);
+  root.note = note;
   root.live = live;
   root.announced = 0;
   root.charts = {};
@@ -109,6 +122,13 @@ function showStatus(root, status) {
   }
 }
 
+function showNote(root, note) {   // what followers are told: [kind ("info" or "warning"), text], or nothing
+  const [kind, text] = note || ["", ""];
+  root.note.hidden = !note;
+  if (root.note.className !== `abp-note ${kind}`) root.note.className = `abp-note ${kind}`;
+  if (root.note.textContent !== text) root.note.textContent = text;
+}
+
 function describeChart(div, fig) {   // the chart's accessible name and description, as soon as its figure arrives
   if (div.getAttribute("aria-label") !== fig.name) div.setAttribute("aria-label", fig.name);
   if (div.summary.textContent !== fig.summary) div.summary.textContent = fig.summary;
@@ -134,16 +154,10 @@ async function draw(div, path) {   // the newest figure waiting for this div, un
   }
 }
 
-export default function ({ data, parentElement }) {
-  if (!data || !data.byteLength) return;
-  const board = JSON.parse(new TextDecoder().decode(data));
-  if (!board.rows) {   // paused: fetch plotly.js once the page is idle, so the first Play need not wait for it
-    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
-    later(() => loadPlotly(board.plotly).catch(() => {}), { timeout: 3000 });
-    return;
-  }
+function show(parentElement, board) {   // one update of the board
   let root = parentElement.querySelector(":scope > div.abp-board");
   if (!root || root.layout !== JSON.stringify(board.rows)) root = build(parentElement, board);
+  showNote(root, board.note);
   showStatus(root, board.status);
   for (const [key, fig] of Object.entries(board.charts)) {
     const div = root.charts[key];
@@ -153,4 +167,68 @@ export default function ({ data, parentElement }) {
     div.next = fig;   // replaces a figure still waiting: a slow browser skips frames instead of falling behind
     if (!div.busy) draw(div, board.plotly);
   }
+}
+
+async function gunzipJson(url) {   // a file written compressed (room_files.py); null when it is gone
+  const res = await fetch(url, { cache: "no-store" });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`${res.status} for ${url}`);
+  return new Response(res.body.pipeThrough(new DecompressionStream("gzip"))).json();
+}
+
+function follow(parentElement, plotly, frames, setTriggerValue) {   // a follower's board: returns its stop
+  const base = appUrl(frames);
+  const state = { frames, drawn: {}, layout: "", timer: 0, stopped: false };
+  const next = (seconds) => {
+    if (!state.stopped) state.timer = setTimeout(poll, seconds * 1000 * (0.9 + 0.2 * Math.random()));
+  };
+  const poll = async () => {
+    if (document.hidden) return next(1);   // a hidden tab fetches nothing
+    let every = 1;
+    try {
+      const head = await gunzipJson(base + "head.json.gz");
+      if (!head) {   // the room has closed: the page's rerun says why
+        state.stopped = true;
+        setTriggerValue("gone", true);
+        return;
+      }
+      every = head.every;
+      const layout = JSON.stringify(head.rows);
+      if (layout !== state.layout) state.drawn = {};   // a new board: every chart again
+      state.layout = layout;
+      const have = new Set(Object.values(head.charts).map((fig) => fig.v));
+      const due = Object.entries(head.versions).filter(([group, v]) => state.drawn[group] !== v && !have.has(v));
+      const groups = await Promise.all(due.map(([group, v]) => gunzipJson(`${base}${group}-${v}.json.gz`)));
+      const charts = Object.assign({}, ...groups.filter(Boolean), head.charts);
+      if (state.stopped) return;
+      show(parentElement, { plotly, status: head.status, rows: head.rows, note: head.note, charts });
+      const drawn = new Set(Object.values(charts).map((fig) => fig.v));
+      for (const [group, v] of Object.entries(head.versions)) if (drawn.has(v)) state.drawn[group] = v;
+    } catch (e) {   // the network or the server is busy: try again later, the board stays as it is
+      console.warn("live board:", e.message);
+    }
+    next(every);
+  };
+  poll();
+  return state;
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  if (!data || !data.byteLength) return;
+  const board = JSON.parse(new TextDecoder().decode(data));
+  if (board.frames) {
+    const running = parentElement.abpFollow;
+    if (!running || running.stopped || running.frames !== board.frames) {
+      if (running) running.stopped = true;
+      parentElement.abpFollow = follow(parentElement, board.plotly, board.frames, setTriggerValue);
+    }
+    const state = parentElement.abpFollow;
+    return () => { state.stopped = true; clearTimeout(state.timer); };
+  }
+  if (!board.rows) {   // paused: fetch plotly.js once the page is idle, so the first Play need not wait for it
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
+    later(() => loadPlotly(board.plotly).catch(() => {}), { timeout: 3000 });
+    return;
+  }
+  show(parentElement, board);
 }
