@@ -28,7 +28,7 @@ CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
 __all__ = ["CHECKED_WITH", "click_waiting", "connected", "drop_expired_sessions", "serve_folder",
-           "fragment_timer", "in_this_session", "page_link", "session_id"]
+           "fragment_id", "fragment_timer", "in_this_session", "page_link", "session_id"]
 
 
 def session_id() -> str | None:
@@ -80,15 +80,22 @@ def serve_folder(name: str, path: str) -> str:
     return f"component/{component.name}/"
 
 
-def fragment_timer(seconds: float) -> bool:
-    """Set the browser's rerun timer of the fragment running now to ``seconds`` (the AutoRerun message that
-    ``st.fragment(run_every=...)`` sends when declared). False when no fragment runs in this thread."""
+def fragment_id() -> str | None:
+    """The id of the fragment running now in this thread (None outside a fragment's run)."""
     ctx = get_script_run_ctx(suppress_warning=True)
-    fragment_id = ThreadState.get().fragment_id if ctx is not None else None
-    if not fragment_id:
+    return (ThreadState.get().fragment_id or None) if ctx is not None else None
+
+
+def fragment_timer(seconds: float, fragment: str | None = None) -> bool:
+    """Set the browser's rerun timer of a fragment to ``seconds`` (the AutoRerun message that
+    ``st.fragment(run_every=...)`` sends when declared): the fragment running now, or another one of this page
+    by its id (``fragment_id`` in its own run). False when there is no such fragment."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    fragment = fragment or fragment_id()
+    if ctx is None or not fragment:
         return False
     msg = ForwardMsg()
-    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment_id
+    msg.auto_rerun.interval, msg.auto_rerun.fragment_id = seconds, fragment
     ctx.enqueue(msg)
     return True
 

@@ -1,8 +1,9 @@
 """The Train page's side of a class (roster.py): a student joins the teacher's room and trains their own run.
 
 A student joins with a ``?join=CODE`` link or the code typed under "Join a class"; a nickname is optional
-("Student 7" otherwise). The session then holds a ``Seat``. About once per CARD_EVERY seconds (from the live frames
-while playing, from the class bar otherwise) the page posts its run's card and reads the teacher's orders: a
+("Student 7" otherwise). The session then holds a ``Seat``. About once per CARD_EVERY seconds, and at once on Play
+or Pause (from the live frames while playing, from the class bar otherwise: it runs seldom while playing) the page
+posts its run's card and reads the teacher's orders: a
 pause stops Play, a sent setup or lesson opens (a class lesson with the value the room gives this student), each
 said in the class bar. The student leaves with one button, or when the class ends (the teacher closed it or left):
 the run stays theirs either way. Nothing a student types or clicks reaches another student's run or the teacher's:
@@ -31,7 +32,8 @@ from .lesson_book import LESSONS
 ss = st.session_state
 SEAT = "seat"            # session key: this session's Seat while it is in a class
 ENDED = "class_ended"    # session key: why the class ended, told once
-BAR_EVERY = 2.0          # seconds between the class bar's runs (its card, the orders)
+BAR_EVERY = 2.0          # seconds between the class bar's runs (its card, the orders) while paused
+BAR_PLAYING = 10.0       # ... while playing, when the live frames post the card and read the orders
 
 
 @dataclass(eq=False)
@@ -50,6 +52,8 @@ class Seat:
     sent: int = 0            # the orders' sent count acted on
     posted_at: float = -math.inf
     told: str = ""           # the teacher's last order, as the class bar says it
+    bar: str | None = None   # the class bar's fragment, and its timer's interval
+    bar_every: float = BAR_EVERY
 
     def name(self, hidden: bool = False) -> str:
         return f"Student {self.number}" if hidden or not self.nickname else self.nickname
@@ -132,8 +136,12 @@ def tick(run: ac.TrainingRun) -> None:
     if current is None:
         return
     current.run, current.trainer = run, session.trainer()
+    playing = bool(ss.get("playing"))
+    if current.bar is not None and current.bar_every != (every := BAR_PLAYING if playing else BAR_EVERY):
+        current.bar_every = every   # Play or Pause: the bar runs seldom while the live frames do its work
+        streamlit_private.fragment_timer(every, current.bar)
     now = time.monotonic()
-    if now - current.posted_at < roster.CARD_EVERY:
+    if now - current.posted_at < roster.CARD_EVERY and (current.card is None or current.card.playing == playing):
         return
     current.posted_at = now
     try:
@@ -141,7 +149,7 @@ def tick(run: ac.TrainingRun) -> None:
     except rooms.RoomError as e:
         _ended(str(e).removeprefix(f"room {current.code} has closed: "))
         st.rerun(scope="app")
-    current.card = roster.card_of(run, current.id, current.number, current.nickname, bool(ss.get("playing")))
+    current.card = roster.card_of(run, current.id, current.number, current.nickname, playing)
     if not room.post_card(current.card):   # dropped while the page was disconnected: seated again, same number
         try:
             room.join_class(current)
@@ -183,6 +191,7 @@ def _bar() -> None:
     current = seat()
     if current is None:
         return
+    current.bar, current.bar_every = streamlit_private.fragment_id(), BAR_EVERY   # as declared (``bar``)
     tick(session.get_run())
     cols = st.columns([4, 1], vertical_alignment="center")
     cols[0].markdown(f"In class **{current.code}** as **{current.name()}**. The teacher sees your run's numbers "
@@ -193,7 +202,7 @@ def _bar() -> None:
 
 def bar() -> None:
     """Above the Train page's controls: the class bar while in a class (its own fragment, every BAR_EVERY
-    seconds), or why the class ended."""
+    seconds, BAR_PLAYING while playing), or why the class ended."""
     if ENDED in ss:
         st.warning(ss.pop(ENDED), icon=":material/logout:")
     if seat() is not None:
