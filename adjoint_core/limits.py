@@ -151,9 +151,9 @@ def check_batch_size(batch_size: int, n_train: int) -> None:
                           f"1 to {n_train}")
 
 
-def listing(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c': every item, for a message."""
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+def listing(items: list[str], word: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (or ``word`` for "and"): every item, for a message."""
+    return ", ".join(items[:-1]) + f" {word} " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def check_sizes(sizes: Any, name: str = "sizes") -> list[int]:

@@ -21,11 +21,6 @@ def earlier_divergence(run: ac.TrainingRun, within: int = AGAIN_WITHIN) -> int |
     return earlier if latest - earlier <= within else None
 
 
-def _either(options: list[str]) -> str:
-    """'a', 'a or b', 'a, b or c'."""
-    return " or ".join(filter(None, [", ".join(options[:-1]), options[-1]]))
-
-
 def divergence_message(run: ac.TrainingRun, hidden: tuple[str, ...] | None = None) -> str:
     """What happened to a diverged run and what to try with the controls in view (``hidden``: the names of the
     others, default the session's); Reset first when it diverged again right after being resumed (its last
@@ -38,7 +33,8 @@ def divergence_message(run: ac.TrainingRun, hidden: tuple[str, ...] | None = Non
                                          ("init_scale", "a smaller init scale"),
                                          ("optimiser", "the Adam optimiser")) if name not in hidden
                  and not (name == "optimiser" and run.config.optimiser == "adam")]
-        then = f"Try {_either(tries)}, then press Play again." if tries else "Press **Reset** to start over."
+        then = f"Try {ac.limits.listing(tries, 'or')}, then press Play again." if tries else \
+            "Press **Reset** to start over."
         return (f"**Training diverged**: {run.diverged}. Paused, and the run was set back to step "
                 f"{run.step_count:,}, its last state with a finite loss. {then}")
     loss = run.history.loss
@@ -46,7 +42,7 @@ def divergence_message(run: ac.TrainingRun, hidden: tuple[str, ...] | None = Non
         if len(loss) and math.isfinite(loss[-1]) else ""
     smaller = [text for name, text in (("init_scale", f"init scale (now {scale:g})"),
                                        ("lr", f"learning rate (now {lr:g})")) if name not in hidden]
-    with_smaller = f", with a smaller {_either(smaller)}" if smaller else ""
+    with_smaller = f", with a smaller {ac.limits.listing(smaller, 'or')}" if smaller else ""
     return (f"**Training diverged again**: {run.diverged}, right after the divergence at step {earlier}. The last "
             f"finite state is itself already far off{last}, so going on from it diverges at once. Press **Reset** "
             f"to start this setup over{with_smaller}.")
