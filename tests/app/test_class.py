@@ -5,6 +5,7 @@ the class. Sessions are AppTests in this process, so they share the rooms as a s
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -146,7 +147,7 @@ def test_spotlight_shows_a_students_run_to_the_teacher_and_followers():
     assert room.orders.spotlight == ada.session_state["seat"].id
     assert any("Spotlight: Ada" in s.value for s in teacher.subheader)
     follower = app({"follow": room.code})
-    assert any("Ada's run" in c.value for c in follower.caption)
+    assert any(roster.as_markdown("Ada's run") in c.value for c in follower.caption)
     copy, _ = room.copy()
     assert copy.step_count == 4 and copy is not run_of(ada)
 
@@ -258,3 +259,22 @@ def test_a_teacher_who_leaves_ends_the_class_for_every_student_and_they_keep_the
     at.run()
     assert "seat" not in at.session_state and step_count(at) == 3
     assert any(f"The class {room.code} has ended: the teacher left" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("nickname", ["[a](https://x.example)", "<b>x</b>", ":red[x] **y**", "a_b_c \\*"])
+def test_a_nickname_shows_as_typed_on_every_page_never_as_markdown_html_or_a_link(nickname):
+    teacher, room = teacher_with_room()
+    at = student(room.code, nickname, steps=2)
+    shown = " ".join(m.value for m in at.markdown)
+    assert f"as **{roster.as_markdown(nickname)}**" in shown
+    class_page(teacher).selectbox(key="class_spotlight").set_value(at.session_state["seat"].id).run()
+    assert [s.value for s in teacher.subheader] == [f"Spotlight: {roster.as_markdown(nickname)}"]
+    curves = dashboard.class_curves(room.cards(), {c.seat: c.name for c in room.cards()}, "lr")
+    for fig in (class_figures.losses(curves, "lr"), class_figures.sweep(curves, "lr")):
+        texts = [t for trace in fig["data"] for t in trace.get("text", [])]
+        assert texts and all("<" not in t and t == html.escape(nickname) for t in texts)
+
+
+def test_as_markdown_escapes_every_punctuation_mark_and_nothing_else():
+    assert roster.as_markdown("Ada L. [x](y) <b>") == "Ada L\\. \\[x\\]\\(y\\) \\<b\\>"
+    assert roster.as_markdown("Ада 7") == "Ада 7"

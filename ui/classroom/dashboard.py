@@ -161,7 +161,7 @@ def _live() -> None:
     charts.show(class_figures.losses(curves, field), key="class_losses", where=left)
     charts.show(class_figures.sweep(curves, field, log_x=_log_scale(field)), key="class_sweep", where=right)
     if orders.spotlight in room.seats:   # drawn as the room's followers draw it (room_files.py)
-        st.subheader(f"Spotlight: {names.get(orders.spotlight, 'a student')}")
+        st.subheader(f"Spotlight: {roster.as_markdown(names.get(orders.spotlight, 'a student'))}")
         live_board.follow(room_files.follow(room.code), key="spot_board")
     else:
         room_files.unfollow()

@@ -15,7 +15,7 @@ from .. import streamlit_private
 from ..screen import urlstate
 from ..train import board as live_board
 from ..train import session, settings
-from . import room_files, rooms
+from . import room_files, rooms, roster
 
 ss = st.session_state
 
@@ -121,7 +121,7 @@ def follower_view(code: str) -> bool:
         st.warning(f"Cannot follow: {e}. This page works as your own run.", icon=":material/link_off:")
         return False
     st.caption(f"Following room **{room.code}**: the teacher's run, live and read-only"
-               + (f" ({room.label})" if room.label else "") + ".")
+               + (f" ({roster.as_markdown(room.label)})" if room.label else "") + ".")
     cols = st.columns([1, 1, 3])
     cols[0].button("Take a copy", on_click=_take_copy, args=(room.code,), key="btn_take_copy", width="stretch",
                    help="Copy the teacher's run as it is now and go on with it alone.")

@@ -194,7 +194,8 @@ def _bar() -> None:
     current.bar, current.bar_every = streamlit_private.fragment_id(), BAR_EVERY   # as declared (``bar``)
     tick(session.get_run())
     cols = st.columns([4, 1], vertical_alignment="center")
-    cols[0].markdown(f"In class **{current.code}** as **{current.name()}**. The teacher sees your run's numbers "
+    cols[0].markdown(f"In class **{current.code}** as **{roster.as_markdown(current.name())}**. The teacher sees "
+                     "your run's numbers "
                      "and loss curve, nothing else." + (f"  \n{current.told}" if current.told else ""))
     cols[1].button("Leave the class", on_click=leave, key="btn_leave_class", width="stretch",
                    help="Your run stays as it is; the teacher no longer sees it.")

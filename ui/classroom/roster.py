@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -35,6 +36,15 @@ GONE_AFTER = 6.0     # seconds a card from another replica counts without being 
 SPARK_POINTS = 60    # points of a card's loss history
 MAX_CARD = 16 * 1024  # bytes of a card's JSON
 clock = time.time    # cards carry wall-clock times (replicas compare them; a test sets its own)
+
+
+def as_markdown(text: str) -> str:
+    """Plain text (a nickname, a label with one) for st.markdown: every ASCII punctuation character escaped, so
+    it shows as typed, never as markdown, HTML, a link or an icon."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
+
+
+_PUNCTUATION = set(string.punctuation)
 
 
 def full() -> str:

@@ -61,11 +61,10 @@ def losses(curves: list[Curve], label: str) -> Figure:
     colours = dict(zip(values, theme.layer_palette(len(values)), strict=True))
     data, shown = [], set()
     for c in curves:
-        group = f"{label} {c.value}".strip()
+        group = html.escape(f"{label} {c.value}".strip())   # Plotly draws a name's or a text's HTML tags
         data.append(line(np.asarray(c.step, float), np.asarray(c.loss, float), group, colours[c.value], 1.5,
-                          legendgroup=group, showlegend=group not in shown, text=[c.name] * len(c.step),
-                          hovertemplate="%{text}<br>step %{x}<br>loss %{y:.3g}<extra>" + html.escape(group)
-                                        + "</extra>"))
+                          legendgroup=group, showlegend=group not in shown, text=[html.escape(c.name)] * len(c.step),
+                          hovertemplate="%{text}<br>step %{x}<br>loss %{y:.3g}<extra>" + group + "</extra>"))
         shown.add(group)
     healthy = [np.asarray(c.loss, float) for c in curves if not c.diverged] or [np.asarray(c.loss, float)
                                                                                  for c in curves]
@@ -85,17 +84,17 @@ def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
     numbers = [_number(c.value) for c in curves]
     numeric = all(n is not None for n in numbers)
     log_x = log_x and numeric and all(n > 0 for n in numbers)
-    x = numbers if numeric else [c.value for c in curves]
+    x = numbers if numeric else [html.escape(c.value) for c in curves]
     ok = [i for i, c in enumerate(curves) if not c.diverged and math.isfinite(c.latest) and c.latest > 0]
     bad = [i for i in range(len(curves)) if i not in ok]
     top = max((curves[i].latest for i in ok), default=1.0) * 10
     data = [{"type": "scatter", "mode": "markers", "name": "latest loss", "x": [x[i] for i in ok],
-             "y": [curves[i].latest for i in ok], "text": [curves[i].name for i in ok],
+             "y": [curves[i].latest for i in ok], "text": [html.escape(curves[i].name) for i in ok],
              "marker": {"color": theme.TRAIN, "size": 10},
              "hovertemplate": "%{text}<br>" + html.escape(label) + " %{x}<br>loss %{y:.3g}<extra></extra>"}]
     if bad:
         data.append({"type": "scatter", "mode": "markers", "name": "diverged", "x": [x[i] for i in bad],
-                     "y": [top] * len(bad), "text": [curves[i].name for i in bad],
+                     "y": [top] * len(bad), "text": [html.escape(curves[i].name) for i in bad],
                      "marker": {"color": DIVERGED, "size": 11, "symbol": "x"},
                      "hovertemplate": "%{text}<br>" + html.escape(label) + " %{x}<br>diverged<extra></extra>"})
     xaxis = {"title": {"text": label}, **(LOG_AXIS if log_x else {} if numeric else {"type": "category"})}
