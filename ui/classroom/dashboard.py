@@ -15,6 +15,7 @@ import math
 import streamlit as st
 
 import adjoint_core as ac
+from adjoint_core.datafile import DATA_TARGET
 
 from ..plots import class_figures, describe
 from ..screen import charts, urlstate
@@ -117,7 +118,7 @@ def _controls(room: rooms.Room, cards: list[roster.Card], names: dict[str, str])
     cols[0].button("Pause the class", on_click=_pause, key="btn_pause_class", width="stretch",
                    help="Every joined student's Play stops; they are told why, and can press Play again.")
     cols[1].button("Send my setup", on_click=_send_setup, key="btn_send_setup", width="stretch",
-                   disabled=session.get_run().config.target == "data",
+                   disabled=session.get_run().config.target == DATA_TARGET,
                    help="Every joined student's Train page opens your current setup, from step 0 (not a setup on "
                         "your own uploaded data: its data stays with you).")
     cols[2].selectbox("Lesson", list(LESSONS), key="class_lesson",

@@ -160,7 +160,7 @@ def tick(run: ac.TrainingRun) -> None:
     orders = room.orders
     if orders.pause > current.paused:
         current.paused = orders.pause
-        current.told = f"Your teacher paused the class at {time.strftime('%H:%M')}: press Play to go on."
+        current.told = "Your teacher paused the class: press Play to go on."
         if ss.get("playing"):
             session.pause()
             st.rerun(scope="app")
