@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import redis
 
 import adjoint_core as ac
 from apptest_helpers import app, run_of
-from ui.classroom import room_bus, room_files, rooms
+from ui.classroom import room_bus, room_files, rooms, roster
 
 READS = {"hstrlen", "hget", "hmget", "get", "exists"}
 CONNECT = {"client|setinfo", "hello", "ping"}
@@ -77,6 +78,51 @@ def test_take_a_copy_on_another_replica_is_the_teachers_run_bit_for_bit(bus, rem
     follower.button(key="btn_take_copy").click().run()
     assert not follower.exception and run_of(follower).step_count == 3
     assert np.array_equal(run_of(follower).net.theta, remote.run.net.theta)
+
+
+class Student:
+    """A joined student of this replica, as join.py's seat is to the class."""
+
+    def __init__(self, code: str, seat: str) -> None:
+        self.id, self.code, self.number, self.card = seat, code, 0, None
+
+    def connected(self) -> bool:
+        return True
+
+    def post(self, room: room_bus.Mirror) -> None:
+        self.card = roster.Card(self.id, self.number, "", {}, 0, math.nan, (), (), math.nan, False, True,
+                                roster.clock())
+        room.post_card(self.card)
+
+
+def test_a_full_class_counts_each_student_of_another_replica_once(bus, remote, monkeypatch):
+    monkeypatch.setattr(ac.limits, "MAX_CLASS", 3)
+    mirror = rooms.find_room(remote.code)
+    students = [Student(remote.code, f"seat {i}") for i in range(4)]
+    for student in students[:2]:
+        student.number = mirror.join_class(student)
+        student.post(mirror)
+    assert len(remote.cards()) == 2   # the teacher's Class page counts them ...
+    room_bus.publish(bus, remote, remote.done)
+    assert rooms.find_room(remote.code).orders.size == 2    # ... and every replica reads the count
+    students[2].number = mirror.join_class(students[2])   # 2 in the class, not 2 counted twice
+    students[2].post(mirror)
+    assert [s.number for s in students[:3]] == [1, 2, 3]
+    with pytest.raises(rooms.RoomError, match="the class is full"):
+        mirror.join_class(students[3])
+
+
+def test_no_card_goes_into_a_class_that_has_closed(bus, remote):
+    mirror = rooms.find_room(remote.code)
+    student = Student(remote.code, "seat 0")
+    student.number = mirror.join_class(student)
+    student.post(mirror)
+    assert bus.exists(room_bus._class_key(remote.code))
+    room_bus.announce_closed(remote.code, "the teacher closed it")
+    mirror.post_card(student.card)    # a page that has not yet seen the closing
+    room_bus.renew_seats(bus)         # this replica's renewal of its seats
+    assert not bus.exists(room_bus._class_key(remote.code)), "Redis holds nothing of a closed class"
+    assert student.id not in room_bus._seats
 
 
 def test_a_followers_page_only_reads_redis(bus, remote):

@@ -163,26 +163,29 @@ def announce_closed(code: str, why: str) -> None:
 _seats: weakref.WeakValueDictionary[str, ClassSeat] = weakref.WeakValueDictionary()   # in other replicas' classes
 
 
-def _post(r: redis.Redis, code: str, card: roster.Card) -> None:
-    """A card into class ``code``'s hash, which expires when no replica posts."""
+def _post(r: redis.Redis, code: str, card: roster.Card) -> bool:
+    """A card into class ``code``'s hash, which expires when no replica posts; False (nothing written) when the
+    class has closed."""
+    if r.exists(_closed_key(code)):
+        return False
     pipe = r.pipeline(transaction=True)
     pipe.hset(_class_key(code), card.seat, card.to_json())
     pipe.pexpire(_class_key(code), int(roster.GONE_AFTER * 2000))
     pipe.execute()
+    return True
 
 
 def renew_seats(r: redis.Redis) -> None:
     """Post again the latest card of each student of this replica in another replica's class while their page is
     connected (a hidden tab's timers slow down; the card must stay younger than GONE_AFTER), and take out those
-    whose page has gone."""
+    whose page has gone or whose class has closed."""
     for seat in list(_seats.values()):
         try:
-            if seat.connected():
-                if seat.card is not None:
-                    _post(r, seat.code, replace(seat.card, at=roster.clock()))
-            else:
+            if not seat.connected():
                 _seats.pop(seat.id, None)
                 r.hdel(_class_key(seat.code), seat.id)
+            elif seat.card is not None and not _post(r, seat.code, replace(seat.card, at=roster.clock())):
+                _seats.pop(seat.id, None)
         except redis.RedisError:
             return
 
@@ -200,6 +203,18 @@ def next_number(code: str) -> int | None:
         return int(pipe.execute()[0])
     except redis.RedisError:
         return None
+
+
+def remote_seats(code: str) -> int:
+    """How many students of other replicas than the teacher's hold a seat in class ``code`` (their cards in Redis,
+    read or not); 0 without Redis or when it is out of reach."""
+    r = client()
+    if r is None:
+        return 0
+    try:
+        return int(r.hlen(_class_key(code)))
+    except redis.RedisError:
+        return 0
 
 
 def read_cards(code: str) -> list[roster.Card]:
@@ -392,8 +407,8 @@ class Mirror:
     def join_class(self, seat: ClassSeat) -> int:
         """Seat a student of this replica in the class (its cards go through Redis, renewed by this replica while
         the student's page is connected): its number; RoomError when the class is full or Redis cannot count it."""
-        if not seat.number and self.orders.size + len(read_cards(self.code)) >= ac.limits.MAX_CLASS:
-            raise RoomError(roster.full())
+        if not seat.number and max(self.orders.size, remote_seats(self.code)) >= ac.limits.MAX_CLASS:
+            raise RoomError(roster.full())   # the whole class as the teacher's replica last counted it, or more
         number = seat.number or next_number(self.code)
         if number is None:
             raise RoomError("rooms on the other servers of this class are out of reach just now: try again shortly")

@@ -102,11 +102,12 @@ class Room:
     def join_class(self, seat: Seat) -> int:
         """Seat a student of this replica (again, after a network loss: with its number): its number; RoomError
         when the class is full."""
-        number = self.klass.join(seat.id, seat.connected, len(room_bus.read_cards(self.code)),
-                                 seat.number or room_bus.next_number(self.code))
+        others = room_bus.remote_seats(self.code)
+        number = self.klass.join(seat.id, seat.connected, others, seat.number or room_bus.next_number(self.code))
         if number is None:
             raise RoomError(roster.full())
         self.seats[seat.id] = seat
+        self.klass.order(size=max(self.klass.orders.size, len(self.seats) + others))   # other replicas check it
         return number
 
     def post_card(self, card: roster.Card) -> bool:
