@@ -170,6 +170,14 @@ def test_an_unknown_or_malformed_join_code_leaves_a_normal_page(code):
     assert step_count(at) == 1
 
 
+def test_a_mistyped_class_code_says_why_and_stays_in_its_box():
+    at = app()
+    at.sidebar.text_input(key="join_code").input("ZZZZZ").run()
+    assert [e.value for e in at.sidebar.error] == [
+        "Cannot join: there is no live room ZZZZZ: the teacher may have closed it, or the code is mistyped."]
+    assert at.sidebar.text_input(key="join_code").value == "ZZZZZ" and "seat" not in at.session_state
+
+
 def test_a_student_whose_page_closes_disappears_and_a_closed_class_ends_for_everyone(monkeypatch):
     pages = []   # whether each page asked about is connected, in the order asked: the teacher's room first
 

@@ -5,6 +5,7 @@ fetches the room's frames over HTTP (room_files.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode, urljoin
 
 import streamlit as st
@@ -53,8 +54,8 @@ def share_panel() -> None:
             st.button("Close the room", on_click=_close, key="btn_close_room", width="stretch",
                       help="Followers and students are told; students keep their runs.")
     if room is None:
-        st.sidebar.text_input("Follow a room", key="follow_code", on_change=_follow_typed, max_chars=20,
-                              placeholder="The teacher's code, e.g. K7QXM",
+        st.sidebar.text_input("Follow a room", key="follow_code", on_change=typed_code, args=("follow", _follow),
+                              max_chars=20, placeholder="The teacher's code, e.g. K7QXM",
                               help="Type the five-letter code of the teacher's room to watch their run live.")
         if ss.get("follow_error"):
             st.sidebar.error(ss["follow_error"], icon=":material/link_off:")
@@ -70,19 +71,23 @@ def room_link(code: str, param: str) -> str:
     return root + "?" + urlencode(query, safe=",")
 
 
-def _follow_typed() -> None:
-    """Follow the room whose code was typed under "Follow a room"; a bad or unknown code says why."""
-    ss.pop("follow_error", None)
-    code = ss["follow_code"].strip()
+def typed_code(verb: str, act: Callable[[str], object]) -> None:
+    """A code typed in the ``{verb}_code`` box: ``act(code)`` and the box is emptied; a RoomError or ConfigError is
+    kept as "Cannot {verb}: ..." under ``{verb}_error`` for the box to show, and the typed code stays."""
+    ss.pop(f"{verb}_error", None)
+    code = ss[f"{verb}_code"].strip()
     if not code:
         return
     try:
-        room = rooms.find_room(code)
-    except rooms.RoomError as e:
-        ss["follow_error"] = f"Cannot follow: {e}."
+        act(code)
+    except (rooms.RoomError, ac.ConfigError) as e:
+        ss[f"{verb}_error"] = f"Cannot {verb}: {e}."
         return
-    ss["follow_code"] = ""
-    st.query_params[urlstate.FOLLOW_PARAM] = room.code
+    ss[f"{verb}_code"] = ""
+
+
+def _follow(code: str) -> None:
+    st.query_params[urlstate.FOLLOW_PARAM] = rooms.find_room(code).code
 
 
 def attach(run: ac.TrainingRun) -> None:

@@ -26,7 +26,7 @@ from .. import streamlit_private
 from ..screen import urlstate
 from ..services.worker import Trainer
 from ..train import session, settings
-from . import lessons, rooms, roster
+from . import follow, lessons, rooms, roster
 from .lesson_book import LESSONS
 
 ss = st.session_state
@@ -210,18 +210,8 @@ def bar() -> None:
         st.fragment(_bar, run_every=BAR_EVERY)()
 
 
-def _join_typed() -> None:
-    """Join the class whose code was typed under "Join a class", with the nickname typed above it."""
-    ss.pop("join_error", None)
-    code = ss["join_code"].strip()
-    if not code:
-        return
-    try:
-        join(code, ss.get("join_nickname", ""))
-    except (rooms.RoomError, ac.ConfigError) as e:
-        ss["join_error"] = f"Cannot join: {e}."
-        return
-    ss["join_code"] = ""
+def _join_typed(code: str) -> None:
+    join(code, ss.get("join_nickname", ""))
 
 
 def _rename() -> None:
@@ -240,8 +230,8 @@ def join_panel() -> None:
         if current is None:
             st.text_input("Nickname (optional)", key="join_nickname", max_chars=ac.limits.MAX_NICKNAME,
                           placeholder="e.g. Ada", help="What your teacher sees on the Class page; plain text.")
-            st.text_input("Class code", key="join_code", on_change=_join_typed, max_chars=20,
-                          placeholder="The teacher's code, e.g. K7QXM",
+            st.text_input("Class code", key="join_code", on_change=follow.typed_code, args=("join", _join_typed),
+                          max_chars=20, placeholder="The teacher's code, e.g. K7QXM",
                           help="Train your own run; your teacher sees its numbers and loss curve.")
         else:
             st.text_input("Nickname", key="class_nickname", on_change=_rename, max_chars=ac.limits.MAX_NICKNAME,
