@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -45,6 +46,7 @@ import statistics
 import sys
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from websockets.exceptions import ConnectionClosed
@@ -297,43 +299,64 @@ async def _teacher_load(ws_url: str, query: str) -> None:
     await teacher.close()
 
 
-async def _run_class(url: str, n: int, durations: list[float], delays: list[float], query: str, idle: bool,
-                     settle: float, server_pid: int | None) -> ClassResult:
+@dataclasses.dataclass
+class _Measured:
+    """One measured class: the pages to close at the end, those whose results are reported, in order."""
+    ws_url: str
+    result: ClassResult
+    monitor: TreeMonitor
+    pages: list[Student] = dataclasses.field(default_factory=list)
+    counted: list[Student] = dataclasses.field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def _measured(url: str, n: int, query: str, server_pid: int | None,
+                    **fields: object) -> AsyncIterator[_Measured]:
+    """The teacher's warm-up, then the server watched (RSS, CPU) while the class runs; at the end every page is
+    closed and the result gets the counted pages' figures, memory and CPU per frame."""
     ws_url = ws_url_of(url)
     await _teacher_load(ws_url, query)
     monitor = TreeMonitor(server_pid)
     monitor.sample()
-    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss(), settle_s=settle,
-                         idle=idle)
+    m = _Measured(ws_url, ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss(), **fields),
+                  monitor)
     monitor.start()
-    students = [Student(i + 1, ws_url, query) for i in range(n)]
     try:
+        yield m
+    finally:
+        await asyncio.gather(*(s.close() for s in m.pages))
+        await monitor.stop()
+    m.result.students = [s.result for s in m.counted]
+    m.result.frames_total = sum(s.frames for s in m.result.students)
+    _memory(m.result, monitor)
+    _per_frame(m.result)
+
+
+async def _run_class(url: str, n: int, durations: list[float], delays: list[float], query: str, idle: bool,
+                     settle: float, server_pid: int | None) -> ClassResult:
+    async with _measured(url, n, query, server_pid, settle_s=settle, idle=idle) as m:
+        m.pages = m.counted = students = [Student(i + 1, m.ws_url, query) for i in range(n)]
         loaded = await asyncio.gather(*(s.load(LOAD_TIMEOUT) for s in students))
-        class_ = [s for s, ok in zip(students, loaded) if ok]
+        class_ = [s for s, ok in zip(students, loaded, strict=True) if ok]
         cpu0 = time.process_time()
         await asyncio.gather(*(s.session(delays[s.result.index - 1], durations[s.result.index - 1], idle)
                                for s in class_))
-        result.harness_cpu_s = time.process_time() - cpu0
-        _server_cpu(result, monitor, class_)
+        m.result.harness_cpu_s = time.process_time() - cpu0
+        _server_cpu(m.result, m.monitor, class_)
         _shared_rates(class_)
         if idle and class_:
-            result.idle_after_s = await monitor.wait_idle(max(s.t_play + s.result.play_s for s in class_), IDLE_TIMEOUT)
-    finally:
-        await asyncio.gather(*(s.close() for s in students))
-        await monitor.stop()
-    result.students = [s.result for s in students]
-    result.frames_total = sum(s.frames for s in result.students)
-    _memory(result, monitor)
+            m.result.idle_after_s = await m.monitor.wait_idle(max(s.t_play + s.result.play_s for s in class_),
+                                                              IDLE_TIMEOUT)
+    result = m.result
     if settle > 0:   # halfway, a later visitor: the end of its session drops the sessions past their TTL
         await asyncio.sleep(settle / 2)
-        later = Student(-2, ws_url, query)
+        later = Student(-2, m.ws_url, query)
         await later.load(LOAD_TIMEOUT)
         await later.close()
         await asyncio.sleep(settle / 2)
-        monitor.sample()
-        result.rss_settled_mb = monitor.last_rss()
-        result.server_rss_mb += (monitor.last_rss(own=True),)
-    _per_frame(result)
+        m.monitor.sample()
+        result.rss_settled_mb = m.monitor.last_rss()
+        result.server_rss_mb += (m.monitor.last_rss(own=True),)
     return result
 
 
@@ -351,20 +374,15 @@ async def _run_join(url: str, n: int, durations: list[float], delays: list[float
                     server_pid: int | None) -> ClassResult:
     """A teacher opens a room and its Class page; n students join it (``?join=CODE``) and play as a class does,
     while the teacher's page counts its updates."""
-    ws_url = ws_url_of(url)
-    await _teacher_load(ws_url, query)
-    monitor = TreeMonitor(server_pid)
-    monitor.sample()
-    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss())
-    monitor.start()
-    teacher = ClassTeacher(0, ws_url, query)
-    students: list[Student] = []
-    try:
+    async with _measured(url, n, query, server_pid) as m:
+        teacher = ClassTeacher(0, m.ws_url, query)
+        m.pages = [teacher]
         code = await _open_room(teacher)
         await teacher.open_page("class")
         if not await teacher.wait_until(lambda: teacher.class_size == 0, LOAD_TIMEOUT):
             raise RuntimeError("the teacher's Class page did not load")
-        students = [Student(i + 1, ws_url, f"join={code}&{query}") for i in range(n)]
+        m.counted = students = [Student(i + 1, m.ws_url, f"join={code}&{query}") for i in range(n)]
+        m.pages += students
         loaded = await asyncio.gather(*(s.load(LOAD_TIMEOUT) for s in students))
         class_ = [s for s, ok in zip(students, loaded, strict=True) if ok]
         cpu0 = time.process_time()
@@ -380,47 +398,28 @@ async def _run_join(url: str, n: int, durations: list[float], delays: list[float
                                for s in class_))
         teacher.counting = False
         await watcher
-        result.harness_cpu_s = time.process_time() - cpu0
-        result.class_updates_per_s = len(teacher.updates) / (time.monotonic() - t0)
-        result.class_size_seen = max(seen, default=None)
-        _server_cpu(result, monitor, class_)
+        m.result.harness_cpu_s = time.process_time() - cpu0
+        m.result.class_updates_per_s = len(teacher.updates) / (time.monotonic() - t0)
+        m.result.class_size_seen = max(seen, default=None)
+        _server_cpu(m.result, m.monitor, class_)
         _shared_rates(class_)
-    finally:
-        await asyncio.gather(*(s.close() for s in [teacher, *students]))
-        await monitor.stop()
-    result.students = [s.result for s in students]
-    result.frames_total = sum(s.frames for s in result.students)
-    _memory(result, monitor)
-    _per_frame(result)
-    return result
+    return m.result
 
 
 async def _run_follow(url: str, n: int, duration: float, query: str, server_pid: int | None) -> ClassResult:
     """A teacher opens a room and plays for duration seconds while n followers (``?follow=CODE``) watch."""
-    ws_url = ws_url_of(url)
-    await _teacher_load(ws_url, query)
-    monitor = TreeMonitor(server_pid)
-    monitor.sample()
-    result = ClassResult([], n, server_pid, load_average(), rss_before_mb=monitor.last_rss())
-    monitor.start()
-    teacher = Student(0, ws_url, query)
-    followers: list[Student] = []
-    try:
+    async with _measured(url, n, query, server_pid) as m:
+        teacher = Student(0, m.ws_url, query)
+        m.pages = [teacher]
         await _open_room(teacher)
-        followers = [Student(i + 1, ws_url, f"follow={teacher.room_code}") for i in range(n)]
+        followers = [Student(i + 1, m.ws_url, f"follow={teacher.room_code}") for i in range(n)]
+        m.pages = m.counted = [teacher, *followers]
         await asyncio.gather(*(f.load(LOAD_TIMEOUT, follower=True) for f in followers))
         cpu0 = time.process_time()
         await asyncio.gather(teacher.session(0.0, duration, False), *(f.watch(duration) for f in followers))
-        result.harness_cpu_s = time.process_time() - cpu0
-        _server_cpu(result, monitor, [teacher, *followers])
-    finally:
-        await asyncio.gather(*(s.close() for s in [teacher, *followers]))
-        await monitor.stop()
-    result.students = [s.result for s in [teacher, *followers]]
-    result.frames_total = sum(s.frames for s in result.students)
-    _memory(result, monitor)
-    _per_frame(result)
-    return result
+        m.result.harness_cpu_s = time.process_time() - cpu0
+        _server_cpu(m.result, m.monitor, [teacher, *followers])
+    return m.result
 
 
 def run_follow(url: str, n: int, duration: float = 10.0, *, query: str = "epochs=10000",
