@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -20,7 +22,12 @@ def buttons(run: ac.TrainingRun, where) -> None:
     with where.popover("Download as code", icon=":material/code:", width="stretch"):
         st.caption(why or "The run rebuilt in plain NumPy, step by step: the data, the network, the adjoint "
                           "backward pass, the optimiser and the training loop. Run it to get the same losses.")
-        for kind, (label, file_name, mime) in FILES.items():
-            st.download_button(label, data=functools.partial(codegen.download, run, kind), file_name=file_name,
-                               mime=mime, key=f"code_{kind}", on_click="ignore", disabled=bool(why),
-                               width="stretch", icon=":material/download:")
+        download_buttons(lambda kind: functools.partial(codegen.download, run, kind), "code", disabled=bool(why))
+
+
+def download_buttons(data: Callable[[str], Callable[[], str]], key: str, **options: Any) -> None:
+    """The two download buttons (keys ``{key}_notebook`` and ``{key}_script``), each file built by ``data(kind)()``
+    on the click."""
+    for kind, (label, file_name, mime) in FILES.items():
+        st.download_button(label, data=data(kind), file_name=file_name, mime=mime, key=f"{key}_{kind}",
+                           on_click="ignore", width="stretch", icon=":material/download:", **options)

@@ -253,11 +253,9 @@ def _save_load(sb) -> None:
         st.download_button("Download run", data=in_this_session(_run_zip), file_name="adjoint-run.zip",
                            mime="application/zip", key="run_download", on_click="ignore", width="stretch",
                            help="Setup, weights, optimiser state and history, to continue later exactly.")
-        for kind, (label, file_name, mime) in code_export.FILES.items():
-            st.download_button(label, data=in_this_session(functools.partial(_code, kind)), file_name=file_name,
-                               mime=mime, key=f"run_code_{kind}", on_click="ignore", width="stretch",
-                               help="The run rebuilt in plain NumPy, to run and read on your own (a run that "
-                                    "cannot be exported gives a file that says why).")
+        code_export.download_buttons(lambda kind: in_this_session(functools.partial(_code, kind)), "run_code",
+                                     help="The run rebuilt in plain NumPy, to run and read on your own (a run "
+                                          "that cannot be exported gives a file that says why).")
         st.file_uploader("Load a run", type=["zip"], key="run_upload", on_change=_on_run_upload,
                          max_upload_size=_megabytes(limits.MAX_RUN_BYTES),
                          help="A .zip saved with 'Download run'. Replaces the current run.")
