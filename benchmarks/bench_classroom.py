@@ -91,8 +91,8 @@ class Student(StreamlitClient):
     """One simulated browser tab on the Train page: Play, Pause or a hidden tab, a follower's watch; its
     figures in ``result``."""
 
-    def __init__(self, index: int, ws_url: str, query: str) -> None:
-        super().__init__(ws_url, query, metric="Step")
+    def __init__(self, index: int, ws_url: str, query: str, widget_states: bool = True) -> None:
+        super().__init__(ws_url, query, metric="Step", widget_states=widget_states)
         self.result = StudentResult(index)
         self.play_label = ""                             # what the Play/Pause button says now
         self.t_play = self.t_pause = 0.0
@@ -333,9 +333,9 @@ async def _measured(url: str, n: int, query: str, server_pid: int | None,
 
 
 async def _run_class(url: str, n: int, durations: list[float], delays: list[float], query: str, idle: bool,
-                     settle: float, server_pid: int | None) -> ClassResult:
+                     settle: float, server_pid: int | None, widget_states: bool) -> ClassResult:
     async with _measured(url, n, query, server_pid, settle_s=settle, idle=idle) as m:
-        m.pages = m.counted = students = [Student(i + 1, m.ws_url, query) for i in range(n)]
+        m.pages = m.counted = students = [Student(i + 1, m.ws_url, query, widget_states) for i in range(n)]
         loaded = await asyncio.gather(*(s.load(LOAD_TIMEOUT) for s in students))
         class_ = [s for s, ok in zip(students, loaded, strict=True) if ok]
         cpu0 = time.process_time()
@@ -470,11 +470,12 @@ def _per_frame(result: ClassResult) -> None:
 
 def run_class(url: str, n: int, duration: float | None = None, *, query: str = "epochs=10000", spread: float = 0.5,
               idle: bool = False, settle: float = 0.0, server_pid: int | None = None, seed: int = 0,
-              join: bool = False) -> ClassResult:
+              join: bool = False, widget_states: bool = True) -> ClassResult:
     """One class of n students on the server at url (loopback only). duration: seconds of Play for everyone,
     or None for 8-15 s at random per student. server_pid: the server's process for the CPU and RSS figures
     (default: the process listening on the URL's port, when readable). join: the students join a teacher's
-    room, whose Class page is open (``_run_join``)."""
+    room, whose Class page is open (``_run_join``). widget_states: False for students whose reruns carry no
+    widget states (a simpler client)."""
     rng = random.Random(seed)
     durations = [duration if duration is not None else rng.uniform(8, 15) for _ in range(n)]
     delays = [rng.uniform(0, spread) for _ in range(n)]
@@ -482,7 +483,7 @@ def run_class(url: str, n: int, duration: float | None = None, *, query: str = "
         server_pid = listener_pid(urllib.parse.urlsplit(url).port or 80)
     budget = 3 * LOAD_TIMEOUT + spread + max(durations, default=0) + 2 * PAUSE_TIMEOUT + IDLE_TIMEOUT + settle + 60
     run = _run_join(url, n, durations, delays, query, server_pid) if join else \
-        _run_class(url, n, durations, delays, query, idle, settle, server_pid)
+        _run_class(url, n, durations, delays, query, idle, settle, server_pid, widget_states)
     return asyncio.run(asyncio.wait_for(run, budget))
 
 
@@ -571,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="instead of classes: a teacher opens a room and plays while N followers watch it")
     p.add_argument("--join", type=int, nargs="+", metavar="N",
                    help="instead of --students: N students join a teacher's room, whose Class page is open")
+    p.add_argument("--no-widget-states", action="store_true",
+                   help="students whose rerun requests carry no widget states (a simpler client; the clicked "
+                        "button's trigger only)")
     p.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     args = p.parse_args(argv)
     sizes = args.follow or args.join or args.students
@@ -590,7 +594,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = run_follow(url, n, args.duration or 10.0, query=args.query, server_pid=pid)
             else:
                 r = run_class(url, n, args.duration, query=args.query, spread=args.spread, idle=args.idle,
-                              settle=args.settle, server_pid=pid, seed=args.seed, join=bool(args.join))
+                              settle=args.settle, server_pid=pid, seed=args.seed, join=bool(args.join),
+                              widget_states=not args.no_widget_states)
             report(r)
             results.append(r)
             keep_log = any(s.error for x in results if x.server_pid == pid for s in x.students)

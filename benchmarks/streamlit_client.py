@@ -6,7 +6,8 @@ protocol as the browser's frontend does (read from the installed bundle, ``strea
 
 - every rerun is a ``BackMsg.rerun_script`` carrying the URL's query string (updated by ``page_info_changed``),
   the page's script hash, the values of every widget the page showed (the value each widget element
-  mounts with, or the one the server set; none before the first page), and the hashes of the cached ForwardMsgs;
+  mounts with, or the one the server set; none before the first page; none at all for a client made with
+  ``widget_states=False``, a simpler client the protocol allows), and the hashes of the cached ForwardMsgs;
 - a click adds the button's ``trigger_value`` and reruns the fragment the button lives in (``delta.fragment_id``);
 - ``auto_rerun{fragment_id, interval}`` starts a timer that asks for that fragment again every interval, with
   ``is_auto_rerun``, whether or not a run is in progress (the server merges them); ``stop_auto_rerun`` and a
@@ -224,8 +225,9 @@ class MessageCache:
 class StreamlitClient:
     """One headless tab on a Streamlit page (see the module's docstring)."""
 
-    def __init__(self, ws_url: str, query: str = "", metric: str | None = None) -> None:
+    def __init__(self, ws_url: str, query: str = "", metric: str | None = None, widget_states: bool = True) -> None:
         self.ws_url, self.query, self.metric = ws_url, query, metric
+        self.sends_widget_states = widget_states
         self.page_hash = ""
         self.page_name = ""               # a page asked for by its URL path (``open_page``)
         self.max_age = 2
@@ -286,7 +288,8 @@ class StreamlitClient:
         r = msg.rerun_script
         r.query_string, r.page_script_hash, r.page_name = self.query, self.page_hash, self.page_name
         r.fragment_id, r.is_auto_rerun = fragment_id, auto
-        r.widget_states.widgets.extend(self.widgets.values())
+        if self.sends_widget_states:
+            r.widget_states.widgets.extend(self.widgets.values())
         if trigger:
             r.widget_states.widgets.add(id=trigger, trigger_value=True)
         r.cached_message_hashes.extend(self.cache.entries)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -51,6 +52,13 @@ def test_two_students_play_and_pause(server):
     assert r.server_cpu_tree_s > 0 and r.server_cpu_tree_s >= r.server_cpu_own_s - 0.05
     assert r.cpu_per_frame_tree_ms > 0
     assert 0 < r.rss_before_mb <= r.rss_peak_mb
+
+
+@pytest.mark.slow
+def test_students_whose_reruns_carry_no_widget_states_play_and_pause(server):
+    r = bc.run_class(server.url, 2, duration=3.0, server_pid=server.pid, widget_states=False)
+    assert [s.error for s in r.students] == ["", ""]
+    assert all(s.frames > 0 and s.steps_per_s > 0 and s.pause_ack_s is not None for s in r.students)
 
 
 @pytest.mark.slow
@@ -92,6 +100,20 @@ def test_widget_states_are_the_mounted_or_the_server_set_values():
     state = sc.widget_state("number_input", el.number_input)
     assert state.WhichOneof("value") == "int_value" and state.int_value == 3
     assert sc.widget_state("button", el.button) is None
+
+
+@pytest.mark.parametrize("widget_states", [True, False])
+def test_a_rerun_carries_the_widget_states_unless_the_client_sends_none(widget_states):
+    sent = []
+
+    class Socket:
+        async def send(self, data: bytes) -> None:
+            sent.append(BackMsg.FromString(data).rerun_script)
+
+    c = sc.StreamlitClient("ws://127.0.0.1:1/_stcore/stream", widget_states=widget_states)
+    c.ws, c.widgets["c"] = Socket(), sc.WidgetState(id="c", bool_value=True)
+    asyncio.run(c.rerun("fragment", trigger="play"))
+    assert [w.id for w in sent[0].widget_states.widgets] == (["c", "play"] if widget_states else ["play"])
 
 
 def test_metric_found_in_a_components_json():
