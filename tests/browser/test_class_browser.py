@@ -82,3 +82,29 @@ def test_a_teacher_sees_three_students_train_pauses_them_spotlights_one_and_send
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_in_presentation_mode_the_join_link_and_class_charts_fill_the_projectors_first_screen(browser, app_server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        teacher = ctx.new_page()
+        teacher.goto(f"{app_server}/?present=1&preset=nonlinear-relu")
+        wait_for_app_run(teacher, timeout=LONG)
+        teacher.get_by_test_id("stExpandSidebarButton").click()   # presentation mode starts with it collapsed
+        sidebar = teacher.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Share live with the class").click()
+        teacher.get_by_role("button", name="Open a room").click()
+        sidebar.get_by_role("link", name="Class").click()
+        expect(teacher.get_by_text("0 students in class")).to_be_visible(timeout=LONG)
+        teacher.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        assert_charts_drawn(teacher, 2, timeout=LONG)
+        expect(teacher.get_by_role("button", name="Pause the class")).to_be_hidden()   # folded away
+        for chart in teacher.locator(".stPlotlyChart").all():
+            box = chart.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 720, box
+        save_screenshot(teacher, "class_page_present", full_page=False)
+        teacher.get_by_text("Teacher's controls").click()
+        expect(teacher.get_by_role("button", name="Pause the class")).to_be_visible(timeout=LONG)
+        assert_no_exception(teacher)
+    finally:
+        ctx.close()

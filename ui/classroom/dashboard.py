@@ -4,7 +4,9 @@ Once per UPDATE_EVERY seconds (a fragment) the page reads the class's cards once
 two figures (every loss curve coloured by one setup field, and the latest loss against that field: the class's
 sweep) and one grid of cards (name, what differs from the teacher's setup, step, loss, ‖μ₀‖/‖μ_N‖, a sparkline,
 diverged). The teacher's controls: Pause the class, Send my setup, Send a lesson, Hide names, Spotlight (one
-student's run on this page and to the room's followers, for students on this server) and Close the class.
+student's run on this page and to the room's followers, for students on this server) and Close the class. In
+presentation mode (the projector) they fold into "Teacher's controls", so that the join link and the class's charts
+fill the first screen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import adjoint_core as ac
 from adjoint_core.datafile import DATA_TARGET
 
 from ..plots import class_figures, describe
-from ..screen import charts, urlstate
+from ..screen import charts, present, urlstate
 from ..train import board as live_board
 from ..train import compare, session, settings
 from . import follow, room_files, rooms, roster
@@ -156,7 +158,8 @@ def _live() -> None:
     names = _names(cards, orders.hide_names)
     st.markdown(f"**{len(cards)}** student{'s' if len(cards) != 1 else ''} in class "
                 f"({sum(c.playing for c in cards)} playing, {sum(c.diverged for c in cards)} diverged).")
-    field, by = _controls(room, cards, names)
+    with st.expander("Teacher's controls", icon=":material/tune:") if present.active() else st.container():
+        field, by = _controls(room, cards, names)
     curves = class_curves(cards, names, field)
     left, right = st.columns(2)
     charts.show(class_figures.losses(curves, field), key="class_losses", where=left)
