@@ -97,11 +97,13 @@ def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
                      "y": [top] * len(bad), "text": [html.escape(curves[i].name) for i in bad],
                      "marker": {"color": DIVERGED, "size": 11, "symbol": "x"},
                      "hovertemplate": "%{text}<br>" + html.escape(label) + " %{x}<br>diverged<extra></extra>"})
-    xaxis = {"title": {"text": label}, **(LOG_AXIS if log_x else {} if numeric else {"type": "category"})}
+    xaxis = {"title": {"text": label},   # a learning rate's axis labelled at its whole decades, as the loss's
+             **({**LOG_AXIS, **log_range(np.array(numbers))} if log_x else {} if numeric else {"type": "category"})}
     if not numeric:
         xaxis["categoryorder"], xaxis["categoryarray"] = "array", _ordered(set(x))
+    shown = np.array([curves[i].latest for i in ok] + [top] * bool(bad))
     fig = {"data": data, "layout": theme.layout(title, HEIGHT, xaxis=xaxis,
-                                              yaxis={**LOG_AXIS, "title": {"text": "latest loss"}})}
+                                              yaxis={**LOG_AXIS, "title": {"text": "latest loss"}, **log_range(shown)})}
     return describe.summarised(fig, describe.sweep(label, [(curves[i].value, curves[i].latest) for i in ok],
                                                    len(bad)))
 
