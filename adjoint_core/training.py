@@ -38,7 +38,7 @@ from .optimisers import make_optimiser
 from .rollback import Rollback
 from .runfile import Snapshot, read_run_files, write_run_files
 from .snapshots import NewSnapshots, ThetaSnapshots
-from .targets import get_target, make_dataset
+from .targets import get_target, make_dataset, shared_data
 
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
@@ -72,6 +72,7 @@ class TrainingRun:
         else:
             target = get_target(config.target, config.formula or None, config.dim)
             self.data = make_dataset(target, config.samples, config.noise, config.test_fraction, self.rng)
+        self.data = shared_data(self.data)   # runs of the same setup and seed hold one copy
         d_in, d_out = self.data.x.shape[1], self.data.y.shape[1]
         self.net = MLP([d_in, *config.hidden, d_out], config.activation, init=config.init,
                        init_scale=config.init_scale, rng=self.rng)

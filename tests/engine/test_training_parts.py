@@ -50,21 +50,42 @@ def test_shuffle_draws_the_next_order_from_the_generator_and_a_given_order_draws
     np.testing.assert_array_equal(again.batch(2)[0], x[batches.perm[4:6]])
 
 
-def test_the_epoch_order_is_copied_at_its_first_batch():
-    """A run that trains elsewhere (Play's training process) never takes a batch in the session: its Batches hold
-    the order (n,) but no ordered copy of x and y."""
+def test_batches_hold_no_copy_of_the_data_in_order():
+    """Each batch is taken from x and y by itself: walking a whole epoch leaves no ordered copy of the data
+    behind (the batch order (n,) is all that is held), and every batch is its own contiguous array."""
     x, y = points(1000)
+    seen, k = np.empty(1000), 0
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
         batches = Batches(x, y, np.random.default_rng(0))
-        held = tracemalloc.get_traced_memory()[0] - start
-        first = batches.batch(3)[0].copy()
-        taken = tracemalloc.get_traced_memory()[0] - start
+        held = tracemalloc.get_traced_memory()[0] - start   # the order and the object
+        while not batches.at_end(8):
+            xb, yb = batches.batch(8)
+            assert xb.flags.c_contiguous and yb.flags.c_contiguous and xb.base is None
+            seen[k:k + 8], k = xb[:, 0] // 2, k + 8
+            batches.advance(8)
+        del xb, yb
+        walked = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert held < (x.nbytes + y.nbytes) / 2 < taken - held
-    np.testing.assert_array_equal(first, x[batches.perm[:3]])
+    assert held < batches.perm.nbytes + 4096 and walked - held < 1024   # an ordered copy: x and y, 24 kB
+    np.testing.assert_array_equal(seen[:k], batches.perm[:k])
+
+
+def test_the_batch_order_is_read_only_and_shared_by_equal_starts():
+    """Nothing can write into the order a snapshot holds without a copy; two runs' Batches that start from the same
+    order hold one array, and a fresh epoch's order is read-only too."""
+    x, y = points(50)
+    a, b = Batches(x, y, np.random.default_rng(3)), Batches(x, y, np.random.default_rng(3))
+    assert a.perm is b.perm and not a.perm.flags.writeable
+    given = a.perm.copy()
+    c = Batches(x, y, np.random.default_rng(9), given, 5)
+    assert c.perm is a.perm and c.pos == 5 and given.flags.writeable   # the caller's array is left as it was
+    with pytest.raises(ValueError):
+        a.perm[0] = 1
+    a.shuffle()
+    assert not a.perm.flags.writeable and b.perm is c.perm
 
 
 def layer_arrays(scale: float = 1.0) -> list[np.ndarray]:
