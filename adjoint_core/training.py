@@ -160,6 +160,7 @@ class TrainingRun:
             self._diverge(f"the loss became {loss} at step {step}", step)
             return loss
         mus = net.backward(mu, out=self._grad)[1]   # dL/dtheta into self._grad
+        net.forget()
         if not self.history.record_step(step, loss, mus + self._dWs):
             self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss

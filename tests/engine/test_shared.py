@@ -50,7 +50,10 @@ def test_runs_of_one_setup_and_seed_share_their_data_and_first_order():
     runs = [ac.TrainingRun(SMALL, seed=4) for _ in range(3)]
     for a, b in zip(data_arrays(runs[0]), data_arrays(runs[1]), strict=True):
         assert a is b and not a.flags.writeable
-    assert runs[0].batches.perm is runs[2].batches.perm and not runs[0].batches.perm.flags.writeable
+    np.testing.assert_array_equal(runs[0].batches.perm, runs[2].batches.perm)   # 80 points: not shared
+    assert not runs[0].batches.perm.flags.writeable
+    wave = [ac.TrainingRun(ac.presets["wave2d-relu"], seed=0) for _ in range(2)]
+    assert wave[0].batches.perm is wave[1].batches.perm and wave[0].data.x is wave[1].data.x
     other = ac.TrainingRun(SMALL, seed=5)
     assert other.data.x is not runs[0].data.x
 
@@ -101,3 +104,31 @@ def test_a_run_on_uploaded_data_shares_its_split_and_leaves_the_upload_writable(
     run = ac.TrainingRun(SMALL.replace(target="data", samples=80), seed=1, data=(x, y))
     assert not run.data.x.flags.writeable and x.flags.writeable
     assert ac.TrainingRun(SMALL.replace(target="data", samples=80), seed=1, data=(x, y)).data.x is run.data.x
+
+
+def test_long_orders_drawn_at_the_same_epoch_are_shared_short_ones_are_the_runs_own():
+    from adjoint_core.batching import SHARED_ORDER, Batches
+
+    x = np.zeros((SHARED_ORDER, 1))
+    a, b = Batches(x, x, np.random.default_rng(2)), Batches(x, x, np.random.default_rng(2))
+    a.shuffle()
+    assert a.perm is not b.perm
+    b.shuffle()
+    assert a.perm is b.perm and not a.perm.flags.writeable
+    short = np.zeros((SHARED_ORDER - 1, 1))
+    c, d = Batches(short, short, np.random.default_rng(2)), Batches(short, short, np.random.default_rng(2))
+    c.shuffle()
+    d.shuffle()
+    assert c.perm is not d.perm and not c.perm.flags.writeable
+    np.testing.assert_array_equal(c.perm, d.perm)
+
+
+def test_a_run_keeps_no_residuals_between_steps_and_no_backup_before_it_trains():
+    """What a step needs only while it runs is not held between steps, and a run that has not trained here (a
+    session's, trained by Play's process) holds no backup copy of theta; taking back a step still works."""
+    run = ac.TrainingRun(SMALL, seed=1)
+    assert run.rollback._theta is None
+    run.run_steps(3)
+    assert run.net.caches() == [] and run.rollback._theta is not None
+    again = ac.TrainingRun.from_snapshot(run.snapshot())
+    assert again.rollback._theta is None and not again.rollback.armed

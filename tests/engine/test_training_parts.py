@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from adjoint_core.batching import Batches
+from adjoint_core.batching import SHARED_ORDER, Batches
 from adjoint_core.history import History
 
 
@@ -73,19 +73,19 @@ def test_batches_hold_no_copy_of_the_data_in_order():
     np.testing.assert_array_equal(seen[:k], batches.perm[:k])
 
 
-def test_the_batch_order_is_read_only_and_shared_by_equal_starts():
-    """Nothing can write into the order a snapshot holds without a copy; two runs' Batches that start from the same
-    order hold one array, and a fresh epoch's order is read-only too."""
-    x, y = points(50)
+def test_the_batch_order_is_read_only_and_shared_by_equal_content():
+    """Nothing can write into the order a snapshot holds without a copy; two Batches that draw the same long
+    order, or are given equal orders, hold one array (shared.py), and the caller's array is left as it was."""
+    x, y = points(SHARED_ORDER)
     a, b = Batches(x, y, np.random.default_rng(3)), Batches(x, y, np.random.default_rng(3))
     assert a.perm is b.perm and not a.perm.flags.writeable
     given = a.perm.copy()
     c = Batches(x, y, np.random.default_rng(9), given, 5)
-    assert c.perm is a.perm and c.pos == 5 and given.flags.writeable   # the caller's array is left as it was
+    assert c.perm is a.perm and c.pos == 5 and given.flags.writeable
     with pytest.raises(ValueError):
         a.perm[0] = 1
     a.shuffle()
-    assert not a.perm.flags.writeable and b.perm is c.perm
+    assert not a.perm.flags.writeable and b.perm is c.perm is not a.perm
 
 
 def layer_arrays(scale: float = 1.0) -> list[np.ndarray]:
