@@ -12,6 +12,7 @@ from .shared import shared
 
 Array = np.ndarray
 SHARED_ORDER = 4096   # points: a drawn order this long is shared by content (80 kB for the 2D wave's 10,000)
+CHUNK_BYTES = 32 * 1024   # of x and y copied in order at a time (below malloc's 128 kB mmap threshold)
 
 
 class Batches:
@@ -27,6 +28,7 @@ class Batches:
             self.shuffle()
         else:
             self.perm, self.pos = shared(perm), pos
+            self._drop_chunk()
 
     def shuffle(self) -> None:
         """Start an epoch: a fresh permutation of the training points, position 0.  Runs of one setup and seed
@@ -38,17 +40,30 @@ class Batches:
         else:
             perm.flags.writeable = False
         self.perm, self.pos = perm, 0
+        self._drop_chunk()
+
+    def _drop_chunk(self) -> None:
+        """Forget the points copied in order (a new order)."""
+        self._chunk_at: int | None = None   # the position of the order where _xs, _ys start
+        self._xs = self._ys = np.empty((0, 0))
 
     def at_end(self, size: int) -> bool:
         """No full batch of ``size`` points is left in this epoch."""
         return self.pos + size > len(self.perm)
 
     def batch(self, size: int) -> tuple[Array, Array]:
-        """The next batch: xb (size, d_in), yb (size, d_out), fresh contiguous arrays of the points at this
-        position of the order (``advance`` moves past it once it has trained).  Taken batch by batch, not as
-        the whole epoch's data in order: a batch is a few kB, the data in order as large as the data."""
-        idx = self.perm[self.pos:self.pos + size]
-        return np.take(self.x, idx, axis=0), np.take(self.y, idx, axis=0)
+        """The next batch: views xb (size, d_in), yb (size, d_out) of x, y in this epoch's order (``advance``
+        moves past it once it has trained).  The points in order are copied a chunk at a time, CHUNK_BYTES or one
+        batch, from the batch that first needs them: a run holds no ordered copy of its whole data, and a run
+        that trains elsewhere (Play's) none at all."""
+        start, at = self.pos, self._chunk_at
+        if at is None or start < at or start + size > at + len(self._xs):   # not within the chunk copied
+            row_bytes = (self.x.shape[1] + self.y.shape[1]) * self.x.itemsize
+            idx = self.perm[start:start + max(size, CHUNK_BYTES // row_bytes)]
+            self._xs, self._ys = np.take(self.x, idx, axis=0), np.take(self.y, idx, axis=0)
+            self._chunk_at = start
+        i = start - self._chunk_at
+        return self._xs[i:i + size], self._ys[i:i + size]
 
     def advance(self, size: int) -> None:
         self.pos += size
