@@ -50,7 +50,8 @@ class Run(Protocol):
 
 
 def capture(run: Run) -> Snapshot:
-    """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
+    """A copy of the full state: parameters, optimiser, data order, rng, counters, history; the data and the
+    order are read-only (shared.py), so the snapshot holds them as they are."""
     slots, batches, history = optimiser_slots(run.optimiser), run.batches, run.history
     meta = {"config": run.config.to_dict(), "seed": run.seed,
             "step_count": run.step_count, "epoch_count": run.epoch_count, "pos": batches.pos,

@@ -261,7 +261,8 @@ class TrainingRun:
 
     # --- state: runstate.py -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
+        """A copy of the full state: parameters, optimiser, data order, rng, counters, history; the data and the
+        order are read-only (shared.py), so the snapshot holds them as they are."""
         return runstate.capture(self)
 
     def restore(self, snap: Snapshot) -> None:
