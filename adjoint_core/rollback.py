@@ -25,7 +25,8 @@ class Rollback:
 
     def __init__(self, theta: Array) -> None:
         self.theta = theta
-        self._theta = np.empty_like(theta)
+        self._theta: Array | None = None              # the copy of theta, from the first save (a run that
+                                                      # trains elsewhere, Play's, never needs it here)
         self._state: list[Array] = []                 # the copies of ...
         self._slots: list[Array] = []                 # ... the optimiser's state arrays, read from ...
         self._source: list | None = None              # ... this state list (an optimiser replaces it to resize)
@@ -39,6 +40,8 @@ class Rollback:
         if optimiser is not self._for or optimiser.state is not self._source:
             self._source, self._slots = optimiser.state, optimiser_slots(optimiser)
             self._state = [np.empty_like(a) for a in self._slots]
+            if self._theta is None:
+                self._theta = np.empty_like(self.theta)
         np.copyto(self._theta, self.theta)
         for saved, a in zip(self._state, self._slots):
             np.copyto(saved, a)
@@ -47,7 +50,7 @@ class Rollback:
     def restore(self, optimiser: Optimiser) -> None:
         """Go back to theta and the optimiser state of the last ``save``, once.  An optimiser chosen since
         keeps its fresh state."""
-        if not self.armed:
+        if not self.armed or self._theta is None:
             return
         np.copyto(self.theta, self._theta)
         if optimiser is self._for:

@@ -24,7 +24,7 @@ from .optimisers import Optimiser
 from .rollback import Rollback, optimiser_slots
 from .runfile import Snapshot
 from .snapshots import ThetaSnapshots
-from .targets import Dataset
+from .targets import Dataset, shared_data
 
 
 class Run(Protocol):
@@ -50,7 +50,8 @@ class Run(Protocol):
 
 
 def capture(run: Run) -> Snapshot:
-    """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
+    """A copy of the full state: parameters, optimiser, data order, rng, counters, history; the data and the
+    order are read-only (shared.py), so the snapshot holds them as they are."""
     slots, batches, history = optimiser_slots(run.optimiser), run.batches, run.history
     meta = {"config": run.config.to_dict(), "seed": run.seed,
             "step_count": run.step_count, "epoch_count": run.epoch_count, "pos": batches.pos,
@@ -58,10 +59,9 @@ def capture(run: Run) -> Snapshot:
             "optimiser_t": run.optimiser.t, "n_slots": len(slots),
             "rng": run.rng.bit_generator.state, "diverged": run.diverged,
             "divergence_steps": list(run.divergence_steps), "changes": hp.to_json(run.changes)}
-    arrays = {"theta": run.net.theta.copy(), "perm": batches.perm.copy(),
+    arrays = {"theta": run.net.theta.copy(), "perm": batches.perm,   # read-only (shared.py): no copy needed
               "history_steps": history.steps.rows(), "history_epochs": history.epochs.rows(),
-              "x": run.data.x.copy(), "y": run.data.y.copy(),
-              "x_test": run.data.x_test.copy(), "y_test": run.data.y_test.copy()}
+              "x": run.data.x, "y": run.data.y, "x_test": run.data.x_test, "y_test": run.data.y_test}
     for i, s in enumerate(slots):
         arrays[f"slot{i}"] = s.copy()
     arrays.update(run.theta_snapshots.arrays())
@@ -77,8 +77,8 @@ def restore(run: Run, snap: Snapshot) -> None:
         raise ConfigError("run file", f"{theta.size} parameters do not fit this network's {run.net.theta.size}",
                           "a run saved from the same architecture")
     config = RunConfig.from_mapping(meta["config"])
-    run.data = Dataset(x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],
-                       target=run.data.target)
+    run.data = shared_data(Dataset(x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],
+                                   target=run.data.target))
     run.set_hyperparameters(**{k: getattr(config, k) for k in TUNABLE})
     run.changes = hp.from_json(meta.get("changes", []))   # run files from before the record have none
     opt, n_slots = run.optimiser, int(meta["n_slots"])
@@ -92,7 +92,7 @@ def restore(run: Run, snap: Snapshot) -> None:
     opt.state = ([[arrays[f"slot{j}"].copy() for j in range(i, i + opt.n_slots)]
                   for i in range(0, n_slots, opt.n_slots)] if n_slots else [])
     opt.t = int(meta["optimiser_t"])
-    run.batches = Batches(run.data.x, run.data.y, run.rng, arrays["perm"].copy(), int(meta["pos"]))
+    run.batches = Batches(run.data.x, run.data.y, run.rng, arrays["perm"], int(meta["pos"]))
     run.step_count, run.epoch_count = int(meta["step_count"]), int(meta["epoch_count"])
     history = run.history
     history.epoch_sum, history.epoch_steps = float(meta["epoch_sum"]), int(meta["epoch_steps"])

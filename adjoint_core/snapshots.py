@@ -46,8 +46,8 @@ class ThetaSnapshots:
     """Copies of theta (P,) at thinned steps; ``due`` is the next step to keep (the step path compares to it).
 
     The thetas of the first ``held_from`` kept steps were handed over (``hand_over``); row i of the store
-    (capacity, P) holds the theta of kept step ``held_from + i``.  Loading, handing over and receiving thinned
-    snapshots start a fresh store, so that only the rows in use take memory.
+    (capacity, P) holds the theta of kept step ``held_from + i``.  Thinning, loading, handing over and receiving
+    thinned snapshots start a fresh store, so that only the rows in use take memory.
     """
 
     def __init__(self, theta: Array, step: int = 0) -> None:
@@ -61,7 +61,7 @@ class ThetaSnapshots:
         """Keep a copy of theta (P,) as the state after ``step``; thins first when full."""
         if self.n == self.capacity:   # keep the even kept steps; of their thetas, those held here
             keep, held = self.capacity // 2, self.held_from
-            self._theta[:keep - (held + 1) // 2] = self._theta[held % 2:self.n - held:2]
+            self._new_store(self._theta[held % 2:self.n - held:2])   # the dropped rows' pages go with the old
             self._steps[:keep] = self._steps[0:self.capacity:2]
             self.n, self.spacing, self.held_from = keep, 2 * self.spacing, (held + 1) // 2
         self._theta[self.n - self.held_from] = theta

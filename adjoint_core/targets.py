@@ -15,6 +15,7 @@ import numpy as np
 from .errors import ConfigError
 from .formula import parse_formula
 from .limits import check
+from .shared import shared
 
 Array = np.ndarray
 
@@ -103,6 +104,11 @@ class Dataset:
     x_test: Array  # (m, dim)
     y_test: Array  # (m, 1), noise included
     target: Target
+
+
+def shared_data(data: Dataset) -> Dataset:
+    """``data`` with its four arrays replaced by the process's read-only copies of them (``shared.shared``)."""
+    return Dataset(shared(data.x), shared(data.y), shared(data.x_test), shared(data.y_test), data.target)
 
 
 def _uniform(target: Target, n: int, rng: np.random.Generator) -> Array:

@@ -38,7 +38,7 @@ from .optimisers import make_optimiser
 from .rollback import Rollback
 from .runfile import Snapshot, read_run_files, write_run_files
 from .snapshots import NewSnapshots, ThetaSnapshots
-from .targets import get_target, make_dataset
+from .targets import get_target, make_dataset, shared_data
 
 Array = np.ndarray
 TEST_CHUNK = 2**13   # floats per activation array in one test-loss chunk (64 KB, below malloc's mmap threshold)
@@ -72,6 +72,7 @@ class TrainingRun:
         else:
             target = get_target(config.target, config.formula or None, config.dim)
             self.data = make_dataset(target, config.samples, config.noise, config.test_fraction, self.rng)
+        self.data = shared_data(self.data)   # runs of the same setup and seed hold one copy
         d_in, d_out = self.data.x.shape[1], self.data.y.shape[1]
         self.net = MLP([d_in, *config.hidden, d_out], config.activation, init=config.init,
                        init_scale=config.init_scale, rng=self.rng)
@@ -159,6 +160,7 @@ class TrainingRun:
             self._diverge(f"the loss became {loss} at step {step}", step)
             return loss
         mus = net.backward(mu, out=self._grad)[1]   # dL/dtheta into self._grad
+        net.forget()
         if not self.history.record_step(step, loss, mus + self._dWs):
             self._diverge(f"the adjoints or gradients overflowed at step {step}", step)
             return loss
@@ -259,7 +261,8 @@ class TrainingRun:
 
     # --- state: runstate.py -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        """A deep copy of the full state: parameters, optimiser, data order, rng, counters, history."""
+        """A copy of the full state: parameters, optimiser, data order, rng, counters, history; the data and the
+        order are read-only (shared.py), so the snapshot holds them as they are."""
         return runstate.capture(self)
 
     def restore(self, snap: Snapshot) -> None:

@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from adjoint_core.batching import Batches
+from adjoint_core.batching import CHUNK_BYTES, SHARED_ORDER, Batches
 from adjoint_core.history import History
 
 
@@ -50,21 +50,43 @@ def test_shuffle_draws_the_next_order_from_the_generator_and_a_given_order_draws
     np.testing.assert_array_equal(again.batch(2)[0], x[batches.perm[4:6]])
 
 
-def test_the_epoch_order_is_copied_at_its_first_batch():
-    """A run that trains elsewhere (Play's training process) never takes a batch in the session: its Batches hold
-    the order (n,) but no ordered copy of x and y."""
-    x, y = points(1000)
+def test_batches_hold_no_copy_of_the_whole_data_in_order():
+    """The points in order are copied a chunk at a time: walking a whole epoch holds at most one chunk of
+    CHUNK_BYTES beside the order (n,), and a Batches that takes no batch holds none."""
+    x, y = points(5000)
+    seen, k = np.empty(5000), 0
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
         batches = Batches(x, y, np.random.default_rng(0))
-        held = tracemalloc.get_traced_memory()[0] - start
-        first = batches.batch(3)[0].copy()
-        taken = tracemalloc.get_traced_memory()[0] - start
+        held = tracemalloc.get_traced_memory()[0] - start   # the order and the object
+        most = 0
+        while not batches.at_end(8):
+            xb, yb = batches.batch(8)
+            np.testing.assert_array_equal(batches.batch(8)[0], xb)   # the same batch until it has trained
+            seen[k:k + 8], k = xb[:, 0] // 2, k + 8
+            batches.advance(8)
+            most = max(most, tracemalloc.get_traced_memory()[0] - start)
     finally:
         tracemalloc.stop()
-    assert held < (x.nbytes + y.nbytes) / 2 < taken - held
-    np.testing.assert_array_equal(first, x[batches.perm[:3]])
+    assert held < batches.perm.nbytes + 4096
+    assert most - held < CHUNK_BYTES + 4096 < (x.nbytes + y.nbytes) / 2   # an ordered copy: 120 kB
+    np.testing.assert_array_equal(seen[:k], batches.perm[:k])
+
+
+def test_the_batch_order_is_read_only_and_shared_by_equal_content():
+    """Nothing can write into the order a snapshot holds without a copy; two Batches that draw the same long
+    order, or are given equal orders, hold one array (shared.py), and the caller's array is left as it was."""
+    x, y = points(SHARED_ORDER)
+    a, b = Batches(x, y, np.random.default_rng(3)), Batches(x, y, np.random.default_rng(3))
+    assert a.perm is b.perm and not a.perm.flags.writeable
+    given = a.perm.copy()
+    c = Batches(x, y, np.random.default_rng(9), given, 5)
+    assert c.perm is a.perm and c.pos == 5 and given.flags.writeable
+    with pytest.raises(ValueError):
+        a.perm[0] = 1
+    a.shuffle()
+    assert not a.perm.flags.writeable and b.perm is c.perm is not a.perm
 
 
 def layer_arrays(scale: float = 1.0) -> list[np.ndarray]:
