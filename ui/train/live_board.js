@@ -143,11 +143,10 @@ function describeChart(div, fig) {   // the chart's accessible name and descript
 // and the page stay live on a slow laptop. A chart drawn in d ms waits CHART_SPACING * d before its next redraw
 // (the newest figure then). A draw that was a long task (d >= LONG_TASK ms) makes the board rest REST * d before
 // its next long draw, so long draws take at most 1 / (1 + REST) of the main thread; a short draw (the loss on a
-// fast computer) needs no rest and may come in between, and so may a chart's first draw (its slot is empty after
-// Play). Of the charts due, the fast ones (the loss, the mu bars) go first, except that every HEAVY_TURN-th draw
-// is a heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is due; each longest
-// overdue first. A chart out of view or in a hidden tab is drawn once (the first time), then not again until it
-// is seen.
+// fast computer) needs no rest and may come in between. Of the charts due, those not drawn yet (an empty slot
+// after Play) go first, then the fast ones (the loss, the mu bars), except that every HEAVY_TURN-th draw is a
+// heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is due; each longest overdue
+// first. A chart out of view or in a hidden tab is drawn once (the first time), then not again until it is seen.
 const CHART_SPACING = 2;
 const LONG_TASK = 50;
 const REST = 3;
@@ -169,9 +168,9 @@ function schedule(root, wait = 0) {   // the next draw in an animation frame (no
   }, wait);
 }
 
-function readyAt(root, div) {   // when the chart may be drawn next: at once the first time (an empty slot), then
-  // after its own spacing and, for a long draw, the board's rest
-  if (!div.drawnAt) return 0;
+function readyAt(root, div) {   // when the chart may be drawn next: after its own spacing and, unless its last
+  // draw was short, the board's rest
+  if (!div.drawnAt) return root.freeAt || 0;
   return Math.max(div.dueAt, div.cost >= LONG_TASK ? root.freeAt || 0 : 0);
 }
 
@@ -183,7 +182,8 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
   const ready = waiting.filter((div) => readyAt(root, div) <= now);
   if (!ready.length) return schedule(root, Math.min(...waiting.map((div) => readyAt(root, div))) - now);
   const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
-  const first = ready.filter((div) => Boolean(div.next.heavy) === heavyTurn);
+  const empty = ready.filter((div) => !div.drawnAt);
+  const first = empty.length ? empty : ready.filter((div) => Boolean(div.next.heavy) === heavyTurn);
   const div = (first.length ? first : ready).reduce((a, b) => ((b.dueAt || 0) < (a.dueAt || 0) ? b : a));
   const fig = div.next;
   div.next = null;
