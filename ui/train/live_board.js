@@ -141,14 +141,14 @@ function describeChart(div, fig) {   // the chart's accessible name and descript
 
 // The charts' redraws, one at a time and spaced by what they cost this browser, so that the status, the buttons
 // and the page stay live on a slow laptop. A chart drawn in d ms waits CHART_SPACING * d before its next redraw
-// (the newest figure then). A draw that was a long task (d >= LONG_TASK ms) makes the board rest REST * d before
-// its next long draw, so long draws take at most 1 / (1 + REST) of the main thread; a short draw (the loss on a
-// fast computer) needs no rest and may come in between. Of the charts due, those not drawn yet (an empty slot
+// (the newest figure then). A draw that held the main thread for several frames (d >= LONG_DRAW ms) makes the
+// board rest REST * d before its next such draw, so they take at most 1 / (1 + REST) of the main thread; a
+// shorter draw (the loss on a desktop, even a busy one) needs no rest and may come in between. Of the charts due, those not drawn yet (an empty slot
 // after Play) go first, then the fast ones (the loss, the mu bars), except that every HEAVY_TURN-th draw is a
 // heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is due; each longest overdue
 // first. A chart out of view or in a hidden tab is drawn once (the first time), then not again until it is seen.
 const CHART_SPACING = 2;
-const LONG_TASK = 50;
+const LONG_DRAW = 80;   // ms: five frames
 const REST = 3;
 const HEAVY_TURN = 3;
 
@@ -171,7 +171,7 @@ function schedule(root, wait = 0) {   // the next draw in an animation frame (no
 function readyAt(root, div) {   // when the chart may be drawn next: after its own spacing and, unless its last
   // draw was short, the board's rest
   if (!div.drawnAt) return root.freeAt || 0;
-  return Math.max(div.dueAt, div.cost >= LONG_TASK ? root.freeAt || 0 : 0);
+  return Math.max(div.dueAt, div.cost >= LONG_DRAW ? root.freeAt || 0 : 0);
 }
 
 async function drawNext(root) {   // a chart that is ready, if one is; then the next one
@@ -197,7 +197,7 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
     div.cost = took;
     div.drawnAt = t0;
     div.dueAt = t0 + Math.max(CHART_SPACING * took, calm.matches ? CALM_MS : 0);
-    if (took >= LONG_TASK) root.freeAt = t0 + (1 + REST) * took;
+    if (took >= LONG_DRAW) root.freeAt = t0 + (1 + REST) * took;
     div.dataset.draws = String(Number(div.dataset.draws) + 1);
     div.dataset.ms = took.toFixed(1);
   } catch (e) {
