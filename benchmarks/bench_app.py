@@ -1,7 +1,8 @@
 """End-to-end speed of the Train page: the app in headless Chromium, Play on the 2D wave preset.
 
     python benchmarks/bench_app.py [--repeats R] [--epochs E] [--cpu-throttle N] [--rss-steps N] [--quick]
-                                   [--json FILE] [--root CHECKOUT] [--server-arg=--runner.postScriptGC=false ...]
+                                   [--json FILE] [--profile FILE] [--root CHECKOUT]
+                                   [--server-arg=--runner.postScriptGC=false ...]
 
 Starts ``streamlit run app.py`` on a free loopback port, opens the Train page in headless Debian Chromium
 (Playwright, ``/usr/bin/chromium``) and, per repeat (a fresh browser context, so a fresh session and run):
@@ -12,7 +13,15 @@ Starts ``streamlit run app.py`` on a free loopback port, opens the Train page in
       before the page loads notes each draw of new data in each keyed chart's Plotly div (a new calcdata:
       a remount or a Plotly.react) and every change of the Step/Epoch metrics; nothing polls;
   (c) Pause latency: Play again, let it run, dispatch a click on Pause; time until the Step counter stops
-      (a click that changes nothing within 5 s is counted as lost and sent again).
+      (a click that changes nothing within 5 s is counted as lost and sent again);
+  (f) the page's main thread while playing: the share of the time in long tasks (over 50 ms, a
+      PerformanceObserver installed before the page loads: their summed duration within the playing window
+      over the window), the longest task, and the status redraws (Step metric changes) in every second.
+
+Before each repeat the same browser, with the same throttle, opens a reference page (``benchmarks/bare_app.py``:
+four st.plotly_chart of figures like the Train page's, nothing else, on a server of its own) and (d) is printed
+beside its first chart, as a ratio. ``--profile FILE`` records the first repeat's page while playing with the
+DevTools CPU profiler (FILE, a .cpuprofile Chromium's DevTools open) and prints where the time went.
 
 Then it prints the medians with the engine-only time for the same steps (``TrainingRun.run_epochs`` in a
 separate process, BLAS at one thread as in the server) and their ratio, and (e) the resident memory of a
@@ -27,11 +36,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -53,7 +65,9 @@ PRESET = "wave2d-relu"
 # Plotly.react), so relayouts and resizes of the same data are not counted.
 OBSERVER_JS = """
 (() => {
-  const B = window.__bench = {renders: {}, first: {}, step: [], epoch: [], button: []};
+  const B = window.__bench = {renders: {}, first: {}, step: [], epoch: [], button: [], long: []};
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) B.long.push([e.startTime, e.duration]); })
+    .observe({type: 'longtask', buffered: true});
   const kind = new WeakMap();   // element -> [chart key, Plotly div], or ['', null] outside Plotly charts
   const drawn = new WeakSet();  // the calcdata of every draw seen: Plotly computes a new one per draw
   const chartOf = (node) => {
@@ -111,6 +125,30 @@ OBSERVER_JS = """
 """
 
 
+def print_profile(path: Path, top: int = 12) -> None:
+    """Where the page's main thread spent a CPU profile (Profiler.stop's): self time by script and by function."""
+    prof = json.loads(path.read_text())
+    nodes = {n["id"]: n["callFrame"] for n in prof["nodes"]}
+    self_ms: dict[int, float] = {}
+    for node, dt in zip(prof["samples"], prof["timeDeltas"]):
+        self_ms[node] = self_ms.get(node, 0.0) + dt / 1000
+    total = sum(self_ms.values())
+    by_file: dict[str, float] = {}
+    by_fn: dict[tuple[str, str], float] = {}
+    for node, ms in self_ms.items():
+        frame = nodes[node]
+        file = frame["url"].rsplit("/", 1)[-1].split("?")[0] or frame["functionName"] or "(anonymous)"
+        fn = frame["functionName"] or "(anonymous)"
+        by_file[file] = by_file.get(file, 0.0) + ms
+        by_fn[(fn, file)] = by_fn.get((fn, file), 0.0) + ms
+    print(f"    profile ({path}): {total / 1000:.1f} s sampled; self time by script:")
+    for file, ms in sorted(by_file.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"      {ms / total:6.1%}  {file}")
+    print("    by function:")
+    for (fn, file), ms in sorted(by_fn.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"      {ms / total:6.1%}  {fn} ({file})")
+
+
 def browser_pids(server_pid: int) -> list[int]:
     """The browser's processes (and Playwright's driver): everything below this process but the server."""
     skip = set(tree_pids(server_pid))
@@ -141,28 +179,62 @@ def render_stats(times: list[float], t0: float, t1: float) -> tuple[float, int, 
     return rate, (min(windows) if windows else len(ts)), max(b - a for a, b in zip(edges, edges[1:]))
 
 
-def one_session(browser, url: str, epochs: int, hold: float, server_pid: int, throttle: float = 1.0) -> dict:
-    """Open the page, Play to the epoch limit, Play again, Pause; the measurements of this session. ``throttle``
-    slows the page's CPU that many times (DevTools' Emulation.setCPUThrottlingRate, like a school laptop)."""
+def long_task_share(tasks: list[list[float]], t0: float, t1: float) -> tuple[float, float]:
+    """(share of [t0, t1] spent in these long tasks, the longest one in ms): tasks as [start, duration] in ms."""
+    inside = [(max(a, t0), min(a + d, t1)) for a, d in tasks if a < t1 and a + d > t0]
+    return sum(b - a for a, b in inside) / max(t1 - t0, 1e-9), max((d for a, d in tasks if t0 <= a < t1), default=0.0)
+
+
+def new_page(browser, throttle: float):
+    """A fresh context and page with the observers installed and the CPU slowed ``throttle`` times (DevTools'
+    Emulation.setCPUThrottlingRate, like a school laptop); (context, page, its CDP session)."""
     ctx = browser.new_context(viewport=VIEWPORT)
     ctx.add_init_script(OBSERVER_JS)
     page = ctx.new_page()
+    cdp = ctx.new_cdp_session(page)
     if throttle > 1:
-        ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+    return ctx, page, cdp
+
+
+def first_chart(page, url: str) -> dict:
+    """(d): open ``url``; navigation start to the first chart drawn, and to every chart's first draw (ms)."""
+    page.goto(url)
+    page.wait_for_function("() => Object.keys(window.__bench.first).length > 0", polling=100, timeout=60_000)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
+    time.sleep(1.0)   # let the first render settle
+    b = page.evaluate("() => window.__bench")
+    return {"first_chart_ms": min(b["first"].values()), "all_charts_ms": max(b["first"].values()),
+            "charts": sorted(b["first"])}
+
+
+def bare_session(browser, url: str, throttle: float) -> dict:
+    """(d) of the bare reference app (bare_app.py) in a fresh context of the same browser and throttle."""
+    ctx, page, _ = new_page(browser, throttle)
+    try:
+        return first_chart(page, url)
+    except Exception as e:
+        return {"error": f"bare app: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"}
+    finally:
+        ctx.close()
+
+
+def one_session(browser, url: str, epochs: int, hold: float, server_pid: int, throttle: float = 1.0,
+                profile: Path | None = None) -> dict:
+    """Open the page, Play to the epoch limit, Play again, Pause; the measurements of this session. ``throttle``
+    slows the page's CPU that many times; ``profile``: write the CPU profile of the page while playing there."""
+    ctx, page, cdp = new_page(browser, throttle)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     out: dict = {}
     try:
-        # (d)
-        page.goto(url)
-        page.wait_for_function("() => Object.keys(window.__bench.first).length > 0", polling=100, timeout=60_000)
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
-        time.sleep(1.0)   # let the first render settle
-        b = page.evaluate("() => window.__bench")
-        out["first_chart_ms"], out["all_charts_ms"] = min(b["first"].values()), max(b["first"].values())
-        out["charts"] = sorted(b["first"])
-        # (a) and (b)
+        out.update(first_chart(page, url))   # (d)
+        # (a), (b) and (f)
         srv_cpu0, brw_cpu0 = tree_usage(server_pid)[0], sum(map(own_cpu, browser_pids(server_pid)))
+        if profile:
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+            cdp.send("Profiler.start")
         t_play = click(page)
         page.wait_for_function("(t) => window.__bench.epoch.some(([_, v]) => v.replace(/,/g, '') === t)",
                                arg=str(epochs), polling=250, timeout=180_000)
@@ -173,9 +245,13 @@ def one_session(browser, url: str, epochs: int, hold: float, server_pid: int, th
         out["browser_cpu_s"] = sum(map(own_cpu, browser_pids(server_pid))) - brw_cpu0
         out["renders"] = {k: render_stats(v, t_play, t_end) for k, v in b["renders"].items()}
         out["step_updates"] = render_stats([t for t, _ in b["step"]], t_play, t_end)
+        out["long_task_share"], out["longest_task_ms"] = long_task_share(b["long"], t_play, t_end)
         out["t_play"], out["t_end"] = t_play, t_end
+        if profile:
+            profile.write_text(json.dumps(cdp.send("Profiler.stop")["profile"]))
+            print_profile(profile)
         # (c)
-        pause_latency(page, out, hold)
+        pause_latency(page, out, hold, throttle)
     except Exception as e:   # keep what was measured
         first_line = (str(e).splitlines() or [""])[0]
         out["error"] = f"{type(e).__name__}: {first_line}"
@@ -192,29 +268,31 @@ def click(page) -> float:
                          "document.querySelector('.st-key-btn_play button').click(); return t; }")
 
 
-def pause_latency(page, out: dict, hold: float) -> None:
-    """(c): Play again (past the limit it trains on), let it run, then Pause; time until the Step counter stops."""
+def pause_latency(page, out: dict, hold: float, throttle: float = 1.0) -> None:
+    """(c): Play again (past the limit it trains on), let it run, then Pause; time from the first Pause click until
+    the Step counter stops and until the Play button is back."""
     def button(name: str):
         return page.get_by_role("button", name=name, exact=True)
 
     def click_until(name: str, then: str) -> tuple[float, int]:
-        """Click ``name`` until the ``then`` button shows; (time of the click that worked, clicks lost).
+        """Click ``name`` until the ``then`` button shows; (time of the first click, clicks lost).
 
-        A click after which ``name`` is still shown 5 s later changed nothing: it is counted and sent again."""
+        A click after which ``name`` is still shown 5 s later (times the throttle) changed nothing: it is counted
+        and sent again."""
         lost = 0
         t = click(page)
-        end = time.monotonic() + 60
+        end = time.monotonic() + 60 * throttle
         while time.monotonic() < end:
             try:
-                button(then).wait_for(timeout=5_000)
+                button(then).wait_for(timeout=5_000 * throttle)
                 return t, lost
             except Exception:
                 if button(name).count() and lost < 3:   # still there: the click was lost
                     lost += 1
-                    t = click(page)
-        raise RuntimeError(f"pressing {name} did not bring the {then} button within 60 s")
+                    click(page)
+        raise RuntimeError(f"pressing {name} did not bring the {then} button within {60 * throttle:g} s")
 
-    button("Play").wait_for(timeout=30_000)
+    button("Play").wait_for(timeout=30_000 * throttle)
     time.sleep(0.5)
     click_until("Play", "Pause")
     time.sleep(hold)
@@ -224,7 +302,7 @@ def pause_latency(page, out: dict, hold: float) -> None:
     b = page.evaluate("() => window.__bench")
     steps_after = [t for t, _ in b["step"] if t >= t_click]
     out["pause_ms"] = (steps_after[-1] - t_click) if steps_after else 0.0
-    out["pause_button_ms"] = next(t for t, v in b["button"] if t >= t_click and v == "Play") - t_click
+    out["pause_button_ms"] = next((t for t, v in b["button"] if t >= t_click and v == "Play"), math.nan) - t_click
     out["pause_clicks_lost"] = lost
     out["raw"] = {"t_pause": t_click, **b}
 
@@ -294,14 +372,18 @@ def _list(xs: list[float], scale: float = 1.0, fmt: str = ".2f") -> str:
     return "[" + ", ".join(f"{x * scale:{fmt}}" for x in xs) + "]"
 
 
-def report(sessions: list[dict], epochs: int, engine: list[float]) -> None:
-    """(a)-(d): medians over the sessions, each line with its target."""
+def report(sessions: list[dict], bare: list[dict], epochs: int, engine: list[float]) -> None:
+    """(a)-(d) and (f): medians over the sessions, each line with its target; (d) beside the bare app's."""
     ok = [s for s in sessions if "wall_ms" in s]
     loaded = [s for s in sessions if "first_chart_ms" in s]
     firsts = [s["first_chart_ms"] for s in loaded]
+    bare_firsts = [s["first_chart_ms"] for s in bare if "first_chart_ms" in s]
     print(f"(d) first load -> first chart drawn: {median(firsts) / 1000:.2f} s median {_list(firsts, 1e-3)}; all "
           f"{len(loaded[0]['charts']) if loaded else 0} charts: "
           f"{median([s['all_charts_ms'] for s in loaded]) / 1000:.2f} s  (target <= 3 s)")
+    print(f"    bare Streamlit app (bare_app.py, 4 st.plotly_chart), same browser and throttle: first chart "
+          f"{median(bare_firsts) / 1000:.2f} s median {_list(bare_firsts, 1e-3)}; app / bare "
+          f"{median(firsts) / median(bare_firsts):.2f}x  (target <= 1.15x at 1x, <= 1.25x at 4x)")
     walls = [s["wall_ms"] / 1000 for s in ok]
     wall, eng = median(walls), median(engine)
     print(f"(a) Play -> epoch {epochs} shown: {wall:.2f} s median of {len(ok)} {_list(walls)}; engine only "
@@ -319,12 +401,18 @@ def report(sessions: list[dict], epochs: int, engine: list[float]) -> None:
         st = [s["step_updates"] for s in ok]
         print(f"    {'Step metric':<14} {median([r[0] for r in st]):5.1f}/s  min {median([r[1] for r in st]):3.0f}/s  "
               f"gap {median([r[2] for r in st]):5.0f} ms")
-    paused = [s for s in sessions if "pause_ms" in s]
+    paused = [s for s in sessions if "pause_clicks_lost" in s]
     pauses = [s["pause_ms"] for s in paused]
     lost = sum(s["pause_clicks_lost"] for s in paused)
     print(f"(c) Pause click -> Step counter stopped: {median(pauses):.0f} ms median {_list(pauses, 1, '.0f')}; "
           f"-> Play button back: {median([s['pause_button_ms'] for s in paused]):.0f} ms; "
           f"Pause clicks lost: {lost} of {len(paused) + lost}  (target <= 500 ms)")
+    if ok:
+        shares, st = [s["long_task_share"] for s in ok], [s["step_updates"] for s in ok]
+        print(f"(f) main thread while playing: {median(shares):.0%} in long tasks {_list(shares, 100, '.0f')}%, "
+              f"longest {median([s['longest_task_ms'] for s in ok]):.0f} ms; status redraws "
+              f"{median([r[0] for r in st]):.1f}/s, fewest in any 1 s {median([r[1] for r in st]):.0f}  "
+              f"(target <= 35%, >= 5 in every second)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="slow the browser page's CPU N times (DevTools CPU throttling; 4 ~ a school Chromebook)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 3 epochs, 1 session, 20,000 RSS steps")
     parser.add_argument("--json", metavar="FILE", help="also write every raw measurement to FILE")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write the first session's CPU profile while playing to FILE (.cpuprofile), summarised")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
     parser.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                         help="extra option for streamlit run, e.g. --server-arg=--runner.postScriptGC=false")
@@ -359,41 +449,51 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {load_average()}", flush=True)
     from playwright.sync_api import sync_playwright
 
+    bare_root = Path(tempfile.mkdtemp(prefix="bench_bare_"))   # bare_app.py served as an app.py of its own
+    (bare_root / "app.py").symlink_to(ROOT / "benchmarks" / "bare_app.py")
+    (bare_root / ".streamlit").symlink_to(root / ".streamlit")
     server = Server(root, extra=args.server_arg)
     sessions: list[dict] = []
+    bare: list[dict] = []
     try:
+        bare_server = Server(bare_root)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 for i in range(args.repeats):
+                    bare.append(bare_session(browser, bare_server.url + "/", args.cpu_throttle))
                     s = one_session(browser, server.url + "/" + query, epochs, args.hold, server.proc.pid,
-                                    args.cpu_throttle)
+                                    args.cpu_throttle, args.profile if i == 0 else None)
                     sessions.append(s)
-                    shown = ("first_chart_ms", "wall_ms", "server_cpu_s", "browser_cpu_s", "pause_ms", "error")
-                    print(f"  session {i + 1}: " + ", ".join(
-                        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items() if k in shown)
-                        + f"; load {load_average()}", flush=True)
+                    shown = ("first_chart_ms", "wall_ms", "server_cpu_s", "browser_cpu_s", "pause_ms",
+                             "long_task_share", "error")
+                    print(f"  session {i + 1}: bare first chart {bare[-1].get('first_chart_ms', math.nan):.0f}, "
+                          + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in s.items() if k in shown)
+                          + f"; load {load_average()}", flush=True)
             finally:
                 browser.close()
         server_rss = status_kb(server.proc.pid, "VmRSS")
+        bare_server.stop()
     finally:
         server.stop(keep_log=not sessions or any("error" in s or s.get("page_errors") for s in sessions))
+        shutil.rmtree(bare_root)
     engine = engine_only(root, epochs, 3)
     print(f"\nload average after the browser runs: {load_average()}")
-    report(sessions, epochs, engine)
+    report(sessions, bare, epochs, engine)
     done, secs, before, rss, hwm, hist, fig_bytes, finite = rss_after(root, args.rss_steps, args.rss_preset)
     print(f"(e) RSS of one session's process after {done:,} steps ({args.rss_preset}, {secs:.1f} s): "
           f"{rss / 1024:.0f} MB (peak {hwm / 1024:.0f} MB, {before / 1024:.0f} MB before training; history "
           f"{hist / 1024:.0f} kB; long-history figures {fig_bytes / 1024:.0f} kB){'' if finite else ' DIVERGED'}; "
           f"server process after the browser runs: {server_rss / 1024:.0f} MB  (target < 300 MB)")
-    for i, s in enumerate(sessions):
+    for i, s in enumerate(sessions + bare):
         if "error" in s:
             print(f"session {i + 1} error: {s['error']}")
     errors = [e for s in sessions for e in s.get("page_errors", [])]
     if errors:
         print("page errors:", *errors[:5], sep="\n  ")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sessions": sessions, "engine_s": engine}, indent=1))
+        Path(args.json).write_text(json.dumps({"sessions": sessions, "bare": bare, "engine_s": engine}, indent=1))
     return 0 if sessions and all("wall_ms" in s for s in sessions) else 1
 
 

@@ -59,6 +59,8 @@ def test_a_frame_sends_the_status_and_the_charts_due(state):
         ["loss_chart", "mu_bar"], ["fit_chart"], ["slice_chart"], ["mu_heatmap", "grad_chart"]]
     assert dict(first["status"])["Step"] == "3" and dict(first["status"])["Epoch"] == "0"
     assert all(fig["config"] == {"staticPlot": True} for fig in first["charts"].values())
+    assert {key for key, fig in first["charts"].items() if fig.get("heavy")} == set(HEAVY_KEYS), \
+        "the browser draws the heavy groups' charts after the fast ones (live_board.js)"
     run.run_steps(2)
     second = frame(run, own)
     assert set(second["charts"]) == {"loss_chart", "mu_bar"} and dict(second["status"])["Step"] == "5"

@@ -26,7 +26,7 @@ def test_bench_app_quick_prints_every_measurement():
                          capture_output=True, text=True, timeout=600)
     out = res.stdout
     assert res.returncode == 0, f"exit {res.returncode}\n{out}\n{res.stderr[-3000:]}"
-    for label in ("(a) Play -> epoch", "(b) chart refreshes", "loss_chart", "Step metric",
-                  "(c) Pause click", "(d) first load", "(e) RSS"):
+    for label in ("(a) Play -> epoch", "(b) chart refreshes", "loss_chart", "Step metric", "(c) Pause click",
+                  "(d) first load", "bare Streamlit app", "app / bare", "(e) RSS", "(f) main thread", "long tasks"):
         assert label in out, f"{label!r} missing from:\n{out}"
     assert "engine only" in out and "ratio" in out

@@ -13,7 +13,8 @@ Streamlit can drop a fragment run's output unsent (when the next run of the frag
 charts a page was counted as sent. While frames bring something new that heals by itself; a page whose frames
 bring nothing new (a slow Speed's frames between steps) gets every chart again in a keyframe, 1 s after the last new
 one, then at doubling intervals up to KEYFRAME_MAX. Each figure carries its version (``v``): the page redraws
-only the charts it has not drawn.
+only the charts it has not drawn, and a heavy group's figures say so (``heavy``): a slow browser draws them
+after the fast charts (live_board.js).
 """
 
 from __future__ import annotations
@@ -141,7 +142,9 @@ class Board:
         if not self.frame or run.step_count != self.step:
             for group in due_groups(self.frame):
                 version = next(_versions)
-                figs = {key: {**fig, "v": version} for key, fig in live_figures(run, [group], self.shared).items()}
+                heavy = {"heavy": True} if group in HEAVY_GROUPS else {}
+                figs = {key: {**fig, "v": version, **heavy}
+                        for key, fig in live_figures(run, [group], self.shared).items()}
                 self.heights.update({key: fig["layout"]["height"] for key, fig in figs.items()})
                 self.groups[group] = (version, figures.to_json(figs)[1:-1])   # without its braces
             self.frame, self.step = self.frame + 1, run.step_count

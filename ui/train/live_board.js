@@ -96,6 +96,11 @@ function build(parent, board) {
     root.appendChild(line);
   }
   root.layout = JSON.stringify(board.rows);
+  const seen = new IntersectionObserver((entries) => {   // a chart scrolled into view gets its newest figure
+    for (const e of entries) e.target.inView = e.isIntersecting;
+    schedule(root);
+  });
+  for (const div of Object.values(root.charts)) seen.observe(div);
   parent.replaceChildren(root);
   return root;
 }
@@ -134,24 +139,73 @@ function describeChart(div, fig) {   // the chart's accessible name and descript
   if (div.summary.textContent !== fig.summary) div.summary.textContent = fig.summary;
 }
 
-async function draw(div, path) {   // the newest figure waiting for this div, until none is left
-  div.busy = true;
+// The charts' redraws, one at a time and spaced by what they cost this browser, so that the status, the buttons
+// and the page stay live on a slow laptop. A chart drawn in d ms waits CHART_SPACING * d before its next redraw
+// (the newest figure then). A draw that held the main thread for several frames (d >= LONG_DRAW ms) makes the
+// board rest REST * d before its next such draw, so they take at most 1 / (1 + REST) of the main thread; a
+// shorter draw (the loss on a desktop, even a busy one) needs no rest and may come in between. Of the charts due, those not drawn yet (an empty slot
+// after Play) go first, then the fast ones (the loss, the mu bars), except that every HEAVY_TURN-th draw is a
+// heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is due; each longest overdue
+// first. A chart out of view or in a hidden tab is drawn once (the first time), then not again until it is seen.
+const CHART_SPACING = 2;
+const LONG_DRAW = 80;   // ms: five frames
+const REST = 3;
+const HEAVY_TURN = 3;
+
+function visible(div) {
+  return !document.hidden && div.inView !== false;
+}
+
+function schedule(root, wait = 0) {   // the next draw in an animation frame (none in a hidden tab), after wait ms
+  if (root.frame || root.drawing) return;
+  const at = performance.now() + wait;
+  if (root.timer && root.timerAt <= at) return;   // already due as soon
+  clearTimeout(root.timer);
+  root.timerAt = at;
+  root.timer = setTimeout(() => {
+    root.timer = 0;
+    root.frame = requestAnimationFrame(() => { root.frame = 0; drawNext(root); });
+  }, wait);
+}
+
+function readyAt(root, div) {   // when the chart may be drawn next: after its own spacing and, unless its last
+  // draw was short, the board's rest
+  if (!div.drawnAt) return root.freeAt || 0;
+  return Math.max(div.dueAt, div.cost >= LONG_DRAW ? root.freeAt || 0 : 0);
+}
+
+async function drawNext(root) {   // a chart that is ready, if one is; then the next one
+  if (!root.isConnected) return;   // the board is gone (Pause): nothing left to draw
+  const now = performance.now();
+  const waiting = Object.values(root.charts).filter((div) => div.next && (!div.drawnAt || visible(div)));
+  if (!waiting.length) return;
+  const ready = waiting.filter((div) => readyAt(root, div) <= now);
+  if (!ready.length) return schedule(root, Math.min(...waiting.map((div) => readyAt(root, div))) - now);
+  const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
+  const empty = ready.filter((div) => !div.drawnAt);
+  const first = empty.length ? empty : ready.filter((div) => Boolean(div.next.heavy) === heavyTurn);
+  const div = (first.length ? first : ready).reduce((a, b) => ((b.dueAt || 0) < (a.dueAt || 0) ? b : a));
+  const fig = div.next;
+  div.next = null;
+  root.turn = (root.turn || 0) + 1;
+  root.drawing = true;
   try {
-    const Plotly = await loadPlotly(path);
-    while (div.next) {
-      const wait = calm.matches ? Number(div.drawnAt || -CALM_MS) + CALM_MS - performance.now() : 0;
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const fig = div.next;
-      div.next = null;
-      div.drawnAt = performance.now();
-      await Plotly.react(div, fig.data, fig.layout, fig.config);
-      div.dataset.draws = String(Number(div.dataset.draws) + 1);
-    }
+    const Plotly = await loadPlotly(root.plotly);
+    const t0 = performance.now();
+    await Plotly.react(div, fig.data, fig.layout, fig.config);
+    const took = performance.now() - t0;
+    div.cost = took;
+    div.drawnAt = t0;
+    div.dueAt = t0 + Math.max(CHART_SPACING * took, calm.matches ? CALM_MS : 0);
+    if (took >= LONG_DRAW) root.freeAt = t0 + (1 + REST) * took;
+    div.dataset.draws = String(Number(div.dataset.draws) + 1);
+    div.dataset.ms = took.toFixed(1);
   } catch (e) {
     div.textContent = "Chart error: " + e.message;
   } finally {
-    div.busy = false;
+    root.drawing = false;
   }
+  schedule(root);
 }
 
 function show(parentElement, board) {   // one update of the board
@@ -165,8 +219,9 @@ function show(parentElement, board) {   // one update of the board
     div.version = fig.v;
     describeChart(div, fig);
     div.next = fig;   // replaces a figure still waiting: a slow browser skips frames instead of falling behind
-    if (!div.busy) draw(div, board.plotly);
   }
+  root.plotly = board.plotly;
+  schedule(root);
 }
 
 async function gunzipJson(url) {   // a file written compressed (room_files.py); null when it is gone

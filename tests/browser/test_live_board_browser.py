@@ -1,0 +1,89 @@
+"""The live board's schedule in real headless Chromium (ui/train/live_board.js): every chart is drawn once, a chart
+scrolled out of view is not redrawn until it is seen again, a hidden tab redraws no chart while the status stays
+live, and the fast charts redraw more often than the heavy ones.
+
+Screenshot: live_board_playing.png (the wave playing, every chart in view).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from browser_helpers import assert_charts_drawn, assert_no_exception, save_screenshot, wait_for_app_run
+
+LONG = 60_000
+LONG_RUN = "?epochs=2000"   # Play does not reach its epoch limit while a test watches
+DRAWS = """() => Object.fromEntries([...document.querySelectorAll('div[data-chart]')]
+  .map((c) => [c.dataset.chart, Number(c.dataset.draws)]))"""
+STEP = """() => document.querySelector('.abp-status [data-testid="stMetricValue"]')?.textContent"""
+
+
+def play(page: Page, base_url: str) -> None:
+    """Open the Train page on the wave, Play, and wait until every chart of the board is drawn."""
+    page.goto(f"{base_url}/{LONG_RUN}")
+    wait_for_app_run(page)
+    page.get_by_role("button", name="Play", exact=True).dispatch_event("click")
+    expect(page.locator("div[data-chart]")).to_have_count(6, timeout=LONG)
+    assert_charts_drawn(page, 6)
+
+
+def pause(page: Page) -> None:
+    page.get_by_role("button", name="Pause", exact=True).dispatch_event("click")
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=LONG)
+    assert_no_exception(page)
+
+
+def draws_after(page: Page, ms: int) -> dict[str, int]:
+    """How many times each chart was redrawn over the next ``ms`` milliseconds, and the status's changes
+    (``__status``)."""
+    before, step = page.evaluate(DRAWS), page.evaluate(STEP)
+    changes = 0
+    for _ in range(ms // 250):
+        page.wait_for_timeout(250)
+        now = page.evaluate(STEP)
+        changes, step = changes + (now != step), now
+    after = page.evaluate(DRAWS)
+    return {**{k: after[k] - before[k] for k in after}, "__status": changes}
+
+
+def test_a_chart_out_of_view_is_redrawn_only_once_seen_again(page, app_server):
+    page.set_viewport_size({"width": 1400, "height": 700})   # the gradient chart is below the first screen
+    play(page, app_server)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    grad = page.locator('div[data-chart="grad_chart"]')
+    assert grad.bounding_box()["y"] > 700, grad.bounding_box()
+    page.wait_for_timeout(1000)   # a redraw begun before the scroll has ended
+    hidden = draws_after(page, 4000)
+    assert hidden["grad_chart"] == 0 and hidden["mu_heatmap"] == 0, hidden
+    assert hidden["loss_chart"] >= 2, hidden   # the charts in view go on
+    grad.scroll_into_view_if_needed()
+    page.wait_for_function("() => Number(document.querySelector('div[data-chart=\"grad_chart\"]').dataset.draws) > "
+                           f"{page.evaluate(DRAWS)['grad_chart']}", timeout=LONG)
+    assert_charts_drawn(page, 6)
+    pause(page)
+
+
+def test_a_hidden_tab_redraws_no_chart_and_the_status_stays_live(page, app_server):
+    play(page, app_server)
+    page.evaluate("() => Object.defineProperty(document, 'hidden', {configurable: true, get: () => true})")
+    page.wait_for_timeout(1000)   # a redraw begun before has ended
+    hidden = draws_after(page, 3000)
+    assert all(hidden[k] == 0 for k in hidden if k != "__status"), hidden
+    assert hidden["__status"] >= 3, hidden
+    page.evaluate("() => delete document.hidden")   # the tab is shown again: the charts catch up
+    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"fit_chart\"]').dataset.draws) > "
+                           f"{page.evaluate(DRAWS)['fit_chart']}", timeout=LONG)
+    assert_charts_drawn(page, 6)
+    pause(page)
+
+
+def test_the_fast_charts_redraw_more_often_than_the_heavy_ones(page, app_server):
+    page.set_viewport_size({"width": 1500, "height": 2000})   # every chart in view
+    play(page, app_server)
+    counts = draws_after(page, 6000)
+    heavy = max(counts[k] for k in ("fit_chart", "slice_chart", "mu_heatmap", "grad_chart"))
+    assert counts["loss_chart"] > heavy >= 1, counts
+    assert counts["mu_bar"] > heavy, counts
+    save_screenshot(page, "live_board_playing")
+    assert_charts_drawn(page, 6)
+    pause(page)
