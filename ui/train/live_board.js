@@ -240,6 +240,7 @@ function follow(parentElement, plotly, frames, setTriggerValue) {   // fetches t
   };
   const poll = async () => {
     if (document.hidden) return next(1);   // a hidden tab fetches nothing
+    const started = performance.now();
     let every = 1;
     try {
       const head = await gunzipJson(base + "head.json.gz");
@@ -263,7 +264,7 @@ function follow(parentElement, plotly, frames, setTriggerValue) {   // fetches t
     } catch (e) {   // the network or the server is busy: try again later, the board stays as it is
       console.warn("live board:", e.message);
     }
-    next(every);
+    next(Math.max(0, every - (performance.now() - started) / 1000));   // every `every` s from the fetch's start
   };
   poll();
   return state;
