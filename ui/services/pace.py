@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from .. import streamlit_private
 
-POLL = 0.02               # seconds between looks for a click while a page waits for its turn to draw
+POLL = 0.25               # seconds between looks for a click while a page waits for its turn to draw
 _turn = threading.Lock()  # held while a page's charts are drawn (``turn``)
 _drawing = 0              # pages drawing or waiting to
 _count = threading.Lock()  # _drawing
