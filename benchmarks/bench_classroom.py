@@ -181,8 +181,9 @@ class Student(StreamlitClient):
                 if code != 200:
                     self.fail(f"the board's head: HTTP {code}")
                     return
-                head = json.loads(gzip.decompress(body))
-                have = {fig["v"] for fig in head["charts"].values()}
+                text = gzip.decompress(body)   # its charts are only counted: parsing them would load this machine
+                head, charts = json.loads(text[:text.rindex(b',"charts":')] + b"}"), text[text.rindex(b',"charts":'):]
+                have = {int(v) for v in re.findall(rb'"v":(\d+)', charts)}
                 for group, v in head["versions"].items():
                     if drawn.get(group) != v and v not in have:
                         code, _ = await http.get(f"{path}{group}-{v}.json.gz")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TypeVar
 
 import streamlit as st
@@ -134,12 +134,18 @@ def script_context() -> object | None:
 @contextmanager
 def session_context(ctx: object) -> Iterator[None]:
     """Run the block in this thread as in the session of ``ctx`` (``script_context``): st.session_state is that
-    session's, so a thread that serves sessions in turn reads each one's state (its locked SafeSessionState)."""
+    session's, so a thread that serves sessions in turn reads each one's state. The block holds the lock of that
+    state (SafeSessionState's), which a script run holds while its widgets' callbacks run: a lock the block takes
+    is then always taken after it, as in a callback (a Pause stops the trainer under it), so the two never wait
+    for each other."""
     thread = threading.current_thread()
+    state = getattr(ctx, "session_state", None)
+    lock = getattr(state, "_lock", None) or nullcontext()
     if ctx is not None:
         add_script_run_ctx(thread, ctx)
     try:
-        yield
+        with lock:
+            yield
     finally:
         setattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)   # no session's state kept alive by this thread
 

@@ -138,3 +138,25 @@ def test_the_writer_leaves_a_new_feed_to_its_first_frame(session):
     feed.files.head = "written"
     feeds.write_all()
     assert trainer.syncs == 2
+
+
+def test_the_writer_holds_the_sessions_state_lock_before_the_trainers(session):
+    """A Pause stops the trainer from a callback, which Streamlit runs holding the session state's lock: the writer
+    takes the two locks in the same order, so neither waits for the other for ever."""
+    state_lock, order = threading.RLock(), []
+    context = type("Context", (), {"session_state": type("State", (), {"_lock": state_lock})()})()
+    trainer = Trainer()
+    feeds.watch(trainer)
+    feed = feeds._feeds["me"]
+    feed.context = context
+
+    class Lock:
+        def __enter__(self):
+            order.append(("trainer", state_lock._is_owned()))
+
+        def __exit__(self, *exc):
+            return False
+    trainer.lock = Lock()
+    trainer.run.run_steps(1)
+    feeds.write_all()
+    assert order == [("trainer", True)], "the trainer's lock taken inside the session state's"

@@ -61,7 +61,7 @@ def every(pages: int, tick: float) -> float:
 def _write(path: Path, text: str) -> None:
     """Write ``text`` gzip-compressed to ``path``, atomically."""
     temp = path.with_name(f".{path.name}.{threading.get_ident()}")
-    temp.write_bytes(gzip.compress(text.encode(), 6, mtime=0))
+    temp.write_bytes(gzip.compress(text.encode(), 1, mtime=0))   # level 1: a third of level 6's time, 15% larger
     os.replace(temp, path)
 
 

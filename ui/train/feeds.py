@@ -20,6 +20,7 @@ folder goes, and the board's fetch of the head (404) reruns the fragment, which 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -34,8 +35,10 @@ from .board import Board
 
 TICK = live.TICK      # seconds between a page's frames, at most
 BEAT_EVERY = 1.0      # seconds between a page's live fragment runs, at least ...
-BEATS = 20.0          # ... and at most this many runs a second for all playing pages together
+BEATS = 10.0          # ... and at most this many runs a second for all playing pages together
 BEAT_LOST = 3         # beats missed before a page counts as gone
+SWITCH = 0.001        # seconds: the interpreter's switch interval once the writer runs (the default 0.005 makes
+                      # the event loop wait that long for the lock after each of its many short system calls)
 FULL = 1.0            # seconds: a round of the class longer than this, and each page is told the class is full
 FULL_NOTE = ["info", "The class is full on this server: your page redraws less than once a second, and your "
                      "run trains at a slower pace while everyone plays."]
@@ -65,10 +68,9 @@ class Feed:
                 return
             trainer = self.trainer
             trainer.sync(asked)
-            with trainer.lock:   # not while a stop restores the run
+            with streamlit_private.session_context(self.context), trainer.lock:   # not while a stop restores the run
                 if trainer.alive:
-                    with streamlit_private.session_context(self.context):
-                        self.board.update(trainer.run, live.board_status(trainer.run, trainer))
+                    self.board.update(trainer.run, live.board_status(trainer.run, trainer))
             if not trainer.alive:
                 self._end()
                 return
@@ -125,6 +127,7 @@ def write_all() -> None:
 
 def _loop() -> None:
     global _round
+    sys.setswitchinterval(SWITCH)
     while True:
         start = time.monotonic()
         write_all()
