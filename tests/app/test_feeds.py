@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from types import SimpleNamespace
 
 import pytest
 
 import adjoint_core as ac
+from ui import streamlit_private
 from ui.services import frame_files
 from ui.train import compare, feeds, live
 
@@ -140,23 +142,13 @@ def test_the_writer_leaves_a_new_feed_to_its_first_frame(session):
     assert trainer.syncs == 2
 
 
-def test_the_writer_holds_the_sessions_state_lock_before_the_trainers(session):
+def test_the_writer_holds_the_sessions_state_lock_while_it_draws_a_page():
     """A Pause stops the trainer from a callback, which Streamlit runs holding the session state's lock: the writer
-    takes the two locks in the same order, so neither waits for the other for ever."""
-    state_lock, order = threading.RLock(), []
-    context = type("Context", (), {"session_state": type("State", (), {"_lock": state_lock})()})()
-    trainer = Trainer()
-    feeds.watch(trainer)
-    feed = feeds._feeds["me"]
-    feed.context = context
-
-    class Lock:
-        def __enter__(self):
-            order.append(("trainer", state_lock._is_owned()))
-
-        def __exit__(self, *exc):
-            return False
-    trainer.lock = Lock()
-    trainer.run.run_steps(1)
-    feeds.write_all()
-    assert order == [("trainer", True)], "the trainer's lock taken inside the session state's"
+    draws a page (taking the trainer's lock) inside ``session_context``, which takes the state's lock first, so the
+    two never wait for each other."""
+    lock = threading.RLock()
+    context = SimpleNamespace(session_state=SimpleNamespace(_lock=lock),
+                              pages_manager=SimpleNamespace(main_script_hash=""))
+    with streamlit_private.session_context(context):
+        assert lock._is_owned()
+    assert not lock._is_owned()
