@@ -6,8 +6,7 @@ import adjoint_core as ac
 from ui.classroom import follow, join, lessons
 from ui.screen import a11y, present, urlstate
 from ui.services import pace
-from ui.train import board as live_board
-from ui.train import chart_groups, code_export, compare, export, feeds, live, replay, session, settings
+from ui.train import chart_groups, code_export, compare, export, live, replay, session, settings
 
 ss = st.session_state
 ss.setdefault("playing", False)
@@ -51,42 +50,49 @@ lessons.panel()
 
 
 def live_view() -> None:
-    """Status and charts: while playing, the board that fetches the page's frames (ui/train/feeds.py); paused,
-    the status, the tools and the interactive charts."""
+    """Status and charts; while playing, a frame of the training process's latest state."""
     run = session.get_run()
     trainer = session.trainer()
-    if trainer is not None and not trainer.alive:
-        if trainer.finished == "idle":   # back from another page or a hidden tab: carry on
-            session.play()
-            if not ss.playing:           # no room on the server: the paused page says so
+    if trainer is not None:
+        trainer.sync()
+        if not trainer.alive:
+            if trainer.finished == "idle":   # back from another page or a hidden tab: carry on
+                session.play()
+                if not ss.playing:           # no room on the server: the paused page says so
+                    st.rerun()
+            else:                            # epoch limit or divergence: show the paused page
+                session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
                 st.rerun()
-        else:                            # epoch limit or divergence: show the paused page
-            session.stopped_at_limit() if trainer.finished == "limit" else session.pause()
-            st.rerun()
     follow.attach(run)
     join.tick(run)
-    if ss.playing:
-        live_board.follow(feeds.watch(session.trainer()), key="live_board")
-        return
     with pace.turn() as drawn:
         if not drawn:   # a click waits for this run: its own run draws the page
             return
-        live.status(run)
-        tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
-        compare.keep_button(run, tools[0])
-        export.download_button(run, tools[1])
-        code_export.buttons(run, tools[1])
-        compare.view(run)
-        live.charts(replay.view(run, tools[2], chart_groups.all_figures(run)))
+        if ss.playing:
+            live.board(run)
+        else:
+            live.status(run)
+            tools = st.columns([2, 2.5, 4.5], vertical_alignment="bottom")   # keep, download, replay
+            compare.keep_button(run, tools[0])
+            export.download_button(run, tools[1])
+            code_export.buttons(run, tools[1])
+            compare.view(run)
+            live.charts(replay.view(run, tools[2], chart_groups.all_figures(run)))
+
+
+def live_frames() -> None:
+    """While playing: the live view again every TICK seconds, or slower when many sessions watch
+    (ui/services/pace.py)."""
+    pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
+    live_view()
 
 
 @st.fragment
 def controls() -> None:
     """The buttons and the live view. A click reruns only this part of the page (not the sidebar): Play's
-    first frame comes sooner. While playing, the live view is a nested fragment: its board fetches the page's
-    frames by itself, and the fragment runs every second or so (ui/train/feeds.py) for what needs the session; Pause
-    drops it, which stops its timer. Paused, the view sits in a container in the nested fragment's place, so the
-    paused elements replace the live board."""
+    first frame comes sooner. While playing, the live view is a nested fragment that redraws itself at the
+    server's pace (ui/services/pace.py); Pause drops it, which stops its timer. Paused, the view sits in a container in
+    the nested fragment's place, so the paused elements replace the live board."""
     for kind, text, icon in ss.pop("_messages", []):
         getattr(st, kind)(text, icon=icon)
     if session.FULL_KEY in ss:
@@ -114,11 +120,13 @@ def controls() -> None:
                           help="Training steps per second while playing; slow speeds let you watch single steps, "
                                "and Demo plays the whole run up to its epoch limit in about 20 s.")
     if playing:
-        st.fragment(live_view, run_every=feeds.beat_every())()
+        st.fragment(live_frames, run_every=pace.interval(live.TICK, pace.STUDENT_FRAME, first="room" in ss))()
     else:
+        live.new_board()   # the next Play starts a new board
         a11y.announce(live.status_sentence(run, ss.get("trainer"), note is not None))
         with st.container():
             live_view()
 
 
+live.new_board()
 controls()

@@ -14,9 +14,8 @@ one page load first (the teacher checks the app), then every student opens the p
 default, so Play runs until Pause), waits until all have loaded, presses Play (spread over ``--spread`` s),
 lets it play ``--duration`` s (default: 8-15 s at random for each student), and presses Pause (once the button
 says Pause). Per student: time to the first page (connect to the first finished full run that drew charts),
-frames per second (the board's heads with a new status while playing: a playing page's board fetches its frames
-as files, as a follower's does its room's; in an app whose frames are script runs, finished runs that drew the
-Step metric), training steps per second from the Step metric of those frames (and,
+frames per second (finished runs that drew the Step metric while playing: an st.metric, or a [label, value]
+pair in a custom component's JSON data), training steps per second from the Step metric of those frames (and,
 as trained/s, from the paused page's Step over Play click to Pause ack), and the Pause acknowledgement (Pause
 click to a Play button coming back). For the server: CPU seconds of its process tree (the process and every
 descendant, /proc) and of the server process alone from the first Play to the last Pause, per live frame of
@@ -98,8 +97,7 @@ class Student(StreamlitClient):
         self.play_label = ""                             # what the Play/Pause button says now
         self.t_play = self.t_pause = 0.0
         self.room_code: str | None = None  # a teacher's room, once its sidebar shows the code
-        self.frames_path: str | None = None   # the URL path of its board's files (a room's, or its own while playing)
-        self.follower = False
+        self.frames_path: str | None = None   # a follower's: the URL path of its room's files
         self.fetcher: asyncio.Task | None = None
 
     # what the page shows
@@ -112,11 +110,7 @@ class Student(StreamlitClient):
         elif kind == "markdown" and (code := re.search(r"Room code \*\*(\w+)\*\*", w.body)):
             self.room_code = code.group(1)
         elif kind == "bidi_component" and w.WhichOneof("data") == "bytes" and b'"frames"' in w.bytes:
-            path = json.loads(w.bytes)["frames"]
-            if path != self.frames_path:
-                self.frames_path = path
-                if not self.follower:   # a playing page's board: it fetches its frames as a follower's does
-                    self._fetch()
+            self.frames_path = json.loads(w.bytes)["frames"]
 
     def on_metric(self, value: int) -> None:
         if self.result.pause_ack_s is not None and self.result.step_after_pause is None:
@@ -138,7 +132,6 @@ class Student(StreamlitClient):
     async def load(self, timeout: float, follower: bool = False) -> bool:
         """Open the page; True once its first page (with charts and a Play button, or a follower's board and the
         room's first frame) is complete."""
-        self.follower = follower
         if not await self.connect(timeout):
             return False
         ok = await self.wait_until(lambda: self.result.first_page_s is not None
@@ -147,7 +140,8 @@ class Student(StreamlitClient):
         if not ok:
             self.fail("no first page" + (" (connection closed)" if self.closed else f" in {timeout:.0f} s"))
         elif follower and self.frames_path is not None:   # (an app whose followers' frames are script runs: none)
-            self._fetch()
+            http_url = self.ws_url.replace("ws", "http", 1).removesuffix("/_stcore/stream")
+            self.fetcher = asyncio.create_task(self._fetch_frames(HttpConnection(http_url)))
             deadline = time.monotonic() + timeout
             while self.value is None and not self.fetcher.done() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
@@ -156,37 +150,23 @@ class Student(StreamlitClient):
                 return False
         return ok
 
-    def _fetch(self) -> None:
-        """Fetch the board's frames from frames_path (a task, instead of any fetching before)."""
-        if self.fetcher is not None:
-            self.fetcher.cancel()
-        http_url = self.ws_url.replace("ws", "http", 1).removesuffix("/_stcore/stream")
-        self.fetcher = asyncio.create_task(self._fetch_frames(HttpConnection(http_url), self.frames_path))
-
-    async def _fetch_frames(self, http: HttpConnection, path: str) -> None:
-        """A board's frames, as live_board.js fetches them: the head every ``every`` seconds, and the chart groups
-        it has neither drawn nor found in the head; a head with a new status is a frame (while counting). A hidden
-        tab fetches nothing; a playing page's frames end (404) when it pauses, a room's only when it closes."""
+    async def _fetch_frames(self, http: HttpConnection) -> None:
+        """A follower's board: the room's head every ``every`` seconds, and the chart groups it has neither drawn
+        nor found in the head; a head with a new status is a frame (while counting)."""
         drawn: dict[str, int] = {}
         status = None
         try:
             while True:
                 started = time.monotonic()
-                if self.hidden:
-                    await asyncio.sleep(1.0)
-                    continue
-                code, body = await http.get(path + "head.json.gz")
-                if code == 404 and not self.follower:
-                    return
+                code, body = await http.get(self.frames_path + "head.json.gz")
                 if code != 200:
-                    self.fail(f"the board's head: HTTP {code}")
+                    self.fail(f"the room's head: HTTP {code}")
                     return
-                text = gzip.decompress(body)   # its charts are only counted: parsing them would load this machine
-                head, charts = json.loads(text[:text.rindex(b',"charts":')] + b"}"), text[text.rindex(b',"charts":'):]
-                have = {int(v) for v in re.findall(rb'"v":(\d+)', charts)}
+                head = json.loads(gzip.decompress(body))
+                have = {fig["v"] for fig in head["charts"].values()}
                 for group, v in head["versions"].items():
                     if drawn.get(group) != v and v not in have:
-                        code, _ = await http.get(f"{path}{group}-{v}.json.gz")
+                        code, _ = await http.get(f"{self.frames_path}{group}-{v}.json.gz")
                         if code != 200:
                             continue
                     drawn[group] = v
@@ -197,7 +177,7 @@ class Student(StreamlitClient):
                         self.frames.append((time.monotonic(), self.value))
                 await asyncio.sleep(max(0.0, head["every"] * random.uniform(0.9, 1.1) - (time.monotonic() - started)))
         except (OSError, ValueError, KeyError, asyncio.IncompleteReadError) as e:
-            self.fail(f"the board's frames: {e!r}"[:300])
+            self.fail(f"the room's frames: {e!r}"[:300])
         finally:
             self.mb_received += http.bytes_in / 1e6
             await http.close()

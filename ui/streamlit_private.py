@@ -9,9 +9,8 @@ the sliders' labelling), and nothing else.  The rest of the app imports these na
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 from typing import TypeVar
 
 import streamlit as st
@@ -23,14 +22,13 @@ from streamlit.proto.PageLink_pb2 import PageLink
 from streamlit.runtime.caching.ttl_cache import TTLCache
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType, _has_active_trigger_value
-from streamlit.runtime.scriptrunner_utils.script_run_context import SCRIPT_RUN_CONTEXT_ATTR_NAME, ThreadState
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 CHECKED_WITH = "1.67.0"
 T = TypeVar("T")
 
 __all__ = ["CHECKED_WITH", "click_waiting", "connected", "drop_expired_sessions", "serve_folder",
-           "fragment_id", "fragment_timer", "in_this_session", "page_link", "script_context", "session_context",
-           "session_id"]
+           "fragment_id", "fragment_timer", "in_this_session", "page_link", "session_id"]
 
 
 def session_id() -> str | None:
@@ -124,30 +122,6 @@ def in_this_session(build: Callable[[], T]) -> Callable[[], T]:
         with ThreadPoolExecutor(1, initializer=add_script_run_ctx, initargs=(None, ctx)) as pool:
             return pool.submit(build).result()
     return call
-
-
-def script_context() -> object | None:
-    """This script run's context, for ``session_context`` in another thread (None outside a script run)."""
-    return get_script_run_ctx(suppress_warning=True)
-
-
-@contextmanager
-def session_context(ctx: object) -> Iterator[None]:
-    """Run the block in this thread as in the session of ``ctx`` (``script_context``): st.session_state is that
-    session's, so a thread that serves sessions in turn reads each one's state. The block holds the lock of that
-    state (SafeSessionState's), which a script run holds while its widgets' callbacks run: a lock the block takes
-    is then always taken after it, as in a callback (a Pause stops the trainer under it), so the two never wait
-    for each other."""
-    thread = threading.current_thread()
-    state = getattr(ctx, "session_state", None)
-    lock = getattr(state, "_lock", None) or nullcontext()
-    if ctx is not None:
-        add_script_run_ctx(thread, ctx)
-    try:
-        with lock:
-            yield
-    finally:
-        setattr(thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)   # no session's state kept alive by this thread
 
 
 def page_link(page: st.Page, address: str, query: str, label: str, icon: str) -> None:

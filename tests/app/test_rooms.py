@@ -18,7 +18,6 @@ import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
 from ui import streamlit_private
 from ui.classroom import room_files, rooms
-from ui.services import frame_files
 from ui.train import board, chart_groups
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
@@ -48,6 +47,10 @@ def room(monkeypatch):
     r.attach(run, None, "wave2d-relu")
     yield r
     rooms.close_room(r)
+
+
+def charts(payload: bytes) -> set[str]:
+    return set(json.loads(payload)["charts"])
 
 
 def read(folder: Path, name: str = room_files.HEAD) -> dict:
@@ -86,7 +89,7 @@ def test_a_superseded_group_file_is_removed_after_a_while(room, files, monkeypat
     room.run.run_steps(1)
     f.write(room, 0.25)
     assert (f.folder / f"fast-{first}.json.gz").exists(), "kept for a page that read an older head"
-    monkeypatch.setattr(frame_files, "KEEP", 0.0)
+    monkeypatch.setattr(room_files, "KEEP", 0.0)
     f.write(room, 0.25)
     assert not (f.folder / f"fast-{first}.json.gz").exists()
     assert (f.folder / f"fast-{read(f.folder)['versions']['fast']}.json.gz").exists()
@@ -169,6 +172,34 @@ def test_a_new_run_of_the_same_setup_sends_every_chart_again(room, files):
     head = read(f.folder)
     assert all(head["versions"][g] != v for g, v in before.items()) and set(head["charts"]) == ALL_KEYS
     assert dict(head["status"])["Step"] == "0"
+
+def test_a_page_that_lost_its_frames_gets_every_chart_in_a_keyframe_after_a_quiet_second(room, monkeypatch):
+    """Streamlit may drop a frame's output unsent: a page whose frames bring nothing new would keep a blank board."""
+    own = board.Board(shared=True)
+
+    def payload(seen: dict) -> bytes:
+        own.update(room.run, [])
+        return own.payload(seen)
+    now = [0.0]
+    monkeypatch.setattr(board, "clock", lambda: now[0])
+    seen: dict = {}
+    assert charts(payload(seen)) == ALL_KEYS   # ... and dropped on the way
+    assert charts(payload(seen)) == set()
+    now[0] += board.KEYFRAME_FIRST
+    keyframe = json.loads(payload(seen))["charts"]
+    assert set(keyframe) == ALL_KEYS, "every chart again"
+    assert len({fig["v"] for fig in keyframe.values()}) == len(chart_groups.GROUPS), "each with its group's version"
+    gaps = []
+    for _ in range(12):   # then ever rarer: 2 s, 4 s, ... up to KEYFRAME_MAX, while nothing changes
+        start = now[0]
+        while not charts(payload(seen)):
+            now[0] += 0.5
+        gaps.append(now[0] - start)
+    assert gaps[:5] == [2.0, 4.0, 8.0, 16.0, 32.0] and set(gaps[5:]) == {board.KEYFRAME_MAX}
+    room.run.run_steps(1)
+    assert charts(payload(seen)) == {"loss_chart", "mu_bar"}, "something new: only that"
+    now[0] += board.KEYFRAME_FIRST
+    assert charts(payload(seen)) == ALL_KEYS, "and a keyframe a quiet second later"
 
 
 def test_a_room_expires_when_the_teacher_lets_it_go():

@@ -91,7 +91,7 @@ def test_every_train_chart_has_a_summary_and_the_board_sends_it_with_a_name():
     assert f"root mean square {describe.number(fit.rms)}" in figs["fit_chart"][describe.SUMMARY]
     own = board.Board()
     own.update(run, live.board_status(run, None))
-    sent = json.loads("{" + ",".join(text for _, text in own.groups.values()) + "}")
+    sent = json.loads(own.payload(own.drawn))["charts"]
     assert {key: (fig["name"], fig["summary"]) for key, fig in sent.items()} == {
         key: (describe.name(fig), fig[describe.SUMMARY]) for key, fig in figs.items()}
     assert sent["loss_chart"]["name"] == "Chart: Loss"

@@ -69,39 +69,6 @@ def test_stops_exactly_at_the_epoch_limit_with_the_run_trained_here(trainers):
     assert run.step_count == 40 * run.steps_per_epoch and not run.diverged
 
 
-@pytest.mark.parametrize("end", ["stop", "copy", "limit"])
-def test_syncs_asked_ahead_are_applied_in_order_before_the_run_comes_back(trainers, end):
-    """The live frames' writer asks every page's sync at once and applies each later (ui/train/feeds.py): a Pause,
-    a copy or the epoch limit in between still leaves the session's run exactly the trained run."""
-    run = small_run()
-    t = Trainer(run, stop_epoch=30 if end == "limit" else None)
-    trainers.append(t)
-    for _ in range(200):
-        asked = [t.ask_sync() for _ in range(3)]   # each answer hands over the snapshots kept since the last
-        time.sleep(0.002)
-        if end == "copy" and run.step_count > 50:
-            copy = t.copy()
-            t.sync(asked[-1])
-            break
-        if end == "stop" and run.step_count > 50:
-            t.stop()
-            break
-        t.sync(asked[1])   # the third is left for the next sync, or for the run's return
-        if not t.alive:
-            break
-    sync_until(t, lambda: not t.alive or end == "copy", beat=False)
-    t.stop()
-    assert_same_run(run, trained(run.step_count))
-    if end == "copy":
-        assert_same_run(copy, trained(copy.step_count))
-
-
-def trained(steps: int) -> ac.TrainingRun:
-    run = small_run()
-    run.run_steps(steps)
-    return run
-
-
 def test_stop_takes_the_whole_run_back_and_training_continues_exactly(trainers):
     run = small_run(optimiser="adam")
     t = Trainer(run, stop_epoch=None)

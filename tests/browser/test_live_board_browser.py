@@ -63,14 +63,14 @@ def test_a_chart_out_of_view_is_redrawn_only_once_seen_again(page, app_server):
     pause(page)
 
 
-def test_a_hidden_tab_fetches_and_redraws_nothing_and_catches_up_when_shown(page, app_server):
+def test_a_hidden_tab_redraws_no_chart_and_the_status_stays_live(page, app_server):
     play(page, app_server)
     page.evaluate("() => Object.defineProperty(document, 'hidden', {configurable: true, get: () => true})")
-    page.wait_for_timeout(1500)   # a fetch or redraw begun before has ended
+    page.wait_for_timeout(1000)   # a redraw begun before has ended
     hidden = draws_after(page, 3000)
-    assert all(count == 0 for count in hidden.values()), hidden
-    page.evaluate("() => delete document.hidden")   # the tab is shown again: the status and charts catch up
-    assert draws_after(page, 3000)["__status"] >= 3
+    assert all(hidden[k] == 0 for k in hidden if k != "__status"), hidden
+    assert hidden["__status"] >= 3, hidden
+    page.evaluate("() => delete document.hidden")   # the tab is shown again: the charts catch up
     page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"fit_chart\"]').dataset.draws) > "
                            f"{page.evaluate(DRAWS)['fit_chart']}", timeout=LONG)
     assert_charts_drawn(page, 6)

@@ -1,10 +1,9 @@
 """The training process: every playing session's run, trained in turns, outside the web server's interpreter.
 
 The server (``worker.py``) starts one such process and talks to it over a socket in the messages of
-``protocol.py``.  The runs take turns of SLICE seconds each (shorter with many runs, so that each run comes
-round at least every CYCLE seconds and its page sees it move several times a second), so every playing session
-gets the same share of the process, and messages are answered between turns.  A run here holds the thetas of its
-replay snapshots only until the next sync hands them over to the session's run, which keeps them (``protocol.py``).
+``protocol.py``.  The runs take turns of SLICE seconds each, so every playing session gets the same share
+of the process, and messages are answered between turns.  A run here holds the thetas of its replay snapshots
+only until the next sync hands them over to the session's run, which keeps them (``protocol.py``).
 
 Training here rather than in a thread of the server keeps the GIL convoy out: in the server, a step's NumPy
 calls release the GIL and the trainer then waits a whole switch interval for it after each call while other
@@ -26,9 +25,7 @@ from adjoint_core.history import Mark
 from . import memory
 from .protocol import Copied, Copy, Left, Play, SetRate, Stop, Sync, Synced
 
-SLICE = 0.01        # seconds of training per turn, at most ...
-CYCLE = 0.2         # ... and at most CYCLE / runs playing ...
-SHORTEST = 0.002    # ... but never less
+SLICE = 0.01   # seconds of training per turn
 log = logging.getLogger(__name__)
 
 
@@ -45,8 +42,8 @@ class Playing:
         self.sent: Mark | None = None   # where the history rows already sent end
         run.theta_snapshots.hand_over()   # the session's run holds the replay snapshots it played from
 
-    def train(self, seconds: float = SLICE) -> bool:
-        """One turn: up to ``seconds`` of steps, within the rate limit and the epoch limit, stopping at
+    def train(self) -> bool:
+        """One turn: up to SLICE seconds of steps, within the rate limit and the epoch limit, stopping at
         divergence; sets ``finished`` when the run is done.  Returns whether it took any step."""
         run = self.run
         if time.monotonic() - self.last_sync > self.idle:
@@ -55,7 +52,7 @@ class Playing:
         due = None if self.rate is None else int(self.rate * (time.perf_counter() - self.start)) - self.done
         if due is not None and due <= 0:
             return False
-        taken = run.run_for(seconds, max_steps=due, until_epoch=self.stop_epoch)
+        taken = run.run_for(SLICE, max_steps=due, until_epoch=self.stop_epoch)
         self.done += taken
         elapsed = time.perf_counter() - self.rate_t0
         if elapsed > 0.5:
@@ -121,12 +118,11 @@ def serve(conn: Connection) -> None:
             while True:
                 answer(None if not playing else 0)
                 worked = False
-                turn = max(SHORTEST, min(SLICE, CYCLE / max(len(playing), 1)))
                 for sid in list(playing):
                     p = playing.get(sid)
                     if p is None:   # stopped while another run had its turn
                         continue
-                    worked |= p.train(turn)
+                    worked |= p.train()
                     if p.finished:
                         leave(sid, p.finished)
                     answer(0)

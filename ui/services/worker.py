@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections import deque
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -73,12 +72,12 @@ class TrainingProcess:
         self._trainers[trainer.sid] = trainer
         self.send(Play(trainer.sid, snap, stop_epoch, rate, IDLE))
 
-    def request(self, request: type[Sync] | type[Copy], sid: str) -> Future:
-        """Send a Sync or Copy of the run ``sid``: the future of its answer (None if the process is gone)."""
+    def ask(self, request: type[Sync] | type[Copy], sid: str) -> Synced | Copied | None:
+        """The answer to a Sync or Copy of the run ``sid``; None if the process is gone."""
         request_id, reply = next(self._ids), Future()
         self._replies[request_id] = reply
         self.send(request(request_id, sid))
-        return reply
+        return reply.result(REPLY_TIMEOUT)
 
     def receive(self, msg: object) -> None:
         """Route an answer to its waiting ``ask`` and a run that left to its trainer."""
@@ -147,8 +146,6 @@ class Trainer:
         self._returned: tuple[Snapshot, NewSnapshots] | None = None
         self._left = threading.Event()
         self.lock = threading.Lock()       # held while the run is written: one sync or stop at a time
-        self._asked: deque[Future] = deque()   # the syncs asked and not yet applied, in the order sent
-        self._asking = threading.Lock()        # a message's send and its place in that order
         self._process = training_process()
         self._process.play(self, run.snapshot(), stop_epoch, rate)
 
@@ -168,47 +165,22 @@ class Trainer:
         """Steps per second from now on (None: as fast as possible)."""
         self._process.send(SetRate(self.sid, rate))
 
-    def ask_sync(self) -> Future | None:
-        """Ask for the run's progress now, for a ``sync`` to take: the process answers every Sync waiting after its
-        current turn, so many trainers' syncs asked together take one turn's wait, not one each."""
-        with self._asking:
-            if not self.alive:
-                return None
-            reply = self._process.request(Sync, self.sid)
-            self._asked.append(reply)
-            return reply
-
-    def _receive(self, until: Future | None) -> bool:
-        """Apply the answers to the syncs asked, in the order asked, up to ``until`` (all when None); holds
-        ``lock``. False when the last one found the run gone from the process."""
-        found = True
-        while self._asked:
-            reply = self._asked.popleft()
-            synced = reply.result(REPLY_TIMEOUT)
-            found = synced is not None and synced.progress is not None
-            if found:
-                self.run.apply(synced.progress)
-                self.steps_per_second = synced.steps_per_second
-            if reply is until:
-                break
-        return found
-
-    def sync(self, asked: Future | None = None) -> None:
-        """Bring the session's run up to date with the training (up to the answer ``asked``, else a sync asked
-        now); each frame calls it (it also tells the process that the page is still watching). A run that has
-        left meanwhile is taken back whole."""
+    def sync(self) -> None:
+        """Bring the session's run up to date with the training; each redraw calls it (it also tells the
+        process that the page is still watching)."""
         with self.lock:
-            if not self._receive(asked or self.ask_sync()) or not self.alive:
+            synced = self._process.ask(Sync, self.sid) if self.alive else None
+            if synced is None or synced.progress is None:
                 self._left.wait(REPLY_TIMEOUT)   # it is on its way back
                 self._take_back()
+                return
+            self.run.apply(synced.progress)
+            self.steps_per_second = synced.steps_per_second
 
     def copy(self) -> ac.TrainingRun:
         """A copy of the run as it is in training now (for a download while playing)."""
-        with self.lock:   # the session's run then holds every replay snapshot handed over before the copy
-            with self._asking:
-                copied = self._process.request(Copy, self.sid) if self.alive else None
-            self._receive(None)
-            copied = copied.result(REPLY_TIMEOUT) if copied is not None else None
+        with self.lock:   # no sync in between: the session's run holds every replay snapshot handed over
+            copied = self._process.ask(Copy, self.sid) if self.alive else None
             if copied is not None and copied.snapshot is not None:
                 return ac.TrainingRun.from_snapshot(self._whole(copied.snapshot, copied.snapshots))
         self.stop()   # it has just left the process: copy it here
@@ -217,12 +189,8 @@ class Trainer:
     def stop(self) -> None:
         """Take the run back (Pause): on return the session's run is exactly the trained run."""
         with self.lock:
-            with self._asking:   # no sync asked after the Stop
-                alive = self.alive
-                if alive:
-                    self._process.send(Stop(self.sid))
-            self._receive(None)   # the syncs asked before it hand over what the run's return leaves out
-            if alive:
+            if self.alive:
+                self._process.send(Stop(self.sid))
                 self._left.wait(REPLY_TIMEOUT)
             self._take_back()
 

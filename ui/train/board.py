@@ -1,19 +1,28 @@
 """The live board: the status and every chart in one element, redrawn in place (``live_board.js``).
 
-Playing, a page's board fetches its frames as files (``follow``; ui/services/frame_files.py): a playing page's own
-(ui/train/feeds.py) or a room's (ui/classroom/room_files.py), so a frame costs no script run. A ``Board`` holds
-what those frames need: the layout (each chart's height, so it stays put between frames), the schedule (the fast
-charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th frame, nothing when no step was
-taken), the status, and the JSON of each chart group's latest figures with a version, so that one board serves
-one page or a room's many with each figure turned into JSON once. Each figure carries its version (``v``): the
-page redraws only the charts it has not drawn, and a heavy group's figures say so (``heavy``): a slow browser
-draws them after the fast charts (live_board.js).
+Playing, a frame sends a single element instead of one per metric and chart: each element is a message of its
+own through Streamlit's event loop, and with a class on one server that cost is what limits the frames every
+student gets.  A ``Board`` holds what its frames need: the layout (each chart's height, so it stays put between
+frames), the schedule (the fast charts on every frame, the heavier groups one at a time on every HEAVY_EVERY-th
+frame, nothing when no step was taken) and the JSON of each chart group's latest figures, with a version.  A
+frame for a page is the status plus the groups whose version that page has not been sent yet, so one board serves
+one page (a session's own, live.py) or many (a room's followers, ui/classroom/rooms.py, whose pages fetch the
+room's frames as files: ``follow``) with each figure turned into JSON once.
+
+Streamlit can drop a fragment run's output unsent (when the next run of the fragment starts first), and with it
+charts a page was counted as sent. While frames bring something new that heals by itself; a page whose frames
+bring nothing new (a slow Speed's frames between steps) gets every chart again in a keyframe, 1 s after the last new
+one, then at doubling intervals up to KEYFRAME_MAX. Each figure carries its version (``v``): the page redraws
+only the charts it has not drawn, and a heavy group's figures say so (``heavy``): a slow browser draws them
+after the fast charts (live_board.js).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import time
 from pathlib import Path
 
 import plotly
@@ -28,6 +37,8 @@ from . import chart_groups
 
 HEAVY_GROUPS = ("fit", "mu_heatmap", "grad")
 HEAVY_EVERY = 2
+KEYFRAME_FIRST, KEYFRAME_MAX = 1.0, 32.0   # seconds of quiet before a page's first keyframe; the longest gap
+clock = time.monotonic   # the keyframes' clock (a test sets its own)
 # The charts in rows, as (key, width weight) pairs; a key without a figure (1D: no slice; no kept runs: no ratio
 # chart, ui/train/compare.py) is left out.
 LAYOUT = ((("loss_chart", 3), ("mu_bar", 2)), (("ratio_chart", 1),), (("fit_chart", 1),), (("slice_chart", 1),),
@@ -60,16 +71,15 @@ PLOTLY_URL = serve_plotly()
 PRELOAD = json.dumps({"plotly": PLOTLY_URL}).encode()             # a board that only fetches plotly.js
 
 
-def preload() -> None:
-    """An empty board, shown while paused: it makes the browser fetch plotly.js once the page is idle, so the first
-    Play does not wait for it."""
+def show(payload: bytes, key: str) -> None:
+    """The board element with this frame's payload (JSON bytes); plotly.js is served for it."""
     serve_plotly()
-    _component(key="plotly_preload", data=PRELOAD, height="content")
+    _component(key=key, data=payload, height="content")
 
 
 def follow(frames: str, key: str) -> None:
-    """A live board element: it fetches its frames from the URL path ``frames`` (frame_files.py) and reruns the
-    page, or the fragment it is in, (its ``gone`` trigger) once they are gone."""
+    """A follower's board element: it fetches the room's frames from the URL path ``frames`` (room_files.py) and
+    reruns the page (its ``gone`` trigger) once they are gone."""
     serve_plotly()
     _component(key=key, data=json.dumps({"plotly": PLOTLY_URL, "frames": frames}).encode(), height="content",
                on_gone_change=lambda: None)   # the trigger's rerun is all it asks for
@@ -108,8 +118,10 @@ def _json(value: object) -> str:
 
 
 class Board:
-    """One live board of one run. ``update`` takes the status and builds the due groups' JSON. A ``shared`` board
-    (a room's) draws the run alone, the same for every page (``live_figures``)."""
+    """One live board of one run. ``update`` builds the due groups' JSON and takes the status; ``payload``
+    makes a page's next frame from them. A page's ``seen`` dict records what it has drawn: the layout and each
+    group's version (``drawn`` is the owner's, a room's followers keep their own). A ``shared`` board (a room's)
+    draws the run alone, the same for every page (``live_figures``)."""
 
     def __init__(self, shared: bool = False) -> None:
         self.shared = shared
@@ -118,6 +130,11 @@ class Board:
         self.groups: dict[str, tuple[int, str]] = {}   # group -> (version, its figures as "key":{...},...)
         self.rows = _json([])                          # the layout, as JSON
         self.status: list[tuple[str, str]] = []
+        self._head = self._frame_head([])
+        self.drawn: dict[str, object] = {}
+
+    def _frame_head(self, status: list[tuple[str, str]]) -> str:
+        return f'"plotly":{_json(PLOTLY_URL)},"status":{_json(status)},"rows":{self.rows}'
 
     def update(self, run: ac.TrainingRun, status: list[tuple[str, str]]) -> None:
         """Take the status, and build the chart groups due (none when no step was taken since the last update:
@@ -132,11 +149,32 @@ class Board:
                 self.groups[group] = (version, figures.to_json(figs)[1:-1])   # without its braces
             self.frame, self.step = self.frame + 1, run.step_count
             self.rows = _json(layout_rows(self.heights))
-        self.status = status
+        self.status, self._head = status, self._frame_head(status)
 
     def load(self, status: list[tuple[str, str]], rows: str, groups: dict[str, tuple[int, str]]) -> None:
         """Take the state of a board built elsewhere (a room's, on the teacher's replica: room_bus.py): its
         status, layout JSON and the groups that changed, each (version, figures JSON without braces)."""
         self.rows = rows
         self.groups.update(groups)
-        self.status = status
+        self.status, self._head = status, self._frame_head(status)
+
+    def payload(self, seen: dict[str, object]) -> bytes:
+        """A page's next frame (JSON bytes): the status and the chart groups newer than ``seen`` (updated in
+        place; empty for a new page), or every group when a keyframe is due."""
+        now = clock()
+        if seen.get("rows") != self.rows:   # a new layout: the page builds the board afresh and needs every chart
+            seen.clear()
+            seen["rows"] = self.rows
+        new = [(group, version, text) for group, (version, text) in self.groups.items()
+               if version > int(seen.get(group, 0))]
+        if new:
+            seen.update({group: version for group, version, _ in new})
+            seen["keyframe_at"], seen["keyframe_gap"] = now + KEYFRAME_FIRST, KEYFRAME_FIRST
+            parts = [text for _, _, text in new]
+        elif now >= float(seen.get("keyframe_at", math.inf)):
+            gap = min(2 * float(seen["keyframe_gap"]), KEYFRAME_MAX)
+            seen["keyframe_at"], seen["keyframe_gap"] = now + gap, gap
+            parts = [text for _, text in self.groups.values()]
+        else:
+            parts = []
+        return ("{" + self._head + ',"charts":{' + ",".join(parts) + "}}").encode()

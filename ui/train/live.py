@@ -1,8 +1,8 @@
-"""The Train page's status and charts: Streamlit elements while paused, the status of the live board while playing.
+"""The Train page's status and charts: Streamlit elements while paused, the session's live board while playing.
 
 Paused, the status is a row of st.metric and each chart an interactive st.plotly_chart (ui/train/chart_groups.py
-draws them).  Playing, the page's board (ui/train/board.py) fetches a frame every TICK seconds or so: the status
-and the charts whose turn it is, drawn in place (ui/train/feeds.py writes them).
+draws them).  Playing, a frame every TICK seconds sends a single element, the session's ``Board``
+(ui/train/board.py): the status and the charts whose turn it is, drawn in place.
 """
 
 from __future__ import annotations
@@ -62,10 +62,23 @@ def status(run: ac.TrainingRun) -> None:
 
 def charts(figs: dict[str, dict]) -> None:
     """The charts ``figs`` (chart_groups.all_figures, or as ui/train/compare.py and ui/train/replay.py change them),
-    interactive (st.plotly_chart), in the board's rows; and an empty board that fetches plotly.js (``preload``)."""
+    interactive (st.plotly_chart), in the board's rows; and an empty board that makes the browser fetch
+    plotly.js while paused, so the first Play does not wait for it."""
     for row in live_board.LAYOUT:
         shown = [(key, weight) for key, weight in row if key in figs]
         cols = st.columns([w for _, w in shown]) if len(shown) > 1 else [st.container() for _ in shown]
         for col, (key, _) in zip(cols, shown):
             show_chart(figs[key], key, col)
-    live_board.preload()
+    live_board.show(live_board.PRELOAD, key="plotly_preload")
+
+
+def board(run: ac.TrainingRun) -> None:
+    """A live frame: the session's board, drawn from the run as the last sync left it."""
+    own = ss.setdefault("_board", live_board.Board())
+    own.update(run, board_status(run, ss.get("trainer")))
+    live_board.show(own.payload(own.drawn), key="live_board")
+
+
+def new_board() -> None:
+    """The next live frame starts a new board (after Play, or a full page run while playing)."""
+    ss["_board"] = live_board.Board()

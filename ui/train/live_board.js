@@ -1,13 +1,12 @@
 // The live board (ui/train/board.py): the status and every chart in one element, redrawn in place: a Train
-// page's own while training (ui/train/feeds.py), or a room's follower's (ui/classroom/room_files.py). The element
-// gets {plotly: URL path of plotly.min.js, frames: URL path of its frames' files} and fetches its updates itself
-// (ui/services/frame_files.py): the head every `every` seconds, and the chart groups it has neither drawn nor found
-// in the head. Each update is then
-//   {plotly, status: [[label, value], ...], rows: [[[key, weight, height], ...], ...],
-//    charts: {key: figure, ...}, note: null or [kind, text]}
-// where `charts` holds only the figures to redraw; the others stay as they are. Once the head is gone (the run
-// paused or stopped, the room closed) the board sets its `gone` trigger, and the page reruns to say why. An element
-// with {plotly} alone, shown while paused, fetches plotly.js once the page is idle. The status boxes carry
+// page's own while training (ui/train/live.py), or a room's follower's (ui/classroom/follow.py). Each update is one
+// JSON payload:
+//   {plotly: URL path of plotly.min.js, status: [[label, value], ...],
+//    rows: [[[key, weight, height], ...], ...], charts: {key: figure, ...}, note: null or [kind, text]}
+// `charts` holds only the figures to redraw this time; the others stay as they are. A follower's element gets
+// {plotly, frames: URL path of its room's files} instead and fetches its updates itself (ui/classroom/room_files.py):
+// the head every `every` seconds, and the chart groups it has neither drawn nor found in the head; once the head
+// is gone (the room has closed) it sets its `gone` trigger, and the page reruns to say why. The status boxes carry
 // the test ids of st.metric, so a test reads the status in the same way paused or playing. Each chart div
 // counts its redraws in data-draws (read by benchmarks/bench_app.py).
 // For a screen reader each chart div is an image named by its figure's `name` and described by its `summary`
@@ -128,7 +127,7 @@ function showStatus(root, status) {
   }
 }
 
-function showNote(root, note) {   // what the page is told: [kind ("info" or "warning"), text], or nothing
+function showNote(root, note) {   // what followers are told: [kind ("info" or "warning"), text], or nothing
   const [kind, text] = note || ["", ""];
   root.note.hidden = !note;
   if (root.note.className !== `abp-note ${kind}`) root.note.className = `abp-note ${kind}`;
@@ -225,14 +224,14 @@ function show(parentElement, board) {   // one update of the board
   schedule(root);
 }
 
-async function gunzipJson(url) {   // a file written compressed (frame_files.py); null when it is gone
+async function gunzipJson(url) {   // a file written compressed (room_files.py); null when it is gone
   const res = await fetch(url, { cache: "no-store" });
   if (res.status === 404) return null;
   if (!res.ok) throw new Error(`${res.status} for ${url}`);
   return new Response(res.body.pipeThrough(new DecompressionStream("gzip"))).json();
 }
 
-function follow(parentElement, plotly, frames, setTriggerValue) {   // fetches the frames: returns its state
+function follow(parentElement, plotly, frames, setTriggerValue) {   // a follower's board: returns its stop
   const base = appUrl(frames);
   const state = { frames, drawn: {}, layout: "", timer: 0, stopped: false };
   const next = (seconds) => {
@@ -240,11 +239,10 @@ function follow(parentElement, plotly, frames, setTriggerValue) {   // fetches t
   };
   const poll = async () => {
     if (document.hidden) return next(1);   // a hidden tab fetches nothing
-    const started = performance.now();
     let every = 1;
     try {
       const head = await gunzipJson(base + "head.json.gz");
-      if (!head) {   // the frames have ended: the page's rerun says why
+      if (!head) {   // the room has closed: the page's rerun says why
         state.stopped = true;
         setTriggerValue("gone", true);
         return;
@@ -264,7 +262,7 @@ function follow(parentElement, plotly, frames, setTriggerValue) {   // fetches t
     } catch (e) {   // the network or the server is busy: try again later, the board stays as it is
       console.warn("live board:", e.message);
     }
-    next(Math.max(0, every - (performance.now() - started) / 1000));   // every `every` s from the fetch's start
+    next(every);
   };
   poll();
   return state;
@@ -282,7 +280,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
     const state = parentElement.abpFollow;
     return () => { state.stopped = true; clearTimeout(state.timer); };
   }
-  // paused: fetch plotly.js once the page is idle, so the first Play need not wait for it
-  const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
-  later(() => loadPlotly(board.plotly).catch(() => {}), { timeout: 3000 });
+  if (!board.rows) {   // paused: fetch plotly.js once the page is idle, so the first Play need not wait for it
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1000));
+    later(() => loadPlotly(board.plotly).catch(() => {}), { timeout: 3000 });
+    return;
+  }
+  show(parentElement, board);
 }
