@@ -52,6 +52,12 @@ def cards_html(teacher) -> str:
     return next(h.proto.body for h in teacher.html if "abp-cards" in h.proto.body)
 
 
+def class_charts(teacher) -> dict[str, dict]:
+    """The class charts' figures as the Class page's board element draws them (ui/train/board.py, show_figures)."""
+    board = next(e for e in teacher.get("bidi_component") if e.key == "class_board")
+    return json.loads(board.proto.bytes)["charts"]
+
+
 def test_students_join_train_and_appear_on_the_class_page_with_their_numbers():
     teacher, room = teacher_with_room()
     ada = student(room.code, "Ada", steps=3, preset="nonlinear-relu")
@@ -62,8 +68,13 @@ def test_students_join_train_and_appear_on_the_class_page_with_their_numbers():
     assert "step 3" in cards and "step 1" in cards and "step 0" in cards
     assert "lr 0.03" in cards and cards.count("your setup") == 2
     assert any("**3** students in class" in m.value for m in teacher.markdown)
-    losses = next(c for c in teacher.get("plotly_chart") if "every student" in c.proto.spec)
-    assert losses is not None
+    charts = class_charts(teacher)
+    assert list(charts) == ["class_losses", "class_sweep"] and "every student" in json.dumps(charts["class_losses"])
+    assert [len(charts["class_losses"]["data"])] == [3]   # a loss curve each
+    versions = {key: fig["v"] for key, fig in charts.items()}
+    assert {key: fig["v"] for key, fig in class_charts(teacher.run()).items()} == versions   # unchanged: not redrawn
+    ada.button(key="btn_step").click().run()
+    assert {key: fig["v"] for key, fig in class_charts(teacher.run()).items()} != versions   # a new loss: redrawn
     assert [c.nickname for c in room.cards()] == ["Ada", "", ""]
     for at in (ada, bob, cy):
         assert not at.exception

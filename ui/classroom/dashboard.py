@@ -2,11 +2,11 @@
 
 Once per UPDATE_EVERY seconds (a fragment) the page reads the class's cards once and builds, for the whole class,
 two figures (every loss curve coloured by one setup field, and the latest loss against that field: the class's
-sweep) and one grid of cards (name, what differs from the teacher's setup, step, loss, ‖μ₀‖/‖μ_N‖, a sparkline,
-diverged). The teacher's controls: Pause the class, Send my setup, Send a lesson, Hide names, Spotlight (one
-student's run on this page and to the room's followers, for students on this server) and Close the class. In
-presentation mode (the projector) they fold into "Teacher's controls", so that the join link and the class's charts
-fill the first screen.
+sweep), drawn in place by a board element (ui/train/board.py's show_figures), and one grid of cards (name, what
+differs from the teacher's setup, step, loss, ‖μ₀‖/‖μ_N‖, a sparkline, diverged). The teacher's controls: Pause the
+class, Send my setup, Send a lesson, Hide names, Spotlight (one student's run on this page and to the room's
+followers, for students on this server) and Close the class. In presentation mode (the projector) they fold into
+"Teacher's controls", so that the join link and the class's charts fill the first screen.
 """
 
 from __future__ import annotations
@@ -161,9 +161,11 @@ def _live() -> None:
     with st.expander("Teacher's controls", icon=":material/tune:") if present.active() else st.container():
         field, by = _controls(room, cards, names)
     curves = class_curves(cards, names, field)
-    left, right = st.columns(2)
-    charts.show(class_figures.losses(curves, field), key="class_losses", where=left)
-    charts.show(class_figures.sweep(curves, field, log_x=_log_scale(field)), key="class_sweep", where=right)
+    figs = {"class_losses": class_figures.losses(curves, field),
+            "class_sweep": class_figures.sweep(curves, field, log_x=_log_scale(field))}
+    live_board.show_figures(figs, key="class_board")
+    for (key, fig), where in zip(figs.items(), st.columns(2)):
+        charts.data_table(fig, key, where)
     if orders.spotlight in room.seats:   # drawn as the room's followers draw it (room_files.py)
         st.subheader(f"Spotlight: {roster.as_markdown(names.get(orders.spotlight, 'a student'))}")
         live_board.follow(room_files.follow(room.code), key="spot_board")

@@ -31,11 +31,17 @@ def show(fig: dict | go.Figure, key: str, where: Any = st, summary: str = "") ->
     if isinstance(fig, dict):
         summary = fig.get(describe.SUMMARY, summary)
         fig = {k: v for k, v in fig.items() if k != describe.SUMMARY}
-    name = describe.name(fig)
     with where.container(key=f"abp_chart_{key}"):
-        st.html(a11y.chart_label(key, name, summary))
+        st.html(a11y.chart_label(key, describe.name(fig), summary))
         st.plotly_chart(for_screen(fig), width="stretch", key=key, config=theme.CONFIG, theme=None)
-        data = st.expander("Show data: " + name.removeprefix("Chart: "), key=f"abp_data_{key}", on_change="rerun")
-        if data.open:   # built only when asked for: every paused rerun would pay for every chart's table
-            with data:
-                st.dataframe(describe.table(fig), hide_index=True, height=DATA_HEIGHT)
+        data_table(fig, key)
+
+
+def data_table(fig: dict | go.Figure, key: str, where: Any = st) -> None:
+    """A "Show data" expander in ``where`` holding ``fig``'s data as a table, built only when opened: every
+    paused rerun would pay for every chart's table."""
+    data = where.expander("Show data: " + describe.name(fig).removeprefix("Chart: "), key=f"abp_data_{key}",
+                          on_change="rerun")
+    if data.open:
+        with data:
+            st.dataframe(describe.table(fig), hide_index=True, height=DATA_HEIGHT)

@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import time
+import zlib
 from pathlib import Path
 
 import plotly
@@ -83,6 +84,21 @@ def follow(frames: str, key: str) -> None:
     serve_plotly()
     _component(key=key, data=json.dumps({"plotly": PLOTLY_URL, "frames": frames}).encode(), height="content",
                on_gone_change=lambda: None)   # the trigger's rerun is all it asks for
+
+
+def show_figures(figs: dict[str, dict], key: str) -> None:
+    """Figures side by side in one board element, each redrawn in place only when it changed (its version is a
+    hash of its JSON): a page that rebuilds its charts every second or so (the Class page). An st.plotly_chart
+    whose figure changed is a new element, mounted and drawn from scratch, and a slow browser that takes longer
+    than the gap between updates never shows it drawn. Each figure is laid out for the screen (``for_screen``),
+    static (as the live board's) and named and described by its title and summary."""
+    charts = {}
+    for name, fig in figs.items():
+        fig = {**for_screen(fig), "config": theme.STATIC, "name": describe.name(fig),
+               describe.SUMMARY: fig.get(describe.SUMMARY, "")}
+        charts[name] = {**fig, "v": zlib.crc32(figures.to_json(fig).encode())}
+    rows = [[[name, 1, fig["layout"]["height"]] for name, fig in charts.items()]]
+    show(figures.to_json({"plotly": PLOTLY_URL, "status": [], "rows": rows, "charts": charts}).encode(), key)
 
 
 def due_groups(frame: int) -> list[str]:
