@@ -115,3 +115,24 @@ def test_hide_removes_controls_and_empty_expanders(page, app_server):
     page.mouse.move(5, 5)
     page.wait_for_timeout(500)
     save_screenshot(page, "hide_sidebar", full_page=False)
+
+
+def test_a_long_answer_wraps_in_its_pill_on_a_phone_before_and_after_the_choice(browser, app_server):
+    lesson = max(LESSONS.values(), key=lambda ls: max(len(c) for c in ls.choices))
+    cut = """(group) => [...group.querySelectorAll("button p")].filter((p) => p.scrollWidth > p.clientWidth + 1
+        || p.scrollHeight > p.clientHeight + 1).map((p) => p.textContent)"""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{app_server}/?lesson={lesson.id}")
+        wait_for_app_run(page, timeout=LONG)
+        group = page.locator(".st-key-lesson_panel").get_by_test_id("stButtonGroup")
+        for choice in lesson.choices:
+            expect(group.get_by_text(choice, exact=True)).to_be_visible(timeout=LONG)
+        assert group.evaluate(cut) == [], "choices cut off"
+        group.get_by_text(lesson.choices[lesson.answer], exact=True).click()
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Right.", timeout=LONG)
+        assert page.locator(".st-key-lesson_panel").get_by_test_id("stButtonGroup").evaluate(cut) == []
+        save_screenshot(page, "lesson_long_answer_phone", full_page=False)
+    finally:
+        ctx.close()

@@ -143,10 +143,11 @@ function describeChart(div, fig) {   // the chart's accessible name and descript
 // and the page stay live on a slow laptop. A chart drawn in d ms waits CHART_SPACING * d before its next redraw
 // (the newest figure then). A draw that held the main thread for several frames (d >= LONG_DRAW ms) makes the
 // board rest REST * d before its next such draw, so they take at most 1 / (1 + REST) of the main thread; a
-// shorter draw (the loss on a desktop, even a busy one) needs no rest and may come in between. Of the charts due, those not drawn yet (an empty slot
-// after Play) go first, then the fast ones (the loss, the mu bars), except that every HEAVY_TURN-th draw is a
-// heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is due; each longest overdue
-// first. A chart out of view or in a hidden tab is drawn once (the first time), then not again until it is seen.
+// shorter draw (the loss on a desktop, even a busy one) needs no rest and may come in between. Of the charts due,
+// those not drawn yet (an empty slot after Play) go first, then the fast ones (the loss, the mu bars), except that
+// every HEAVY_TURN-th draw is a heavy one's (the figure's `heavy`: the fit, the heatmap, the gradients) when one is
+// due; each longest overdue first. A chart out of view or in a hidden tab is drawn once (the first time), then not
+// again until it is seen.
 const CHART_SPACING = 2;
 const LONG_DRAW = 80;   // ms: five frames
 const REST = 3;
