@@ -37,11 +37,11 @@ class Rollback:
     def save(self, optimiser: Optimiser, step: tuple[int, int, float, int]) -> None:
         """Copy theta and the optimiser's state and t, before the update of ``step`` (its number, batch position,
         loss and epoch: what taking it back needs)."""
+        if self._theta is None:
+            self._theta = np.empty_like(self.theta)
         if optimiser is not self._for or optimiser.state is not self._source:
             self._source, self._slots = optimiser.state, optimiser_slots(optimiser)
             self._state = [np.empty_like(a) for a in self._slots]
-            if self._theta is None:
-                self._theta = np.empty_like(self.theta)
         np.copyto(self._theta, self.theta)
         for saved, a in zip(self._state, self._slots):
             np.copyto(saved, a)
@@ -50,7 +50,7 @@ class Rollback:
     def restore(self, optimiser: Optimiser) -> None:
         """Go back to theta and the optimiser state of the last ``save``, once.  An optimiser chosen since
         keeps its fresh state."""
-        if not self.armed or self._theta is None:
+        if not self.armed:   # armed only by a save, which made the copy
             return
         np.copyto(self.theta, self._theta)
         if optimiser is self._for:
