@@ -267,6 +267,17 @@ def test_a_learning_rate_sweep_is_drawn_on_a_log_axis_with_diverged_runs_marked(
     assert fig["summary"] == "Lowest latest loss 0.002 at lr 0.01; highest 0.3 at lr 0.0001. 1 run diverged."
 
 
+def test_a_student_without_a_step_yet_is_left_off_the_sweep_not_drawn_as_diverged():
+    curves = [class_figures.Curve("Ada", "0.01", [1, 2], [1.0, 0.5], 0.5, False),
+              class_figures.Curve("Bob", "0.03", [], [], float("nan"), False)]
+    fig = class_figures.sweep(curves, "lr", log_x=True)
+    assert [(t["name"], t["x"]) for t in fig["data"]] == [("latest loss", [0.01])]
+    assert fig["summary"] == "Lowest latest loss 0.5 at lr 0.01; highest 0.5 at lr 0.01."
+    curves.append(class_figures.Curve("Cy", "0.1", [1], [1e9], float("inf"), True))
+    assert [(t["name"], t["x"]) for t in class_figures.sweep(curves, "lr", log_x=True)["data"]] == [
+        ("latest loss", [0.01]), ("diverged", [0.1])]
+
+
 def test_a_teacher_who_leaves_ends_the_class_for_every_student_and_they_keep_their_runs(monkeypatch):
     teacher_page = {"online": True, "now": 1000.0}
     monkeypatch.setattr(rooms, "clock", lambda: teacher_page["now"])

@@ -77,7 +77,7 @@ def losses(curves: list[Curve], label: str) -> Figure:
 def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
     """Each student's latest loss against their value of the field ``label``: on a log axis (``log_x``, a learning
     rate) when every value is positive, a linear one for other numbers, categories otherwise; diverged runs as
-    crosses along the top."""
+    crosses along the top; a run that has taken no step yet (no loss) is left out."""
     title = f"Latest loss against {label}"
     if not curves:
         return noted({"data": [], "layout": theme.layout(title, HEIGHT)}, "No student has joined yet.")
@@ -86,7 +86,7 @@ def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
     log_x = log_x and numeric and all(n > 0 for n in numbers)
     x = numbers if numeric else [html.escape(c.value) for c in curves]
     ok = [i for i, c in enumerate(curves) if not c.diverged and math.isfinite(c.latest) and c.latest > 0]
-    bad = [i for i in range(len(curves)) if i not in ok]
+    bad = [i for i, c in enumerate(curves) if c.diverged]   # a run with no step yet is in neither
     top = max((curves[i].latest for i in ok), default=1.0) * 10
     data = [{"type": "scatter", "mode": "markers", "name": "latest loss", "x": [x[i] for i in ok],
              "y": [curves[i].latest for i in ok], "text": [html.escape(curves[i].name) for i in ok],
