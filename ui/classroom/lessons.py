@@ -91,12 +91,6 @@ def hide_controls() -> None:
     st.sidebar.html(f"<style>{controls} {{display: none}} {expanders} {{display: none}}</style>")
 
 
-# The choices' pills wrap their text over lines: Streamlit's cut a long answer off with an ellipsis.
-_PILLS = '[class*="st-key-lesson_q_"] button, [class*="st-key-lesson_answered_"] button'
-CHOICES_CSS = (f"<style>{_PILLS} {{height: auto; text-align: start}} {_PILLS.replace('button', 'button *')} "
-               "{white-space: normal; overflow: visible; height: auto}</style>")
-
-
 def _question_key(lesson: Lesson) -> str:
     """The question's widget, until it is answered."""
     return f"lesson_q_{lesson.id}"
@@ -195,7 +189,6 @@ def panel() -> None:
                 path, title = PAGES[page]
                 st.page_link(path, label=f"Open the {title} page", icon=":material/arrow_forward:")
         with right:
-            st.html(CHOICES_CSS)
             choice = ss.get(_answer_key(lesson))
             pills = {"label": lesson.question, "options": range(len(lesson.choices)), "wrap": True,
                      "format_func": lambda i: lesson.choices[i]}

@@ -47,6 +47,7 @@ PROJECTOR = {"font": FONT_SIZE + 3, "title": FONT_SIZE + 8, "axis_title": 18, "t
 #   opaque (white at 60% on the primary colour: 3.0:1), and an answered lesson's locked question and choices
 #   readable (Streamlit greys a disabled widget to 2.3:1: the answer stays there to be read), so that all text
 #   has at least 4.5:1;
+# - a lesson's choices wrapped over lines in their pills (Streamlit's cut a long answer off with an ellipsis);
 # - a focus outline in the primary colour (5.3:1 on white) around buttons, links and sliders: Streamlit's own
 #   ring is the primary colour at 50% (2.1:1).
 _COLUMN = '[data-testid="stColumn"]'
@@ -58,6 +59,7 @@ _BUTTON_CELL, _OTHER_CELL = f"{_COLUMN}:has({_ITEM}{_BUTTON})", f"{_COLUMN}:not(
 _SLIDER_CELL = f'{_COLUMN}:has([data-testid="stSlider"])'
 INTRO_KEY = "page_intro"   # present.intro's container
 PRIMARY = "#3b6ea8"      # .streamlit/config.toml's primaryColor
+_CHOICES = '[class*="st-key-lesson_q_"] button, [class*="st-key-lesson_answered_"] button'
 _FOCUSABLE = ':is(button, a[href], [role="slider"], summary)'
 PAGE_CSS = f"""<style>
 [data-testid="stMainBlockContainer"] {{ padding-top: 2.5rem; }}
@@ -67,6 +69,8 @@ PAGE_CSS = f"""<style>
 [class*="st-key-lesson_answered_"] button:disabled, [class*="st-key-lesson_answered_"] button:disabled p {{
   color: {MUTED}; }}
 [class*="st-key-lesson_answered_"] [data-testid="stWidgetLabel"] {{ opacity: 1; color: {TEXT}; }}
+{_CHOICES} {{ height: auto; text-align: start; }}
+{_CHOICES.replace("button", "button *")} {{ white-space: normal; overflow: visible; height: auto; }}
 [data-testid="stApp"] {_FOCUSABLE}:focus-visible {{ outline: 2px solid {PRIMARY}; outline-offset: 2px; }}
 @media (hover: none), (max-width: 640px) {{ .modebar-container {{ display: none; }} }}
 @media (max-width: 640px) {{
