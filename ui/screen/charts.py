@@ -34,7 +34,7 @@ class Built(go.Figure):
     draw is validated by plotly in the tests (tests/app/test_figures_valid.py)."""
 
     def __init__(self, fig: dict) -> None:
-        super().__init__(_validate=False)
+        super().__init__(layout={"template": {}}, _validate=False)   # not a copy of plotly's default template
         self._built = json.loads(figures.to_json(fig))
 
     def to_dict(self) -> dict:
