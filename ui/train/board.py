@@ -90,13 +90,10 @@ def show_figures(figs: dict[str, dict], key: str) -> None:
     """Figures side by side in one board element, each redrawn in place only when it changed (its version is a
     hash of its JSON): a page that rebuilds its charts every second or so (the Class page). An st.plotly_chart
     whose figure changed is a new element, mounted and drawn from scratch, and a slow browser that takes longer
-    than the gap between updates never shows it drawn. Each figure is laid out for the screen (``for_screen``),
-    static (as the live board's) and named and described by its title and summary."""
-    charts = {}
-    for name, fig in figs.items():
-        fig = {**for_screen(fig), "config": theme.STATIC, "name": describe.name(fig),
-               describe.SUMMARY: fig.get(describe.SUMMARY, "")}
-        charts[name] = {**fig, "v": zlib.crc32(figures.to_json(fig).encode())}
+    than the gap between updates never shows it drawn. Each figure as ``board_figure`` shapes it."""
+    charts = {name: board_figure(fig) for name, fig in figs.items()}
+    for fig in charts.values():
+        fig["v"] = zlib.crc32(figures.to_json(fig).encode())
     rows = [[[name, 1, fig["layout"]["height"]] for name, fig in charts.items()]]
     show(figures.to_json({"plotly": PLOTLY_URL, "status": [], "rows": rows, "charts": charts}).encode(), key)
 
@@ -118,9 +115,14 @@ def live_figures(run: ac.TrainingRun, groups: list[str], shared: bool = False) -
     own figures carry its kept runs and its screen's layout (phone, projector); ``shared`` ones (a room's, drawn
     alike for every follower whichever follower's frame builds them) carry neither."""
     built = chart_groups.SHARED_GROUPS if shared else chart_groups.GROUPS
-    return {key: {**(fig if shared else for_screen(fig)), "config": theme.STATIC, "name": describe.name(fig),
-                  describe.SUMMARY: fig.get(describe.SUMMARY, "")}
-            for group in groups for key, fig in built[group](run).items()}
+    return {key: board_figure(fig, screen=not shared) for group in groups for key, fig in built[group](run).items()}
+
+
+def board_figure(fig: dict, screen: bool = True) -> dict:
+    """``fig`` as the board draws it: static (no hover or zoom layers to build on every redraw), with its accessible
+    name and summary, laid out for this session's screen (``for_screen``) unless ``screen`` is False."""
+    return {**(for_screen(fig) if screen else fig), "config": theme.STATIC, "name": describe.name(fig),
+            describe.SUMMARY: fig.get(describe.SUMMARY, "")}
 
 
 def layout_rows(heights: dict[str, int]) -> list[list]:
