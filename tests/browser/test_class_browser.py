@@ -40,6 +40,19 @@ def assert_redrawn_in_place(page) -> None:
     assert marked >= 2 and page.locator('div[data-chart] svg.main-svg[data-mark="kept"]').count() == marked
 
 
+def assert_class_page_aligned(page) -> None:
+    """The cards start at the charts' left edge (a list's indent once pushed them right), and the card sort's
+    last choice lies inside its column (it was cut off at 1280 px)."""
+    main = page.get_by_test_id("stMain")
+    card = page.locator("li.abp-card").first.bounding_box()
+    data_row = main.get_by_test_id("stExpander").first.bounding_box()   # "Show data" under the first chart
+    assert card is not None and data_row is not None and abs(card["x"] - data_row["x"]) <= 1, (card, data_row)
+    overflow = main.get_by_test_id("stColumn").filter(has=page.get_by_text("Sort cards by")).evaluate(
+        "col => Math.max(...[...col.querySelectorAll('button')].map((b) => b.getBoundingClientRect().right))"
+        " - col.getBoundingClientRect().right")
+    assert overflow <= 0.5, f"the last sort choice sticks out of its column by {overflow:.1f} px"
+
+
 def test_a_teacher_sees_three_students_train_pauses_them_spotlights_one_and_sends_a_lesson(browser, app_server):
     contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(4)]
     try:
@@ -67,6 +80,7 @@ def test_a_teacher_sees_three_students_train_pauses_them_spotlights_one_and_send
         expect(teacher.get_by_text("Chart error")).to_have_count(0)
         expect(cards.filter(has_text="Ada").get_by_role("img", name=re.compile("Ada's loss from"))).to_be_visible(
         timeout=LONG)
+        assert_class_page_aligned(teacher)
         save_screenshot(teacher, "class_page_1280x720", full_page=False)
         save_screenshot(teacher, "class_page_full")
 
@@ -109,6 +123,8 @@ def test_in_presentation_mode_the_join_link_and_class_charts_fill_the_projectors
         sidebar.get_by_role("link", name="Class").click()
         expect(teacher.get_by_text("0 students in class")).to_be_visible(timeout=LONG)
         teacher.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        teacher.wait_for_function("() => document.querySelector('[data-testid=stSidebar]')"
+                                  ".getBoundingClientRect().right <= 0", timeout=LONG)   # slid away
         assert_charts_drawn(teacher, 2, timeout=LONG)
         expect(teacher.get_by_role("button", name="Pause the class")).to_be_hidden()   # folded away
         chart_slots = teacher.locator("div[data-chart]")

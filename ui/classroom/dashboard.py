@@ -30,10 +30,11 @@ ss = st.session_state
 UPDATE_EVERY = 0.75  # seconds between the page's updates: at least one a second when a busy server delays some
 SORTS = ("Joined", "Loss", "Name")
 DEFAULT_FIELD = "lr"
-CARDS_CSS = """<style>
-.abp-cards {display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .6rem; padding: 0;
-            margin: 0; list-style: none}
-.abp-card {border: 1px solid #d5d9e0; border-radius: .5rem; padding: .5rem .7rem; line-height: 1.35}
+CARDS_CSS = """<style>   /* over Streamlit's indent of lists and their items */
+[data-testid="stHtml"] ul.abp-cards {display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr));
+  gap: .6rem; padding: 0; margin: 0; list-style: none}
+.abp-cards .abp-card {border: 1px solid #d5d9e0; border-radius: .5rem; margin: 0; padding: .5rem .7rem;
+  line-height: 1.35}
 .abp-card b {font-size: 1.05rem}
 .abp-card .abp-diff {color: #5c5f6b; font-size: .9rem; min-height: 1.2rem}
 .abp-card .abp-bad {color: #b3261e; font-weight: 600}
@@ -129,7 +130,7 @@ def _controls(room: rooms.Room, cards: list[roster.Card], names: dict[str, str])
                    help="Every joined student opens this lesson; a class lesson gives each student their own value.")
     cols[4].button("Close the class", on_click=_close, key="btn_close_class", width="stretch",
                    help="Ends the class and the room: students are told and keep their runs.")
-    cols = st.columns([1, 1.6, 1, 1.2], vertical_alignment="bottom")
+    cols = st.columns([1, 1.5, 1, 1.3], vertical_alignment="bottom")   # the three sorts fit at 1280 px
     cols[0].toggle("Hide names", value=orders.hide_names, key="class_hide_names",
                    on_change=lambda: room.klass.order(hide_names=ss["class_hide_names"]),
                    help="Students show as Student 1, 2, ...: for the projector.")
