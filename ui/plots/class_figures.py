@@ -74,6 +74,15 @@ def losses(curves: list[Curve], label: str) -> Figure:
                                                     np.array([c.latest for c in curves])))
 
 
+def _inset(axis: dict, share: float = 0.1) -> dict:
+    """A log x axis's range widened by ``share`` of its span at each end: its first decade's label then stands
+    clear of the loss axis's lowest one, which it would meet at the chart's corner."""
+    if "range" not in axis:
+        return axis
+    lo, hi = axis["range"]
+    return {**axis, "range": [lo - share * (hi - lo), hi + share * (hi - lo)]}
+
+
 def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
     """Each student's latest loss against their value of the field ``label``: on a log axis (``log_x``, a learning
     rate) when every value is positive, a linear one for other numbers, categories otherwise; diverged runs as
@@ -98,7 +107,8 @@ def sweep(curves: list[Curve], label: str, log_x: bool = False) -> Figure:
                      "marker": {"color": DIVERGED, "size": 11, "symbol": "x"},
                      "hovertemplate": "%{text}<br>" + html.escape(label) + " %{x}<br>diverged<extra></extra>"})
     xaxis = {"title": {"text": label},   # a learning rate's axis labelled at its whole decades, as the loss's
-             **({**LOG_AXIS, **log_range(np.array(numbers))} if log_x else {} if numeric else {"type": "category"})}
+             **({**LOG_AXIS, **_inset(log_range(np.array(numbers)))} if log_x else {} if numeric
+                else {"type": "category"})}
     if not numeric:
         xaxis["categoryorder"], xaxis["categoryarray"] = "array", _ordered(set(x))
     shown = np.array([curves[i].latest for i in ok] + [top] * bool(bad))
