@@ -18,6 +18,7 @@ import adjoint_core as ac
 from apptest_helpers import W, app, run_of, step_count
 from ui import streamlit_private
 from ui.classroom import room_files, rooms
+from ui.plots import figures
 from ui.train import board, chart_groups
 
 ALL_KEYS = {"loss_chart", "mu_bar", "fit_chart", "slice_chart", "mu_heatmap", "grad_chart"}
@@ -364,3 +365,14 @@ def test_take_a_copy_says_the_copy_is_now_the_students_own():
     follower.button(key="btn_take_copy").click().run()
     assert [t.value for t in follower.toast] == [
         "Copied the teacher's run at step 1: it is now your own run, and nothing you do changes the teacher's."]
+
+
+def test_a_watcher_is_told_the_run_has_not_started_not_asked_to_press_buttons_it_has_not():
+    def notes(shared: bool) -> set[str]:
+        figs = board.live_figures(run, list(chart_groups.GROUPS), shared=shared)
+        return {note["text"] for fig in figs.values() for note in fig["layout"].get("annotations", [])}
+    run = ac.TrainingRun(ac.presets["wave2d-relu"], seed=0)
+    assert figures.NOT_STARTED in notes(shared=True) and figures.NO_STEPS not in notes(shared=True)
+    assert figures.NO_STEPS in notes(shared=False) and figures.NOT_STARTED not in notes(shared=False)
+    run.run_steps(1)
+    assert figures.NOT_STARTED not in notes(shared=True)

@@ -96,6 +96,8 @@ def test_a_typed_code_follows_and_the_follower_is_told_when_the_teacher_leaves(b
         expect(student.get_by_text(f"Following room {code}")).to_be_visible(timeout=LONG)
         expect(student.get_by_text("The teacher's run is paused")).to_be_visible(timeout=LONG)
         assert_charts_drawn(student, BOARD_SLOTS, timeout=LONG)
+        expect(student.get_by_text("this run has not started").first).to_be_visible()   # the teacher's step 0
+        expect(student.get_by_text("press Step")).to_have_count(0)                      # no button of theirs
 
         teacher_ctx.close()                                    # the teacher's browser closes
         expect(student.get_by_text("The teacher has left")).to_be_visible(timeout=10_000)

@@ -101,6 +101,7 @@ LOG_AXIS = {"type": "log", "exponentformat": "power"}
 # One entry per layer, top to bottom at the right: a row of 5+ entries above the plot ran over the title.
 SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
 NO_STEPS = "No training steps yet: press Step, Epoch or Play"
+NOT_STARTED = "No training steps yet: this run has not started"   # for a page that watches another's run
 
 
 def noted(fig: Figure, text: str = NO_STEPS) -> Figure:
@@ -111,6 +112,16 @@ def noted(fig: Figure, text: str = NO_STEPS) -> Figure:
     layout = {**fig["layout"], "annotations": [note], "showlegend": False,
               "xaxis": {"visible": False}, "yaxis": {"visible": False}}
     return {"data": [{"type": "scatter", "x": [], "y": [], "hoverinfo": "skip"}], "layout": layout}
+
+
+def watched(fig: Figure) -> Figure:
+    """The figure as a page that watches the run sees it (a room's follower, the teacher's spotlight): its note
+    says the run has not started instead of asking for a press of Step, Epoch or Play, which that page has not."""
+    notes = fig["layout"].get("annotations", [])
+    if not any(note.get("text") == NO_STEPS for note in notes):
+        return fig
+    notes = [{**note, "text": NOT_STARTED} if note.get("text") == NO_STEPS else note for note in notes]
+    return {**fig, "layout": {**fig["layout"], "annotations": notes}}
 
 
 def _x_range(x: Array) -> dict[str, Any]:
