@@ -42,14 +42,20 @@ def assert_redrawn_in_place(page) -> None:
 
 def assert_class_page_aligned(page) -> None:
     """The cards start at the charts' left edge (a list's indent once pushed them right), and the card sort's
-    last choice lies inside its column (it was cut off at 1280 px)."""
-    main = page.get_by_test_id("stMain")
-    card = page.locator("li.abp-card").first.bounding_box()
-    data_row = main.get_by_test_id("stExpander").first.bounding_box()   # "Show data" under the first chart
-    assert card is not None and data_row is not None and abs(card["x"] - data_row["x"]) <= 1, (card, data_row)
-    overflow = main.get_by_test_id("stColumn").filter(has=page.get_by_text("Sort cards by")).evaluate(
-        "col => Math.max(...[...col.querySelectorAll('button')].map((b) => b.getBoundingClientRect().right))"
-        " - col.getBoundingClientRect().right")
+    last choice lies inside its column (it was cut off at 1280 px). Each measured in one evaluation: the page's
+    updates replace the cards' element several times a second."""
+    edges = page.wait_for_function("""() => {
+        const card = document.querySelector("li.abp-card");
+        const row = document.querySelector('[data-testid="stMain"] [data-testid="stExpander"]');  // under a chart
+        return card && row && [card.getBoundingClientRect().x, row.getBoundingClientRect().x]; }""",
+                                   timeout=LONG).json_value()
+    assert abs(edges[0] - edges[1]) <= 1, f"the first card starts at {edges[0]} px, the charts at {edges[1]} px"
+    overflow = page.wait_for_function("""() => {
+        const col = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"]')]
+            .find((c) => c.textContent.includes("Sort cards by"));
+        const buttons = col ? [...col.querySelectorAll("button")] : [];
+        return buttons.length > 0 && [Math.max(...buttons.map((b) => b.getBoundingClientRect().right))
+                                      - col.getBoundingClientRect().right]; }""", timeout=LONG).json_value()[0]
     assert overflow <= 0.5, f"the last sort choice sticks out of its column by {overflow:.1f} px"
 
 
