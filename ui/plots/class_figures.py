@@ -77,8 +77,6 @@ def losses(curves: list[Curve], label: str) -> Figure:
 def _inset(axis: dict, share: float = 0.1) -> dict:
     """A log x axis's range widened by ``share`` of its span at each end: its first decade's label then stands
     clear of the loss axis's lowest one, which it would meet at the chart's corner."""
-    if "range" not in axis:
-        return axis
     lo, hi = axis["range"]
     return {**axis, "range": [lo - share * (hi - lo), hi + share * (hi - lo)]}
 

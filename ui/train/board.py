@@ -114,10 +114,9 @@ def live_figures(run: ac.TrainingRun, groups: list[str], shared: bool = False) -
     accessible name and summary (ui/plots/describe.py; live_board.js gives them to its chart). A session's
     own figures carry its kept runs and its screen's layout (phone, projector); ``shared`` ones (a room's, drawn
     alike for every follower whichever follower's frame builds them) carry neither, and a note for watchers."""
-    if not shared:
-        return {key: board_figure(fig) for group in groups for key, fig in chart_groups.GROUPS[group](run).items()}
-    return {key: board_figure(figures.watched(fig), screen=False)
-            for group in groups for key, fig in chart_groups.SHARED_GROUPS[group](run).items()}
+    built = chart_groups.SHARED_GROUPS if shared else chart_groups.GROUPS
+    return {key: board_figure(figures.watched(fig) if shared else fig, screen=not shared)
+            for group in groups for key, fig in built[group](run).items()}
 
 
 def board_figure(fig: dict, screen: bool = True) -> dict:
