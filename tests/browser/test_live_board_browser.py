@@ -1,6 +1,7 @@
 """The live board's schedule in real headless Chromium (ui/train/live_board.js): every chart is drawn once, a chart
 scrolled out of view is not redrawn until it is seen again, a hidden tab redraws no chart while the status stays
-live, and the fast charts redraw more often than the heavy ones.
+live, a press anywhere on the page holds the charts' redraws (not the status) while the page answers it, and the
+fast charts redraw more often than the heavy ones.
 
 Screenshot: live_board_playing.png (the wave playing, every chart in view).
 """
@@ -73,6 +74,21 @@ def test_a_hidden_tab_redraws_no_chart_and_the_status_stays_live(page, app_serve
     page.evaluate("() => delete document.hidden")   # the tab is shown again: the charts catch up
     page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"fit_chart\"]').dataset.draws) > "
                            f"{page.evaluate(DRAWS)['fit_chart']}", timeout=LONG)
+    assert_charts_drawn(page, 6)
+    pause(page)
+
+
+def test_presses_hold_the_charts_redraws_and_the_status_stays_live(page, app_server):
+    play(page, app_server)
+    page.evaluate("""() => { window.__presses = setInterval(() => document.querySelector('h1')
+      .dispatchEvent(new PointerEvent('pointerdown', {bubbles: true})), 200); }""")   # a student busy clicking
+    page.wait_for_timeout(1000)   # a redraw begun before has ended
+    held = draws_after(page, 3000)
+    assert all(held[k] == 0 for k in held if k != "__status"), held
+    assert held["__status"] >= 3, held
+    page.evaluate("() => clearInterval(window.__presses)")   # the charts catch up
+    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"loss_chart\"]').dataset.draws) > "
+                           f"{page.evaluate(DRAWS)['loss_chart']}", timeout=LONG)
     assert_charts_drawn(page, 6)
     pause(page)
 

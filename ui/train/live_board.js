@@ -96,6 +96,7 @@ function build(parent, board) {
     root.appendChild(line);
   }
   root.layout = JSON.stringify(board.rows);
+  window.__abpPress.until = 0;
   const seen = new IntersectionObserver((entries) => {   // a chart scrolled into view gets its newest figure
     for (const e of entries) e.target.inView = e.isIntersecting;
     schedule(root);
@@ -153,6 +154,17 @@ const LONG_DRAW = 80;   // ms: five frames
 const REST = 3;
 const HEAVY_TURN = 3;
 
+// A press anywhere on the page (pointer, key or click) holds the charts' redraws for HOLD_MS: Streamlit sends a
+// click's rerun from a timer that would otherwise wait behind the next draw, and the page's answer (Pause's paused
+// page, a new Speed) is drawn before the board takes the main thread again. A new board (Play's) is the answer:
+// it ends the hold. The status stays live.
+const HOLD_MS = 500;
+if (!window.__abpPress) {
+  window.__abpPress = { until: 0 };
+  const hold = () => { window.__abpPress.until = performance.now() + HOLD_MS; };
+  for (const type of ["pointerdown", "keydown", "click"]) window.addEventListener(type, hold, true);
+}
+
 function visible(div) {
   return !document.hidden && div.inView !== false;
 }
@@ -180,6 +192,7 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
   const now = performance.now();
   const waiting = Object.values(root.charts).filter((div) => div.next && (!div.drawnAt || visible(div)));
   if (!waiting.length) return;
+  if (window.__abpPress.until > now) return schedule(root, window.__abpPress.until - now);
   const ready = waiting.filter((div) => readyAt(root, div) <= now);
   if (!ready.length) return schedule(root, Math.min(...waiting.map((div) => readyAt(root, div))) - now);
   const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
