@@ -82,7 +82,12 @@ def live_view() -> None:
 
 def live_frames() -> None:
     """While playing: the live view again every TICK seconds, or slower when many sessions watch
-    (ui/services/pace.py)."""
+    (ui/services/pace.py). A browser sends a click's trigger with whichever rerun it sends next, often this
+    fragment's timer tick before the click's own rerun of the controls: a tick that finds the run paused (Pause,
+    Reset) leaves the board as it stands, and the controls' rerun that follows draws the paused page once."""
+    if not ss.playing:
+        live.held_board()
+        return
     pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
     live_view()
 

@@ -54,6 +54,51 @@ def test_two_students_play_and_pause(server):
     assert 0 < r.rss_before_mb <= r.rss_peak_mb
 
 
+class RunRecorder(sc.StreamlitClient):
+    """A client that keeps each run's elements: ``runs[-1]`` fills until its run finishes."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.runs: list[list] = [[]]
+
+    def on_element(self, kind: str, w, fragment_id: str) -> None:
+        self.runs[-1].append((kind, w.label) if kind == "button" else kind)
+
+    def on_finished(self, status: int, now: float) -> None:
+        self.runs.append([])
+
+
+@pytest.mark.slow
+def test_a_pause_click_riding_on_the_live_views_timer_draws_the_paused_page_once(server):
+    """A browser sends a click's trigger with the next rerun it sends, often the live view's timer tick just
+    before the click's own rerun of the controls: the paused page is drawn once, not by both."""
+    async def scenario() -> list[list]:
+        c = RunRecorder(sc.ws_url_of(server.url), query="epochs=10000")
+        try:
+            assert await c.connect(30)
+            assert await c.wait_until(lambda: "Play" in c.buttons, 60)
+            await c.click("Play")
+            assert await c.wait_until(lambda: bool(c.timers), 60), c.error
+            live = next(iter(c.timers))
+            c._stop_timers([live])   # the ticks are sent by hand from here
+            await asyncio.sleep(1.0)  # the frames in flight come in
+            pause, controls = c.buttons["Pause"]
+            n = len(c.runs)
+            await c.rerun(live, auto=True, trigger=pause)   # the tick, carrying the click
+            await c.rerun(controls, trigger=pause)          # the click's own rerun
+            assert await c.wait_until(lambda: any(("button", "Play") in r for r in c.runs[n - 1:-1]), 60)
+            await asyncio.sleep(2.0)  # anything drawn after it
+            assert not c.error, c.error
+            return c.runs[n - 1:]
+        finally:
+            await c.close()
+
+    runs = asyncio.run(scenario())
+    paused = [r for r in runs if "plotly_chart" in r]
+    assert len(paused) == 1, runs
+    assert ("button", "Play") in paused[0] and paused[0].count("plotly_chart") >= 4
+
+
 @pytest.mark.slow
 def test_students_whose_reruns_carry_no_widget_states_play_and_pause(server):
     r = bc.run_class(server.url, 2, duration=3.0, server_pid=server.pid, widget_states=False)
