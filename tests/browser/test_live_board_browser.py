@@ -1,7 +1,8 @@
 """The live board's schedule in real headless Chromium (ui/train/live_board.js): every chart is drawn once, a chart
 scrolled out of view is not redrawn until it is seen again, a hidden tab redraws no chart while the status stays
-live, a press anywhere on the page holds the charts' redraws (not the status) while the page answers it, and the
-fast charts redraw more often than the heavy ones.
+live, a press anywhere on the page holds the charts' redraws (not the status) while the page answers it, a main
+thread busy with long tasks gets a chart redraw at most every 1.5 s, and the fast charts redraw more often than the
+heavy ones.
 
 Screenshot: live_board_playing.png (the wave playing, every chart in view).
 """
@@ -89,6 +90,21 @@ def test_presses_hold_the_charts_redraws_and_the_status_stays_live(page, app_ser
     page.evaluate("() => clearInterval(window.__presses)")   # the charts catch up
     page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"loss_chart\"]').dataset.draws) > "
                            f"{page.evaluate(DRAWS)['loss_chart']}", timeout=LONG)
+    assert_charts_drawn(page, 6)
+    pause(page)
+
+
+def test_a_busy_main_thread_gets_few_chart_redraws_and_a_live_status(page, app_server):
+    play(page, app_server)
+    page.evaluate("""() => { window.__burn = setInterval(() => {   // a slow laptop: 60% of the time in long tasks
+      const t = performance.now(); while (performance.now() - t < 120) {} }, 200); }""")
+    page.wait_for_timeout(3000)   # the board has seen the load
+    busy = draws_after(page, 6000)
+    assert sum(busy[k] for k in busy if k != "__status") <= 6, busy   # at most one every 1.5 s
+    assert busy["__status"] >= 3, busy
+    page.evaluate("() => clearInterval(window.__burn)")   # the charts catch up
+    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"fit_chart\"]').dataset.draws) > "
+                           f"{page.evaluate(DRAWS)['fit_chart']}", timeout=LONG)
     assert_charts_drawn(page, 6)
     pause(page)
 

@@ -96,7 +96,7 @@ function build(parent, board) {
     root.appendChild(line);
   }
   root.layout = JSON.stringify(board.rows);
-  window.__abpPress.until = 0;
+  window.__abpPage.until = 0;
   const seen = new IntersectionObserver((entries) => {   // a chart scrolled into view gets its newest figure
     for (const e of entries) e.target.inView = e.isIntersecting;
     schedule(root);
@@ -154,15 +154,34 @@ const LONG_DRAW = 80;   // ms: five frames
 const REST = 3;
 const HEAVY_TURN = 3;
 
+// The page as a whole, watched once per page: presses and the main thread's long tasks.
 // A press anywhere on the page (pointer, key or click) holds the charts' redraws for HOLD_MS: Streamlit sends a
 // click's rerun from a timer that would otherwise wait behind the next draw, and the page's answer (Pause's paused
 // page, a new Speed) is drawn before the board takes the main thread again. A new board (Play's) is the answer:
-// it ends the hold. The status stays live.
+// it ends the hold. The main thread's load is the share of the last BUSY_WINDOW ms spent in long tasks (over 50 ms:
+// a chart's draw, the browser's style, layout and paint after it, which the draw's own timing misses, and
+// Streamlit's render of each frame): while it is over BUSY_MAX, the charts already drawn wait (at most STARVE_MS
+// since the board's last draw), so that on a slow laptop the status, the buttons and the page stay live. The
+// status is written on every frame whatever the charts do.
 const HOLD_MS = 500;
-if (!window.__abpPress) {
-  window.__abpPress = { until: 0 };
-  const hold = () => { window.__abpPress.until = performance.now() + HOLD_MS; };
+const BUSY_WINDOW = 3000;
+const BUSY_MAX = 0.3;
+const BUSY_POLL = 200;
+const STARVE_MS = 1500;
+if (!window.__abpPage) {
+  const page = (window.__abpPage = { until: 0, long: [] });
+  const hold = () => { page.until = performance.now() + HOLD_MS; };
   for (const type of ["pointerdown", "keydown", "click"]) window.addEventListener(type, hold, true);
+  if (PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) page.long.push([e.startTime, e.duration]); })
+      .observe({ type: "longtask" });
+  }
+}
+
+function busy(now) {   // the share of the last BUSY_WINDOW ms the main thread spent in long tasks
+  const long = window.__abpPage.long, from = now - BUSY_WINDOW;
+  while (long.length && long[0][0] + long[0][1] < from) long.shift();
+  return long.reduce((sum, [t, d]) => sum + Math.min(t + d, now) - Math.max(t, from), 0) / BUSY_WINDOW;
 }
 
 function visible(div) {
@@ -192,11 +211,12 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
   const now = performance.now();
   const waiting = Object.values(root.charts).filter((div) => div.next && (!div.drawnAt || visible(div)));
   if (!waiting.length) return;
-  if (window.__abpPress.until > now) return schedule(root, window.__abpPress.until - now);
+  if (window.__abpPage.until > now) return schedule(root, window.__abpPage.until - now);
   const ready = waiting.filter((div) => readyAt(root, div) <= now);
   if (!ready.length) return schedule(root, Math.min(...waiting.map((div) => readyAt(root, div))) - now);
-  const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
   const empty = ready.filter((div) => !div.drawnAt);
+  if (!empty.length && now - root.lastDraw < STARVE_MS && busy(now) > BUSY_MAX) return schedule(root, BUSY_POLL);
+  const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
   const first = empty.length ? empty : ready.filter((div) => Boolean(div.next.heavy) === heavyTurn);
   const div = (first.length ? first : ready).reduce((a, b) => ((b.dueAt || 0) < (a.dueAt || 0) ? b : a));
   const fig = div.next;
@@ -209,7 +229,7 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
     await Plotly.react(div, fig.data, fig.layout, fig.config);
     const took = performance.now() - t0;
     div.cost = took;
-    div.drawnAt = t0;
+    div.drawnAt = root.lastDraw = t0;
     div.dueAt = t0 + Math.max(CHART_SPACING * took, calm.matches ? CALM_MS : 0);
     if (took >= LONG_DRAW) root.freeAt = t0 + (1 + REST) * took;
     div.dataset.draws = String(Number(div.dataset.draws) + 1);
