@@ -78,6 +78,17 @@ def test_a_frame_without_a_new_step_sends_only_the_status(state):
     assert json.loads(idle)["charts"] == {} and dict(json.loads(idle)["status"])["Step"] == "3"
 
 
+def test_a_still_frame_sends_the_status_alone_even_when_a_keyframe_is_due(state, monkeypatch):
+    run, own = wave(), board.Board()
+    frame(run, own)
+    seen = dict(own.drawn)
+    monkeypatch.setattr(board, "clock", lambda: 1e9)   # long past the page's next keyframe
+    still = json.loads(own.still())
+    assert still["charts"] == {} and still["rows"] == json.loads(own.payload({}))["rows"]
+    assert dict(still["status"])["Step"] == "3" and own.drawn == seen
+    assert set(json.loads(own.payload(own.drawn))["charts"]) == ALL_KEYS, "the keyframe is still due"
+
+
 def test_pages_on_one_board_each_get_what_they_have_not_drawn(state):
     run, own = wave(), board.Board()
     early: dict = {}

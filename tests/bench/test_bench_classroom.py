@@ -97,6 +97,7 @@ def test_a_pause_click_riding_on_the_live_views_timer_draws_the_paused_page_once
     paused = [r for r in runs if "plotly_chart" in r]
     assert len(paused) == 1, runs
     assert ("button", "Play") in paused[0] and paused[0].count("plotly_chart") >= 4
+    assert ["bidi_component"] in runs[:runs.index(paused[0])], runs   # the tick: the board as it stood
 
 
 @pytest.mark.slow

@@ -196,4 +196,11 @@ class Board:
             parts = [text for _, text in self.groups.values()]
         else:
             parts = []
+        return self._frame(parts)
+
+    def still(self) -> bytes:
+        """A frame of the status alone: the page's board as it stands."""
+        return self._frame([])
+
+    def _frame(self, parts: list[str]) -> bytes:
         return ("{" + self._head + ',"charts":{' + ",".join(parts) + "}}").encode()

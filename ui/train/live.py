@@ -74,14 +74,18 @@ def charts(figs: dict[str, dict]) -> None:
 
 def board(run: ac.TrainingRun) -> None:
     """A live frame: the session's board, drawn from the run as the last sync left it."""
-    ss.setdefault("_board", live_board.Board()).update(run, board_status(run, ss.get("trainer")))
-    held_board()
+    own = _own_board()
+    own.update(run, board_status(run, ss.get("trainer")))
+    live_board.show(own.payload(own.drawn), key="live_board")
 
 
 def held_board() -> None:
-    """The session's board as it stands: its element again, with nothing new to draw."""
-    own = ss.setdefault("_board", live_board.Board())
-    live_board.show(own.payload(own.drawn), key="live_board")
+    """The session's board as it stands: its element again, with the status alone."""
+    live_board.show(_own_board().still(), key="live_board")
+
+
+def _own_board() -> live_board.Board:
+    return ss.setdefault("_board", live_board.Board())
 
 
 def new_board() -> None:

@@ -155,33 +155,49 @@ const REST = 3;
 const HEAVY_TURN = 3;
 
 // The page as a whole, watched once per page: presses and the main thread's long tasks.
-// A press anywhere on the page (pointer, key or click) holds the charts' redraws for HOLD_MS: Streamlit sends a
-// click's rerun from a timer that would otherwise wait behind the next draw, and the page's answer (Pause's paused
-// page, a new Speed) is drawn before the board takes the main thread again. A new board (Play's) is the answer:
-// it ends the hold. The main thread's load is the share of the last BUSY_WINDOW ms spent in long tasks (over 50 ms:
-// a chart's draw, the browser's style, layout and paint after it, which the draw's own timing misses, and
-// Streamlit's render of each frame): while it is over BUSY_MAX, the charts already drawn wait (at most STARVE_MS
-// since the board's last draw), so that on a slow laptop the status, the buttons and the page stay live. The
-// status is written on every frame whatever the charts do.
+// A press anywhere on the page (a pointer, a key that is not a repeat, a click) holds the charts' redraws for
+// HOLD_MS: Streamlit sends a click's rerun from a timer that would otherwise wait behind the next draw, and the
+// page's answer (Pause's paused page, a new Speed) is drawn before the board takes the main thread again. A new
+// board (Play's) is the answer: it ends the hold. Presses in a row hold a board at most HOLD_MAX since its last draw.
+// The main thread's load is the share of the last BUSY_WINDOW ms spent in long tasks (over 50 ms: a chart's draw,
+// the browser's style, layout and paint after it, which the draw's own timing misses, and Streamlit's render of
+// each frame; reported by Chromium-based browsers, elsewhere the load reads 0 and only the rest above applies):
+// while it is over BUSY_MAX, the charts already drawn wait (at most STARVE_MS since the board's last draw), so that
+// on a slow laptop the status, the buttons and the page stay live. The status is written on every frame whatever
+// the charts do.
 const HOLD_MS = 500;
+const HOLD_MAX = 3000;
 const BUSY_WINDOW = 3000;
 const BUSY_MAX = 0.3;
 const BUSY_POLL = 200;
 const STARVE_MS = 1500;
 if (!window.__abpPage) {
   const page = (window.__abpPage = { until: 0, long: [] });
-  const hold = () => { page.until = performance.now() + HOLD_MS; };
+  const hold = (e) => { if (!e.repeat) page.until = performance.now() + HOLD_MS; };
   for (const type of ["pointerdown", "keydown", "click"]) window.addEventListener(type, hold, true);
-  if (PerformanceObserver.supportedEntryTypes?.includes("longtask")) {
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) page.long.push([e.startTime, e.duration]); })
-      .observe({ type: "longtask" });
+  if (window.PerformanceObserver?.supportedEntryTypes?.includes("longtask")) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) page.long.push([e.startTime, e.duration]);
+      recentTasks(performance.now());
+    }).observe({ type: "longtask" });
   }
 }
 
+function recentTasks(now) {   // the long tasks [start, duration] that end within the last BUSY_WINDOW ms
+  const long = window.__abpPage.long;
+  while (long.length && long[0][0] + long[0][1] < now - BUSY_WINDOW) long.shift();
+  return long;
+}
+
 function busy(now) {   // the share of the last BUSY_WINDOW ms the main thread spent in long tasks
-  const long = window.__abpPage.long, from = now - BUSY_WINDOW;
-  while (long.length && long[0][0] + long[0][1] < from) long.shift();
-  return long.reduce((sum, [t, d]) => sum + Math.min(t + d, now) - Math.max(t, from), 0) / BUSY_WINDOW;
+  const from = now - BUSY_WINDOW;
+  return recentTasks(now).reduce((sum, [t, d]) => sum + Math.min(t + d, now) - Math.max(t, from), 0) / BUSY_WINDOW;
+}
+
+function waitFor(root, now) {   // ms the board's charts already drawn wait for the page (0: none)
+  const since = now - root.lastDraw;
+  if (window.__abpPage.until > now && since < HOLD_MAX) return window.__abpPage.until - now;
+  return busy(now) > BUSY_MAX && since < STARVE_MS ? BUSY_POLL : 0;
 }
 
 function visible(div) {
@@ -211,11 +227,11 @@ async function drawNext(root) {   // a chart that is ready, if one is; then the 
   const now = performance.now();
   const waiting = Object.values(root.charts).filter((div) => div.next && (!div.drawnAt || visible(div)));
   if (!waiting.length) return;
-  if (window.__abpPage.until > now) return schedule(root, window.__abpPage.until - now);
   const ready = waiting.filter((div) => readyAt(root, div) <= now);
   if (!ready.length) return schedule(root, Math.min(...waiting.map((div) => readyAt(root, div))) - now);
   const empty = ready.filter((div) => !div.drawnAt);
-  if (!empty.length && now - root.lastDraw < STARVE_MS && busy(now) > BUSY_MAX) return schedule(root, BUSY_POLL);
+  const wait = empty.length ? 0 : waitFor(root, now);
+  if (wait) return schedule(root, wait);
   const heavyTurn = (root.turn || 0) % HEAVY_TURN === HEAVY_TURN - 1;
   const first = empty.length ? empty : ready.filter((div) => Boolean(div.next.heavy) === heavyTurn);
   const div = (first.length ? first : ready).reduce((a, b) => ((b.dueAt || 0) < (a.dueAt || 0) ? b : a));
