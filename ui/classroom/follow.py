@@ -108,7 +108,8 @@ def _take_copy(code: str) -> None:
     settings.adopt_run(run, preset)
     _stop_following()
     st.toast(f"Copied the teacher's run at step {run.step_count:,}: it is now your own run, and nothing you do "
-             "changes the teacher's.", icon=":material/content_copy:")
+             "changes the teacher's.", icon=":material/content_copy:",
+             duration="long")   # 10 s: a slow laptop may take seconds to draw the copy's charts first
 
 
 def _stop_following() -> None:
