@@ -298,7 +298,7 @@ class StreamlitClient:
 
     async def open_page(self, url_path: str) -> None:
         """Go to another page of the app by its URL path, as a click on its navigation link does."""
-        self._stop_timers(list(self.timers))
+        self.stop_timers(list(self.timers))
         self.page_hash, self.page_name, self.widgets, self.buttons = "", url_path, {}, {}
         await self.rerun()
 
@@ -320,7 +320,9 @@ class StreamlitClient:
         except ConnectionClosed:
             pass
 
-    def _stop_timers(self, fragment_ids) -> None:
+    def stop_timers(self, fragment_ids) -> None:
+        """Stop the auto-rerun timers of these fragments, as the browser does on StopAutoRerun (a test then sends
+        their ticks by hand with ``rerun(fragment_id, auto=True)``)."""
         for f in list(fragment_ids):
             entry = self.timers.pop(f, None)
             if entry:
@@ -350,7 +352,7 @@ class StreamlitClient:
             self.max_age = msg.new_session.config.max_cached_message_age or self.max_age
             self.new_session_seen, self.metric_in_run = True, False
             if not msg.metadata.run.fragment_ids:
-                self._stop_timers(self.timers)
+                self.stop_timers(self.timers)
         elif kind == "page_info_changed":
             self.query = msg.page_info_changed.query_string
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -358,7 +360,7 @@ class StreamlitClient:
         elif kind == "auto_rerun":
             self._auto_rerun(msg.auto_rerun.fragment_id, msg.auto_rerun.interval)
         elif kind == "stop_auto_rerun":
-            self._stop_timers(msg.stop_auto_rerun.fragment_ids)
+            self.stop_timers(msg.stop_auto_rerun.fragment_ids)
         elif kind == "script_finished":
             self._finished(msg.script_finished, list(msg.metadata.run.fragment_ids))
 
@@ -390,7 +392,7 @@ class StreamlitClient:
     def _auto_rerun(self, fragment_id: str, interval: float) -> None:
         if fragment_id in self.timers and self.timers[fragment_id][0] == interval:
             return
-        self._stop_timers([fragment_id])
+        self.stop_timers([fragment_id])
         self.timers[fragment_id] = (interval, asyncio.create_task(self._tick(fragment_id, interval)))
 
     def _finished(self, status: int, fragment_ids: list[str]) -> None:
@@ -428,7 +430,7 @@ class StreamlitClient:
         return (shown[-1][1] - shown[0][1]) / (shown[-1][0] - shown[0][0])
 
     async def close(self) -> None:
-        self._stop_timers(self.timers)
+        self.stop_timers(self.timers)
         if self.ws is not None:
             await self.ws.close()
         if self.reader is not None:

@@ -79,35 +79,37 @@ def test_a_hidden_tab_redraws_no_chart_and_the_status_stays_live(page, app_serve
     pause(page)
 
 
+def draws_under(page: Page, every_200ms: str, settle_ms: int, window_ms: int, catch_up: str) -> tuple[dict, float]:
+    """Chart draws and status changes (``draws_after``) over ``window_ms`` while an in-page script runs every
+    200 ms (counted from ``settle_ms`` after it starts), and the seconds they took; then the script stops, the
+    ``catch_up`` chart redraws and every chart is drawn."""
+    page.evaluate(f"() => {{ window.__load = setInterval(() => {{ {every_200ms} }}, 200); }}")
+    page.wait_for_timeout(settle_ms)
+    t0 = page.evaluate("() => performance.now()")
+    counts = draws_after(page, window_ms)
+    seconds = (page.evaluate("() => performance.now()") - t0) / 1000
+    page.evaluate("() => clearInterval(window.__load)")
+    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"{catch_up}\"]').dataset.draws) > "
+                           f"{page.evaluate(DRAWS)[catch_up]}", timeout=LONG)
+    assert_charts_drawn(page, 6)
+    return counts, seconds
+
+
 def test_presses_hold_the_charts_redraws_and_the_status_stays_live(page, app_server):
     play(page, app_server)
-    page.evaluate("""() => { window.__presses = setInterval(() => document.querySelector('h1')
-      .dispatchEvent(new PointerEvent('pointerdown', {bubbles: true})), 200); }""")   # a student busy clicking
-    page.wait_for_timeout(2000)   # a redraw begun before has ended
-    held = draws_after(page, 3000)
+    held, _ = draws_under(page, "document.querySelector('h1').dispatchEvent("   # a student busy clicking
+                          "new PointerEvent('pointerdown', {bubbles: true}))", 2000, 3000, "loss_chart")
     assert sum(held[k] for k in held if k != "__status") <= 2, held   # presses in a row: one redraw in 3 s
     assert held["__status"] >= 3, held
-    page.evaluate("() => clearInterval(window.__presses)")   # the charts catch up
-    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"loss_chart\"]').dataset.draws) > "
-                           f"{page.evaluate(DRAWS)['loss_chart']}", timeout=LONG)
-    assert_charts_drawn(page, 6)
     pause(page)
 
 
 def test_a_busy_main_thread_gets_few_chart_redraws_and_a_live_status(page, app_server):
     play(page, app_server)
-    page.evaluate("""() => { window.__burn = setInterval(() => {   // a slow laptop: 60% of the time in long tasks
-      const t = performance.now(); while (performance.now() - t < 120) {} }, 200); }""")
-    page.wait_for_timeout(3000)   # the board has seen the load
-    t0 = page.evaluate("() => performance.now()")
-    busy = draws_after(page, 6000)
-    seconds = (page.evaluate("() => performance.now()") - t0) / 1000
+    busy, seconds = draws_under(page, "const t = performance.now(); while (performance.now() - t < 120) {}",
+                                3000, 6000, "fit_chart")   # a slow laptop: 60% of the time in long tasks
     assert sum(busy[k] for k in busy if k != "__status") <= seconds / 1.5 + 1, (busy, seconds)   # one every 1.5 s
     assert busy["__status"] >= 3, busy
-    page.evaluate("() => clearInterval(window.__burn)")   # the charts catch up
-    page.wait_for_function(f"() => Number(document.querySelector('div[data-chart=\"fit_chart\"]').dataset.draws) > "
-                           f"{page.evaluate(DRAWS)['fit_chart']}", timeout=LONG)
-    assert_charts_drawn(page, 6)
     pause(page)
 
 
