@@ -54,6 +54,22 @@ def test_two_students_play_and_pause(server):
     assert 0 < r.rss_before_mb <= r.rss_peak_mb
 
 
+@pytest.mark.slow
+def test_a_class_playing_on_the_train_page_never_loads_pandas():
+    """pandas with pyarrow is ~65 MB of each server process's memory; only a shown table needs it, so a class
+    that loads the Train page, plays and pauses maps none of their libraries in the server or its training
+    process."""
+    own = Server()   # a server of its own: other tests here may show a table
+    try:
+        r = bc.run_class(own.url, 2, duration=2.0, server_pid=own.pid)
+        assert [s.error for s in r.students] == ["", ""] and all(s.frames > 0 for s in r.students)
+        maps = {pid: Path(f"/proc/{pid}/maps").read_text() for pid in pm.tree_pids(own.pid)}
+    finally:
+        own.stop()
+    assert len(maps) >= 2, maps.keys()   # the server and its training process
+    assert not any("site-packages/pandas/" in m or "site-packages/pyarrow/" in m for m in maps.values())
+
+
 class RunRecorder(sc.StreamlitClient):
     """A client that keeps each run's elements: ``runs[-1]`` fills until its run finishes."""
 
@@ -98,7 +114,7 @@ def test_a_pause_click_riding_on_the_live_views_timer_draws_the_paused_page_once
     assert len(paused) == 1, runs
     assert ("button", "Play") in paused[0] and paused[0].count("plotly_chart") >= 4
     before = {e for r in runs[:runs.index(paused[0])] for e in r}
-    assert before <= {"bidi_component"}, runs   # the tick: the board as it stood, or nothing if the click's rerun cut it
+    assert before <= {"bidi_component"}, runs   # the tick: the board as it stood, or nothing (cut by the click's rerun)
 
 
 @pytest.mark.slow

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from adjoint_core import summaries
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Array = np.ndarray
 SUMMARY = "summary"   # the figure dict's key for its summary (plotly.js ignores it)
@@ -169,6 +171,7 @@ def _axis_title(layout: dict, axis: str) -> str:
 def table(fig: Any) -> pd.DataFrame:
     """A chart's data as rows: series, x, y (and z for a heatmap), at most MAX_ROWS, decimated evenly; x and y
     named by their axis titles where the chart has them."""
+    import pandas as pd  # with pyarrow ~65 MB of a server's memory: loaded only once a table is shown
     data = fig["data"] if isinstance(fig, dict) else [t.to_plotly_json() for t in fig.data]
     layout = fig["layout"] if isinstance(fig, dict) else fig.layout.to_plotly_json()
     rows: list[pd.DataFrame] = []

@@ -33,7 +33,7 @@ export default function ({ data, parentElement }) {
     region.setAttribute("aria-live", "polite");
     parentElement.append(region);
   }
-  if (region.textContent !== data) region.textContent = data;
+  if (region.textContent !== data[0]) region.textContent = data[0];
 }""", isolate_styles=False)
 
 
@@ -58,4 +58,5 @@ def chart_label(key: str, name: str, summary: str) -> str:
 def announce(text: str) -> None:
     """A polite live region that a screen reader reads whenever ``text`` changes (it stays in place across
     reruns, keyed)."""
-    _announcer(key=ANNOUNCE_KEY, data=text, height="content")
+    _announcer(key=ANNOUNCE_KEY, data=[text], height="content")   # a list: Streamlit sends it as JSON without
+    # loading pandas to test a string for a dataframe (~65 MB of the server's memory with pyarrow)
