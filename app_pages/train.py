@@ -88,7 +88,10 @@ def live_frames() -> None:
     if not ss.playing:
         live.held_board()
         return
-    pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
+    every = pace.keep_pace(live.TICK, pace.STUDENT_FRAME, first="room" in ss)
+    trainer = session.trainer()
+    if trainer is not None:
+        trainer.watched_every(every)   # however far apart the pace sets the frames, the run waits for the next
     live_view()
 
 

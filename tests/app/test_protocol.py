@@ -54,7 +54,7 @@ def every_message() -> list[object]:
     run.run_steps(5)
     snap, progress = run.snapshot(), run.progress()
     new = progress.snapshots
-    return [Play("s", snap, 40, 100.0, 3.0), Sync(1, "s"), Copy(2, "s"), SetRate("s", None), Stop("s"),
+    return [Play("s", snap, 40, 100.0, 3.0), Sync(1, "s", 3.0), Copy(2, "s"), SetRate("s", None), Stop("s"),
             Synced(1, progress, 12.5), Synced(3, None), Copied(2, snap, new), Copied(4, None, None),
             Left("s", "limit", snap, new), Left("s", "error: bad", None, None)]
 
@@ -99,18 +99,18 @@ def test_the_process_side_answers_every_message_and_refuses_an_unknown_one(proce
     ours.send(Play("a", run.snapshot(), None, None, 60.0))
     ours.send(SetRate("a", 1e6))
     ours.send(("sync", 7, "a"))   # the old tuple form: not a message any more
-    synced = ask(Sync(7, "a"))
+    synced = ask(Sync(7, "a", 3.0))
     assert isinstance(synced, Synced) and synced.request_id == 7 and synced.progress is not None
     copied = ask(Copy(8, "a"))
     assert isinstance(copied, Copied) and copied.request_id == 8
     assert ac.TrainingRun.from_snapshot(copied.snapshot).step_count >= synced.progress.step_count
     left = ask(Stop("a"))
     assert isinstance(left, Left) and (left.sid, left.finished) == ("a", None)
-    assert_same(ask(Sync(9, "a")), Synced(9, None))       # the run has left
+    assert_same(ask(Sync(9, "a", 3.0)), Synced(9, None))       # the run has left
     assert_same(ask(Copy(10, "a")), Copied(10, None, None))
     ours.send(Stop("a"))                                  # nothing to stop: ignored
     ours.send(SetRate("a", 1.0))
-    assert_same(ask(Sync(11, "a")), Synced(11, None))
+    assert_same(ask(Sync(11, "a", 3.0)), Synced(11, None))
     assert thread.is_alive()
     refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert refused == ["the training process refused a message it does not know: ('sync', 7, 'a')"]
@@ -126,7 +126,7 @@ def test_the_process_holds_only_the_replay_snapshots_it_has_not_handed_over(proc
     requests = itertools.count()
     end = time.monotonic() + TIMEOUT
     while session.step_count < 300 and time.monotonic() < end:   # thinned several times while handed over
-        session.apply(ask(Sync(next(requests), "a")).progress)
+        session.apply(ask(Sync(next(requests), "a", 3.0)).progress)
         copied = ask(Copy(next(requests), "a"))
         held = copied.snapshots
         assert ARRAY_THETA not in copied.snapshot.arrays

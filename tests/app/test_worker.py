@@ -155,6 +155,25 @@ def test_ends_itself_when_no_redraw_asks(trainers, monkeypatch):
     assert run.step_count > 0
 
 
+def test_a_run_whose_frames_come_further_apart_waits_for_them(trainers, monkeypatch):
+    monkeypatch.setattr(worker, "IDLE", 0.2)
+    t = Trainer(small_run(), stop_epoch=None)
+    trainers.append(t)
+    t.watched_every(0.5)   # a class's pace: frames 0.5 s apart, longer than IDLE
+    assert t.idle == pytest.approx(worker.IDLE_FRAMES * 0.5)
+    t.sync()               # the sync says so
+    for _ in range(3):
+        time.sleep(0.6)    # a frame interval and then some, three times IDLE
+        t.sync()
+        assert t.alive and t.finished is None
+    t.watched_every(0.01)  # under IDLE: IDLE again
+    assert t.idle == worker.IDLE
+    t.sync()
+    sync_until(t, lambda: not t.alive, beat=False)
+    t.sync()
+    assert t.finished == "idle"
+
+
 @pytest.mark.parametrize("rate", [50.0, 400.0])
 def test_rate_limit_is_an_upper_bound(trainers, rate):
     run = small_run()

@@ -144,15 +144,16 @@ def interval(fastest: float, kind: Kind, first: bool = False, others: list[Watch
     return max(fastest, shared / max(BUDGET - reserved, BUDGET / 4))
 
 
-def keep_pace(fastest: float, kind: Kind, first: bool = False) -> None:
+def keep_pace(fastest: float, kind: Kind, first: bool = False) -> float:
     """Called by each live frame, inside its fragment: counts the frame as measured, sets the fragment's timer
     in the browser to this session's share (an AutoRerun message for the running fragment, as
     ``st.fragment(run_every=...)`` sends when it is declared; the browser ignores one that changes nothing), and
     says so on the page when that share is under one frame a second.  Sent with every frame: a frame's output
-    can be dropped unsent, and with it the message."""
+    can be dropped unsent, and with it the message.  Returns the seconds to the next frame."""
     seconds = interval(fastest, kind, first)
     if streamlit_private.fragment_timer(seconds):
         with _lock:
             meter.frame(kind.cost)
         if seconds > FULL:
             st.info(kind.full, icon=":material/groups:")
+    return seconds

@@ -36,10 +36,12 @@ class Play:
 
 @dataclass(frozen=True)
 class Sync:
-    """Request ``request_id``: the progress of run ``sid`` since its last Sync (answered by Synced)."""
+    """Request ``request_id``: the progress of run ``sid`` since its last Sync (answered by Synced); from now on
+    it leaves after ``idle`` seconds without a Sync."""
 
     request_id: int
     sid: str
+    idle: float
 
 
 @dataclass(frozen=True)

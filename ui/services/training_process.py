@@ -90,8 +90,10 @@ def serve(conn: Connection) -> None:
                     playing[sid] = Playing(ac.TrainingRun.from_snapshot(snapshot), stop_epoch, rate, idle)
                 except ac.ConfigError as e:   # not expected: the snapshot comes from a valid run
                     conn.send(Left(sid, f"error: {e}", None, None))
-            case Sync(request_id, sid):
+            case Sync(request_id, sid, idle):
                 p = playing.get(sid)
+                if p:
+                    p.idle = idle
                 conn.send(p.sync(request_id) if p else Synced(request_id, None))
             case Copy(request_id, sid):
                 p = playing.get(sid)

@@ -37,7 +37,8 @@ from . import memory
 from .protocol import Copied, Copy, Left, Play, SetRate, Stop, Sync, Synced
 
 ROOT = Path(__file__).resolve().parents[2]   # the project: the training process runs from it
-IDLE = 3.0             # seconds without a sync (a redraw) before a run stops training by itself
+IDLE = 3.0             # seconds without a sync (a redraw) before a run stops training by itself ...
+IDLE_FRAMES = 3        # ... or this many of its page's frame intervals, when the pace sets them further apart
 REPLY_TIMEOUT = 10.0   # seconds; only reached when the training process is stuck
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,12 @@ class TrainingProcess:
         self._trainers[trainer.sid] = trainer
         self.send(Play(trainer.sid, snap, stop_epoch, rate, IDLE))
 
-    def ask(self, request: type[Sync] | type[Copy], sid: str) -> Synced | Copied | None:
-        """The answer to a Sync or Copy of the run ``sid``; None if the process is gone."""
+    def ask(self, request: type[Sync] | type[Copy], sid: str, *args: object) -> Synced | Copied | None:
+        """The answer to a Sync or Copy of the run ``sid`` (with the request's other fields ``args``); None if
+        the process is gone."""
         request_id, reply = next(self._ids), Future()
         self._replies[request_id] = reply
-        self.send(request(request_id, sid))
+        self.send(request(request_id, sid, *args))
         return reply.result(REPLY_TIMEOUT)
 
     def receive(self, msg: object) -> None:
@@ -146,6 +148,7 @@ class Trainer:
         self._returned: tuple[Snapshot, NewSnapshots] | None = None
         self._left = threading.Event()
         self.lock = threading.Lock()       # held while the run is written: one sync or stop at a time
+        self.idle = IDLE                   # seconds without a sync before the run stops by itself
         self._process = training_process()
         self._process.play(self, run.snapshot(), stop_epoch, rate)
 
@@ -169,13 +172,19 @@ class Trainer:
         """Bring the session's run up to date with the training; each redraw calls it (it also tells the
         process that the page is still watching)."""
         with self.lock:
-            synced = self._process.ask(Sync, self.sid) if self.alive else None
+            synced = self._process.ask(Sync, self.sid, self.idle) if self.alive else None
             if synced is None or synced.progress is None:
                 self._left.wait(REPLY_TIMEOUT)   # it is on its way back
                 self._take_back()
                 return
             self.run.apply(synced.progress)
             self.steps_per_second = synced.steps_per_second
+
+    def watched_every(self, seconds: float) -> None:
+        """The page's frames (each a sync) come every ``seconds``: the run waits IDLE_FRAMES of them, at least
+        IDLE, before it stops by itself. Without it a class whose pace sets frames more than IDLE apart would
+        have every run stop between frames and be sent again at the next, a cost that slows the pace further."""
+        self.idle = max(IDLE, IDLE_FRAMES * seconds)
 
     def copy(self) -> ac.TrainingRun:
         """A copy of the run as it is in training now (for a download while playing)."""
